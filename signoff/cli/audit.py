@@ -1,0 +1,107 @@
+"""The audit log: export it, verify its chain, print its head for the minutes, check an export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.errors import SignoffError
+from signoff.render import output
+
+
+class ChainBroken(SignoffError):
+    exit_code = 1
+
+
+@click.group()
+def audit() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "json"]), default="csv", show_default=True)
+@click.option("--item", metavar="REF", help="Only this item's records.")
+@click.option("--since", type=DATE, help="Records on or after this date.")
+@click.option("--until", type=DATE, help="Records on or before this date.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
+@pass_ctx
+def audit_export(
+    c: Context, fmt: str, item: str | None, since: dt.date | None, until: dt.date | None, out: Path | None
+) -> None:
+    """Export records with prev_hash and hash, so anyone can check them with 'audit verify-export'."""
+    from signoff.services.audit import export
+
+    if out is None:
+        export(c.db, sys.stdout, fmt, item, since, until)
+        return
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            count = export(c.db, fh, fmt, item, since, until)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"Exported {count} record(s) to {out}.", err=True)
+
+
+def _report(report: object, what: str) -> None:
+    from signoff.domain.chain import ChainReport
+
+    assert isinstance(report, ChainReport)
+    for seq, why in report.broken:
+        output.message(f"record {seq}: {why}")
+    if not report.ok:
+        raise ChainBroken(f"{what}: {len(report.broken)} broken record(s) in {report.checked} checked.")
+
+
+@audit.command("verify")
+@click.option("--anchor", metavar="SEQ:HASH", help="A head read into the minutes; catches truncation and re-hashing.")
+@pass_ctx
+def audit_verify(c: Context, anchor: str | None) -> None:
+    """Recompute the whole hash chain and run SQLite's quick_check; exit 1 on any break."""
+    from signoff.domain.chain import parse_anchor
+    from signoff.services.audit import verify
+
+    parsed = parse_anchor(anchor) if anchor else None
+    report, integrity = verify(c.db, parsed)
+    _report(report, "the audit chain is broken")
+    if integrity != "ok":
+        raise ChainBroken(f"the database failed SQLite's quick_check: {integrity}.")
+    output.message(
+        f"Audit chain intact: {report.checked} record(s), head {report.last_seq}:{report.last_hash}; quick_check ok."
+    )
+
+
+@audit.command("head")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def audit_head(c: Context, as_json: bool) -> None:
+    """Print the chain's head as SEQ:HASH, for the chair to read into the board minutes."""
+    from signoff.services.audit import head
+
+    h = head(c.db)
+    if h is None:
+        raise SignoffError("the audit log is empty.")
+    if as_json:
+        output.emit_json({"seq": h[0], "hash": h[1]})
+    else:
+        output.message(f"{h[0]}:{h[1]}")
+
+
+@audit.command("verify-export")
+@click.argument("file", type=click.Path(path_type=Path))
+def audit_verify_export(file: Path) -> None:
+    """Check an exported CSV, JSONL or JSON file offline; exit 1 on any break."""
+    from signoff.services.audit import verify_export
+
+    report = verify_export(file)
+    _report(report, f"{file} does not verify")
+    output.message(f"{file}: {report.checked} record(s) verify ({report.first_seq}..{report.last_seq}).")
+
+
+def attach(group: click.Group) -> None:
+    group.add_command(audit)

@@ -1,0 +1,112 @@
+"""Evidence commands: add against a matrix row, list an item's evidence, verify stored files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.errors import SignoffError
+from signoff.render import output
+
+
+@click.group()
+def evidence() -> None:
+    """Evidence presented against the matrix. Never edited or deleted: corrections supersede."""
+
+
+@evidence.command("add")
+@click.argument("ref")
+@click.argument("key")
+@click.option("--file", "file", type=click.Path(path_type=Path), help="A document; a copy is kept by its SHA-256.")
+@click.option("--note", help="A short written record instead of a file.")
+@click.option("--measure", help="An indicator name, e.g. A1 (with --value, --threshold, --direction).")
+@click.option("--value", type=float, help="The measured value.")
+@click.option("--unit", default="", help="The unit, e.g. days.")
+@click.option("--period", default="", help="The period, e.g. 2010-13 for a 3-year rolling average.")
+@click.option("--threshold", type=float, help="The threshold the measure is judged against.")
+@click.option(
+    "--direction",
+    type=click.Choice(["at-most", "at-least"]),
+    help="Whether the value must be at most or at least the threshold.",
+)
+@click.option("--dated", required=True, type=DATE, help="The date the evidence carries (YYYY-MM-DD).")
+@click.option("--supersedes", type=int, metavar="ID", help="The evidence record this one corrects.")
+@pass_ctx
+def evidence_add(
+    c: Context,
+    ref: str,
+    key: str,
+    file: Path | None,
+    note: str | None,
+    measure: str | None,
+    value: float | None,
+    unit: str,
+    period: str,
+    threshold: float | None,
+    direction: str | None,
+    dated: dt.date,
+    supersedes: int | None,
+) -> None:
+    """Record evidence for matrix row KEY of item REF (secretary only)."""
+    from signoff.errors import BadInput
+    from signoff.services.evidence import MeasureInput, add_evidence
+
+    measure_input = None
+    if measure is not None:
+        if value is None or threshold is None or direction is None:
+            raise BadInput("a measure needs --value, --threshold and --direction (at-most or at-least).")
+        measure_input = MeasureInput(measure, value, unit, period, threshold, direction)
+    evidence_id = add_evidence(
+        c.db, c.who(), ref, key, dated, file=file, note=note, measure=measure_input, supersedes=supersedes
+    )
+    output.message(f"Recorded evidence {evidence_id} for {ref} / {key}.")
+
+
+@evidence.command("list")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def evidence_list(c: Context, ref: str, as_json: bool) -> None:
+    """Every evidence record of an item, superseded ones included."""
+    from signoff.services.views import item_detail
+
+    rows = item_detail(c.db, ref)["evidence"]
+    if as_json:
+        output.emit_json(rows)
+    else:
+        for r in rows:
+            r["what"] = r["file_name"] or r["note"] or (f"{r['measure']} = {r['value']} {r['unit'] or ''}".strip())
+        output.table(
+            rows,
+            [
+                ("id", "Id"),
+                ("key", "Key"),
+                ("kind", "Kind"),
+                ("what", "Evidence"),
+                ("dated", "Dated"),
+                ("added_by", "Added by"),
+                ("superseded_by", "Superseded by"),
+            ],
+            title=f"Evidence for {ref}",
+            all_rows=True,
+        )
+
+
+@evidence.command("verify")
+@pass_ctx
+def evidence_verify(c: Context) -> None:
+    """Re-hash every stored evidence file; report missing or altered ones (exit 1 if any)."""
+    from signoff.services.audit import verify_evidence
+
+    checked, problems = verify_evidence(c.db)
+    if problems:
+        output.lines(problems)
+        raise SignoffError(f"{len(problems)} of {checked} evidence file(s) are missing or altered.")
+    output.message(f"All {checked} evidence file(s) match their SHA-256.")
+
+
+def attach(group: click.Group) -> None:
+    group.add_command(evidence)

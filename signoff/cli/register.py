@@ -1,0 +1,171 @@
+"""Commands that set up and read the register: init, users, items, the evidence matrix, evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.domain.roles import ROLES
+from signoff.render import output
+
+ITEM_COLUMNS = [
+    ("ref", "Ref"),
+    ("kind", "Kind"),
+    ("state", "State"),
+    ("rag", "RAG"),
+    ("due", "Due"),
+    ("owner", "Owner"),
+    ("title", "Title"),
+]
+
+
+@click.command()
+@click.option("--secretary", required=True, metavar="NAME", help="The executive group's secretary, the first user.")
+@pass_ctx
+def init(c: Context, secretary: str) -> None:
+    """Create the register's database and its first user (a secretary)."""
+    from signoff.services.register import init_register
+
+    database_id = init_register(c.db, secretary)
+    output.message(f"Created register {c.db} (id {database_id}) with secretary {secretary}.")
+
+
+@click.group()
+def user() -> None:
+    """Users and their roles: secretary, chair, member, auditor."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeat for several.")
+@pass_ctx
+def user_add(c: Context, name: str, roles: tuple[str, ...]) -> None:
+    """Add a user with one or more roles (secretary only)."""
+    from signoff.services.register import add_user
+
+    add_user(c.db, c.who(), name, list(roles))
+    output.message(f"Added {name} as {', '.join(sorted(set(roles)))}.")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def user_list(c: Context, as_json: bool) -> None:
+    """List the register's users and their roles."""
+    from signoff.services.views import users
+
+    rows = users(c.db)
+    if as_json:
+        output.emit_json(rows)
+    else:
+        output.table(rows, [("name", "Name"), ("roles", "Roles"), ("created_at", "Added"), ("created_by", "By")])
+
+
+@click.group()
+def item() -> None:
+    """Recommendations and notice items on the register."""
+
+
+@item.command("add")
+@click.argument("ref")
+@click.option("--kind", required=True, metavar="WORKFLOW", help="ofsted-recommendation or improvement-notice.")
+@click.option("--title", required=True, help="The recommendation's or notice item's text.")
+@click.option("--due", type=DATE, help="When the item should be signed off (YYYY-MM-DD).")
+@click.option("--owner", help="The officer responsible.")
+@pass_ctx
+def item_add(c: Context, ref: str, kind: str, title: str, due: dt.date | None, owner: str | None) -> None:
+    """Register one item (secretary only)."""
+    from signoff.services.register import add_item
+
+    add_item(c.db, c.who(), ref, kind, title, due, owner)
+    output.message(f"Registered {ref} ({kind}).")
+
+
+@item.command("list")
+@click.option("--state", help="Only items in this state.")
+@click.option("--kind", help="Only items of this workflow.")
+@click.option("--page", default=1, type=click.IntRange(min=1), help="Page of the table on a terminal.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def item_list(c: Context, state: str | None, kind: str | None, page: int, as_json: bool) -> None:
+    """List items with their state and RAG status."""
+    from signoff.services.views import item_rows
+
+    rows = item_rows(c.db, state=state, kind=kind)
+    if as_json:
+        output.emit_json(rows)
+    else:
+        output.table(rows, ITEM_COLUMNS, title="Items", page=page)
+
+
+@item.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def item_show(c: Context, ref: str, as_json: bool) -> None:
+    """One item in full: state, matrix coverage, evidence, challenges, submissions, approvals."""
+    from signoff.render.item import render_item
+    from signoff.services.views import item_detail
+
+    detail = item_detail(c.db, ref)
+    if as_json:
+        output.emit_json(detail)
+    else:
+        render_item(detail)
+
+
+@click.group()
+def matrix() -> None:
+    """The evidence matrix: what evidence is due for each item, and by when."""
+
+
+@matrix.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_ctx
+def matrix_import(c: Context, file: Path) -> None:
+    """Import a matrix CSV; the whole file is checked first and nothing is written if any row is bad.
+
+    Columns: item_ref,item_kind,item_title,item_due,evidence_key,evidence_description,present_by
+    (optional: item_owner, evidence_owner). Dates are YYYY-MM-DD; Excel's 'CSV UTF-8' is fine.
+    """
+    from signoff.services.matrix import import_matrix
+
+    r = import_matrix(c.db, c.who(), file)
+    output.message(
+        f"Imported {file.name}: {r.items_created} new item(s), {r.items_existing} already registered; "
+        f"{r.rows_created} new matrix row(s), {r.rows_unchanged} unchanged."
+    )
+
+
+@matrix.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def matrix_show(c: Context, ref: str, as_json: bool) -> None:
+    """An item's matrix rows and whether each is covered by evidence yet."""
+    from signoff.services.views import item_detail
+
+    rows = item_detail(c.db, ref)["matrix"]
+    if as_json:
+        output.emit_json(rows)
+    else:
+        output.table(
+            rows,
+            [
+                ("key", "Key"),
+                ("description", "Evidence"),
+                ("present_by", "Present by"),
+                ("owner", "Owner"),
+                ("covered", "Covered"),
+            ],
+            title=f"Evidence matrix for {ref}",
+            all_rows=True,
+        )
+
+
+def attach(group: click.Group) -> None:
+    for command in (init, user, item, matrix):
+        group.add_command(command)

@@ -1,0 +1,35 @@
+"""Time in one place: timezone-aware UTC, ISO 8601 on the way out, strict dates on the way in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from signoff.errors import BadInput
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def now_iso() -> str:
+    return iso(now())
+
+
+def iso(moment: dt.datetime) -> str:
+    """ISO 8601 with microseconds and an explicit +00:00, so text order is time order."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def today() -> dt.date:
+    return now().date()
+
+
+def parse_date(text: str, what: str = "date") -> dt.date:
+    """Parse YYYY-MM-DD or raise BadInput naming the field and the expected form."""
+    raw = (text or "").strip()
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadInput(f"{what} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2013-09-30.") from None

@@ -1,0 +1,126 @@
+"""The audit log's hash chain: how a record is serialised and hashed, and how a stream is checked.
+
+A third party can re-implement this in a few lines (see README, "Checking an export"):
+
+    canonical = JSON of the record's CHAINED_FIELDS, keys sorted, separators (",", ":"),
+                UTF-8, non-ASCII kept as is; every value a string, an integer or null
+    hash      = sha256(b"signoff.audit.v1\\n" + prev_hash + b"\\n" + canonical), hex
+    genesis   = sha256(b"signoff.genesis.v1\\n" + database_id), hex  (prev_hash of record 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+RECORD_TAG = b"signoff.audit.v1\n"
+GENESIS_TAG = b"signoff.genesis.v1\n"
+
+CHAINED_FIELDS: tuple[str, ...] = (
+    "seq",
+    "recorded_at",
+    "actor",
+    "roles",
+    "item_ref",
+    "event",
+    "from_state",
+    "to_state",
+    "outcome",
+    "detail",
+    "workflow_hash",
+    "prev_hash",
+)
+EXPORT_FIELDS: tuple[str, ...] = (*CHAINED_FIELDS, "hash")
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def genesis(database_id: str) -> str:
+    return hashlib.sha256(GENESIS_TAG + database_id.encode("utf-8")).hexdigest()
+
+
+def canonical(record: Mapping[str, Any]) -> bytes:
+    return _dumps({k: record[k] for k in CHAINED_FIELDS}).encode("utf-8")
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    prev = str(record["prev_hash"]).encode("ascii")
+    return hashlib.sha256(RECORD_TAG + prev + b"\n" + canonical(record)).hexdigest()
+
+
+def detail_text(detail: Mapping[str, Any]) -> str:
+    """The detail column: canonical JSON text, so it hashes the same on every backend."""
+    return _dumps(dict(detail))
+
+
+@dataclass
+class ChainReport:
+    checked: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    last_hash: str | None = None
+    broken: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
+
+
+def verify_stream(
+    rows: Iterable[Mapping[str, Any]],
+    start_prev: str | None,
+    anchor: tuple[int, str] | None = None,
+    contiguous: bool = True,
+) -> ChainReport:
+    """Check a stream of records in sequence order; report every broken record, not only the first.
+
+    After a break the check carries on from the record's stored hash, so one edited record is
+    reported once rather than poisoning the rest of the log. With ``start_prev`` None the first
+    record's own prev_hash is taken on trust (an export that starts mid-log).
+    """
+    report = ChainReport()
+    prev = start_prev
+    expected_seq: int | None = 1 if start_prev is not None else None
+    anchor_seen = False
+    for row in rows:
+        seq = int(row["seq"])
+        report.checked += 1
+        if report.first_seq is None:
+            report.first_seq = seq
+        problems = []
+        if contiguous and expected_seq is not None and seq != expected_seq:
+            if seq > expected_seq:
+                problems.append(f"records {expected_seq}..{seq - 1} are missing before it")
+            else:
+                problems.append(f"out of order: expected record {expected_seq}")
+        if contiguous and prev is not None and row["prev_hash"] != prev:
+            problems.append("its prev_hash does not match the record before it")
+        if record_hash(row) != row["hash"]:
+            problems.append("its contents do not match its hash")
+        if anchor is not None and seq == anchor[0]:
+            anchor_seen = True
+            if row["hash"] != anchor[1]:
+                problems.append("its hash differs from the anchor read into the minutes")
+        if problems:
+            report.broken.append((seq, "; ".join(problems)))
+        prev = row["hash"]
+        expected_seq = seq + 1
+        report.last_seq = seq
+        report.last_hash = row["hash"]
+    if anchor is not None and not anchor_seen:
+        report.broken.append(
+            (anchor[0], f"the anchored record {anchor[0]} is not in the log (it ends at {report.last_seq or 0})")
+        )
+    return report
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    from signoff.errors import BadInput
+
+    seq, _, digest = (text or "").partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise BadInput(f"anchor {text!r} is not SEQ:HASH: copy it exactly as 'signoff audit head' prints it.")
+    return int(seq), digest

@@ -1,0 +1,142 @@
+"""Named guard rules. Each is pure: it reads an Attempt and returns why it fails, or None.
+
+Workflow files name these rules per event; the engine evaluates every named rule so that a
+refusal lists all that failed, not just the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from signoff.domain.model import Attempt
+
+Check = Callable[[Attempt], "str | None"]
+
+
+@dataclass(frozen=True)
+class Guard:
+    name: str
+    summary: str
+    check: Check
+
+
+def _matrix_covered(a: Attempt) -> str | None:
+    covered = {e.key for e in a.evidence}
+    missing = [k for k in a.matrix_keys if k not in covered]
+    if not a.matrix_keys:
+        return "the item has no evidence matrix rows: import its matrix first"
+    if missing:
+        return "no evidence for matrix rows: " + ", ".join(missing)
+    return None
+
+
+def _evidence_dated(a: Attempt) -> str | None:
+    future = sorted({e.key for e in a.evidence if e.dated > a.today})
+    if future:
+        return "evidence dated in the future: " + ", ".join(future)
+    return None
+
+
+def _reason_given(a: Attempt) -> str | None:
+    return None if (a.reason or "").strip() else "a reason is required"
+
+
+def _response_given(a: Attempt) -> str | None:
+    if a.open_challenge is None:
+        return "there is no open challenge to answer"
+    return None if (a.response or "").strip() else "a written response to the open challenge is required"
+
+
+def _evidence_since_challenge(a: Attempt) -> str | None:
+    if a.open_challenge is None:
+        return None
+    raised = a.open_challenge.raised_at
+    if any(e.recorded_at > raised for e in a.evidence):
+        return None
+    return "no evidence has been added since the challenge was raised"
+
+
+def _no_open_challenge(a: Attempt) -> str | None:
+    if a.open_challenge is None:
+        return None
+    return f"a challenge by {a.open_challenge.raised_by} is still open"
+
+
+def _meeting_date_valid(a: Attempt) -> str | None:
+    if a.meeting is None:
+        return "a board meeting date is required"
+    if a.meeting > a.today:
+        return f"the meeting date {a.meeting.isoformat()} is in the future"
+    if a.latest_submission_at:
+        submitted = dt.date.fromisoformat(a.latest_submission_at[:10])
+        if a.meeting < submitted:
+            return (
+                f"the meeting date {a.meeting.isoformat()} is before the latest submission on {submitted.isoformat()}"
+            )
+    return None
+
+
+def _segregation_of_duties(a: Attempt) -> str | None:
+    if a.actor in a.evidence_adders:
+        return f"{a.actor} added evidence for this item and so cannot approve it"
+    return None
+
+
+def _bundle_unchanged(a: Attempt) -> str | None:
+    if a.submitted_bundle is None:
+        return "the item has no frozen submission to approve"
+    if a.submitted_bundle != a.current_bundle:
+        return "evidence changed after submission: re-submit before approval"
+    return None
+
+
+def _measures_met(a: Attempt) -> str | None:
+    missed = []
+    for e in a.evidence:
+        if e.kind != "measure" or e.value is None or e.threshold is None:
+            continue
+        ok = e.value <= e.threshold if e.direction == "at-most" else e.value >= e.threshold
+        if not ok:
+            missed.append(f"{e.measure} {e.value:g} against {e.direction} {e.threshold:g}")
+    if not missed:
+        return None
+    if (a.override_reason or "").strip():
+        return None
+    return "measures miss their thresholds (override with a recorded reason): " + "; ".join(missed)
+
+
+GUARDS: dict[str, Guard] = {
+    g.name: g
+    for g in (
+        Guard("matrix_covered", "every evidence-matrix row has at least one evidence record", _matrix_covered),
+        Guard("evidence_dated", "no evidence record is dated in the future", _evidence_dated),
+        Guard("reason_given", "a non-empty reason is given", _reason_given),
+        Guard("response_given", "a written response answers the open challenge", _response_given),
+        Guard(
+            "evidence_since_challenge",
+            "evidence was added after the open challenge was raised",
+            _evidence_since_challenge,
+        ),
+        Guard("no_open_challenge", "no challenge is open", _no_open_challenge),
+        Guard(
+            "meeting_date_valid",
+            "a meeting date, not in the future and not before the latest submission",
+            _meeting_date_valid,
+        ),
+        Guard("segregation_of_duties", "the approver added none of the item's evidence", _segregation_of_duties),
+        Guard("bundle_unchanged", "the evidence is the bundle frozen at submission", _bundle_unchanged),
+        Guard("measures_met", "every measure meets its threshold, or the chair records why not", _measures_met),
+    )
+}
+
+
+def failures(names: list[str] | tuple[str, ...], attempt: Attempt) -> list[str]:
+    """Evaluate every named guard and return 'name: why' for each that fails."""
+    out = []
+    for name in names:
+        why = GUARDS[name].check(attempt)
+        if why:
+            out.append(f"{name}: {why}")
+    return out

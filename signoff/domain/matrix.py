@@ -1,0 +1,151 @@
+"""The evidence matrix ("Appendix 1"): parse and validate a whole CSV before anything is written."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+from signoff.domain.model import KINDS
+from signoff.domain.names import check_key, check_ref, check_text
+from signoff.errors import BadInput
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "item_ref",
+    "item_kind",
+    "item_title",
+    "item_due",
+    "evidence_key",
+    "evidence_description",
+    "present_by",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("item_owner", "evidence_owner")
+
+
+@dataclass(frozen=True)
+class MatrixRowSpec:
+    key: str
+    description: str
+    present_by: dt.date
+    owner: str | None
+    line: int
+
+
+@dataclass
+class ItemSpec:
+    ref: str
+    kind: str
+    title: str
+    due: dt.date | None
+    owner: str | None
+    line: int
+    rows: list[MatrixRowSpec] = field(default_factory=list)
+
+
+def _date(text: str, column: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{column} {text!r} is not a YYYY-MM-DD date") from None
+
+
+def decode(data: bytes, source: str) -> str:
+    """Accept what Excel writes: UTF-8 with or without a BOM; say so plainly otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadInput(f"{source} is not UTF-8 text (byte {err.start}): save it from Excel as 'CSV UTF-8'.") from None
+
+
+def parse_rows(records: list[dict[str, str]], header: list[str], source: str, first_line: int = 2) -> list[ItemSpec]:
+    """Validate every row; raise one BadInput listing every bad line, or return the items."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise BadInput(
+            f"{source} is missing column(s) {', '.join(missing)}: the header must include {','.join(REQUIRED_COLUMNS)}."
+        )
+    problems: list[str] = []
+    items: dict[str, ItemSpec] = {}
+    for offset, rec in enumerate(records):
+        line = first_line + offset
+        if None in rec or any(v is None for v in rec.values()):
+            problems.append(f"line {line}: wrong number of columns")
+            continue
+        values = {k: (v or "").strip() for k, v in rec.items() if k}
+        if not any(values.values()):
+            continue
+        errs: list[str] = []
+        try:
+            ref = check_ref(values["item_ref"])
+        except BadInput:
+            errs.append(f"item_ref {values['item_ref']!r} is not a valid ref")
+            ref = values["item_ref"]
+        kind = values["item_kind"]
+        if kind not in KINDS:
+            errs.append(f"item_kind {kind!r} is not one of {', '.join(KINDS)}")
+        try:
+            title = check_text(values["item_title"], "item_title")
+        except BadInput as e:
+            errs.append(str(e).rstrip("."))
+            title = ""
+        due = None
+        if values["item_due"]:
+            try:
+                due = _date(values["item_due"], "item_due")
+            except ValueError as e:
+                errs.append(str(e))
+        try:
+            key = check_key(values["evidence_key"])
+        except BadInput:
+            errs.append(f"evidence_key {values['evidence_key']!r} is not a valid key")
+            key = values["evidence_key"]
+        try:
+            description = check_text(values["evidence_description"], "evidence_description")
+        except BadInput as e:
+            errs.append(str(e).rstrip("."))
+            description = ""
+        present_by = None
+        try:
+            present_by = _date(values["present_by"], "present_by")
+        except ValueError as e:
+            errs.append(str(e))
+        item = items.get(ref)
+        if item is not None and not errs:
+            if item.kind != kind:
+                errs.append(f"item_kind {kind!r} conflicts with {item.kind!r} on line {item.line}")
+            if item.title != title:
+                errs.append(f"item_title conflicts with the title on line {item.line}")
+            if item.due != due:
+                errs.append(f"item_due conflicts with the due date on line {item.line}")
+            if any(r.key == key for r in item.rows):
+                errs.append(f"evidence_key {key!r} appears twice for {ref}")
+        if errs:
+            problems.append(f"line {line}: " + "; ".join(errs))
+            continue
+        assert present_by is not None
+        if item is None:
+            item = items[ref] = ItemSpec(ref, kind, title, due, values.get("item_owner") or None, line)
+        item.rows.append(MatrixRowSpec(key, description, present_by, values.get("evidence_owner") or None, line))
+    if problems:
+        raise BadInput(f"{source} has {len(problems)} bad row(s) and nothing was imported: " + " | ".join(problems))
+    if not items:
+        raise BadInput(f"{source} has no rows: add one row per evidence requirement under the header.")
+    return list(items.values())
+
+
+def parse_csv(data: bytes, source: str) -> list[ItemSpec]:
+    text = decode(data, source)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as err:
+        raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader_fields = reader.fieldnames or []
+    if header != reader_fields:
+        records = [{(k.strip() if k else k): v for k, v in r.items()} for r in records]
+    # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
+    return parse_rows(records, header, source)

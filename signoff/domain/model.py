@@ -1,0 +1,57 @@
+"""The facts a decision about one item is made on, as plain immutable values.
+
+Services load these from the store; guards read them; nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+KINDS: tuple[str, ...] = ("ofsted-recommendation", "improvement-notice")
+
+
+@dataclass(frozen=True)
+class EvidenceFact:
+    key: str
+    dated: dt.date
+    recorded_at: str
+    added_by: str
+    digest: str
+    kind: str = "note"
+    measure: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    direction: str | None = None
+
+
+@dataclass(frozen=True)
+class ChallengeFact:
+    raised_at: str
+    raised_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One actor firing one event on one item, with everything the guards may look at."""
+
+    ref: str
+    kind: str
+    state: str
+    event: str
+    actor: str
+    actor_roles: frozenset[str]
+    today: dt.date
+    matrix_keys: tuple[str, ...] = ()
+    evidence: tuple[EvidenceFact, ...] = ()
+    evidence_adders: frozenset[str] = frozenset()
+    open_challenge: ChallengeFact | None = None
+    latest_submission_at: str | None = None
+    submitted_bundle: str | None = None
+    current_bundle: str | None = None
+    reason: str | None = None
+    response: str | None = None
+    meeting: dt.date | None = None
+    override_reason: str | None = None
+    params: dict[str, str] = field(default_factory=dict)

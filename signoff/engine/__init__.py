@@ -1,0 +1,1 @@
+"""Workflow definitions (data in workflows/) turned into one shared state machine per workflow."""

@@ -1,0 +1,97 @@
+"""One transitions Machine per workflow, shared by every item of that kind.
+
+Items are SQLModel rows, and pydantic refuses the attributes transitions sets on a model, so the
+machine runs on a small token carrying the stored state. Nothing is written from a callback:
+the service persists the new state only after the machine has moved the token, inside the same
+unit of work as the audit record, so an exception anywhere leaves neither behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signoff.domain import guards as guard_rules
+from signoff.domain.model import Attempt
+from signoff.engine.workflow import Workflow
+from signoff.errors import Refused
+
+
+class Token:
+    """What the machine moves: the item's state and the attempt its guards read."""
+
+    __slots__ = ("attempt", "failed", "state")
+
+    def __init__(self, attempt: Attempt) -> None:
+        self.state = attempt.state
+        self.attempt = attempt
+        self.failed: list[str] = []
+
+
+def _guards_hold(event_data: Any) -> bool:
+    token: Token = event_data.model
+    names = token.attempt.params["_guards"].split(",") if token.attempt.params.get("_guards") else []
+    token.failed = guard_rules.failures(names, token.attempt)
+    return not token.failed
+
+
+_MACHINES: dict[tuple[str, str], Any] = {}
+
+
+def machine_for(workflow: Workflow) -> Any:
+    """The workflow's one shared machine, built on first use (transitions is imported lazily)."""
+    cache_key = (workflow.name, workflow.digest)
+    if cache_key in _MACHINES:
+        return _MACHINES[cache_key]
+    from transitions import Machine
+
+    transitions = [
+        {"trigger": ev.name, "source": list(ev.source), "dest": ev.dest, "conditions": [_guards_hold]}
+        for ev in workflow.events.values()
+    ]
+    machine = Machine(
+        model=None,
+        states=list(workflow.states),
+        transitions=transitions,
+        initial=workflow.initial,
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+    _MACHINES[cache_key] = machine
+    return machine
+
+
+def check(workflow: Workflow, attempt: Attempt) -> list[str]:
+    """Every reason this attempt is refused: state, role, then each failed guard."""
+    event = workflow.events.get(attempt.event)
+    if event is None:
+        return [f"event: {attempt.event!r} is not an event of {workflow.name} (events: {', '.join(workflow.events)})"]
+    out = []
+    if attempt.state not in event.source:
+        out.append(f"state: {attempt.event} is not allowed from {attempt.state} (only from {', '.join(event.source)})")
+    if not (attempt.actor_roles & event.roles):
+        out.append(f"permission: {attempt.event} needs the role {' or '.join(sorted(event.roles))}")
+    out.extend(guard_rules.failures(event.guards, attempt))
+    return out
+
+
+def fire(workflow: Workflow, attempt: Attempt) -> str:
+    """Fire the event through the workflow's shared machine; return the new state or raise Refused."""
+    failures = check(workflow, attempt)
+    if failures:
+        raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(failures), failures)
+    event = workflow.events[attempt.event]
+    params = dict(attempt.params)
+    params["_guards"] = ",".join(event.guards)
+    token = Token(_with_params(attempt, params))
+    machine = machine_for(workflow)
+    moved = machine.events[attempt.event].trigger(token)
+    if not moved:
+        raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(token.failed), token.failed)
+    return token.state
+
+
+def _with_params(attempt: Attempt, params: dict[str, str]) -> Attempt:
+    from dataclasses import replace
+
+    return replace(attempt, params=params)

@@ -1,0 +1,181 @@
+"""Load and strictly validate workflow definitions from TOML.
+
+A definition names states, events, the roles allowed to fire each event, the guards that must
+all hold, and the effects the event has on the register (open a challenge, freeze the evidence
+bundle...). Anything unknown is refused with the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from signoff.domain.guards import GUARDS
+from signoff.domain.roles import ROLES
+from signoff.errors import BadInput, NotFound
+
+# What an event does to the register besides moving the state, and the parameter each needs.
+EFFECTS: dict[str, str | None] = {
+    "open_challenge": "reason",
+    "answer_challenge": "response",
+    "freeze_bundle": None,
+    "record_approval": "meeting",
+    "record_reason": "reason",
+}
+DEFAULT_EFFECTS: dict[str, tuple[str, ...]] = {
+    "submit": ("freeze_bundle",),
+    "challenge": ("open_challenge",),
+    "resubmit": ("answer_challenge", "freeze_bundle"),
+    "approve": ("record_approval",),
+    "reopen": ("open_challenge",),
+}
+_TOP_KEYS = {"name", "title", "initial", "states", "final", "limbo_days", "events"}
+_EVENT_KEYS = {"source", "dest", "roles", "guards", "effects"}
+
+
+class WorkflowError(BadInput):
+    """A workflow definition that cannot be used."""
+
+
+@dataclass(frozen=True)
+class EventDef:
+    name: str
+    source: tuple[str, ...]
+    dest: str
+    roles: frozenset[str]
+    guards: tuple[str, ...]
+    effects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    title: str
+    initial: str
+    states: tuple[str, ...]
+    final: tuple[str, ...]
+    limbo_days: int
+    events: dict[str, EventDef]
+    digest: str
+    path: str
+
+
+def workflows_dir() -> Path:
+    """SIGNOFF_WORKFLOWS, else the copy shipped in the wheel, else the source tree's workflows/."""
+    override = os.environ.get("SIGNOFF_WORKFLOWS")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent.parent
+    shipped = here / "_workflows"
+    if shipped.is_dir():
+        return shipped
+    return here.parent / "workflows"
+
+
+def _fail(path: Path, key: str, problem: str) -> WorkflowError:
+    return WorkflowError(f"workflow {path}: key '{key}' {problem}.")
+
+
+def _str_list(path: Path, key: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(path, key, "must be a list of names")
+    return list(value)
+
+
+def parse(path: Path, data: bytes) -> Workflow:
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise WorkflowError(f"workflow {path} is not valid TOML: {err}.") from None
+    for key in doc:
+        if key not in _TOP_KEYS:
+            raise _fail(path, key, f"is unknown; expected one of {', '.join(sorted(_TOP_KEYS))}")
+    for key in ("name", "initial", "states", "events"):
+        if key not in doc:
+            raise _fail(path, key, "is missing")
+    name = doc["name"]
+    if not isinstance(name, str) or not name:
+        raise _fail(path, "name", "must be a non-empty string")
+    states = _str_list(path, "states", doc["states"])
+    if doc["initial"] not in states:
+        raise _fail(path, "initial", f"names unknown state {doc['initial']!r}; expected one of {', '.join(states)}")
+    final = _str_list(path, "final", doc.get("final", []))
+    for s in final:
+        if s not in states:
+            raise _fail(path, "final", f"names unknown state {s!r}; expected one of {', '.join(states)}")
+    limbo = doc.get("limbo_days", 28)
+    if not isinstance(limbo, int) or isinstance(limbo, bool) or limbo < 1:
+        raise _fail(path, "limbo_days", "must be a whole number of days, 1 or more")
+    if not isinstance(doc["events"], dict) or not doc["events"]:
+        raise _fail(path, "events", "must declare at least one event table, e.g. [events.submit]")
+    events: dict[str, EventDef] = {}
+    for ev_name, ev in doc["events"].items():
+        prefix = f"events.{ev_name}"
+        if not isinstance(ev, dict):
+            raise _fail(path, prefix, "must be a table")
+        for key in ev:
+            if key not in _EVENT_KEYS:
+                raise _fail(path, f"{prefix}.{key}", f"is unknown; expected one of {', '.join(sorted(_EVENT_KEYS))}")
+        for key in ("source", "dest", "roles"):
+            if key not in ev:
+                raise _fail(path, f"{prefix}.{key}", "is missing")
+        source = _str_list(path, f"{prefix}.source", ev["source"])
+        for s in [*source, ev["dest"]]:
+            if s not in states:
+                raise _fail(path, f"{prefix}", f"names unknown state {s!r}; expected one of {', '.join(states)}")
+        roles = _str_list(path, f"{prefix}.roles", ev["roles"])
+        for r in roles:
+            if r not in ROLES:
+                raise _fail(path, f"{prefix}.roles", f"names unknown role {r!r}; expected one of {', '.join(ROLES)}")
+        guards = _str_list(path, f"{prefix}.guards", ev.get("guards", []))
+        for g in guards:
+            if g not in GUARDS:
+                raise _fail(path, f"{prefix}.guards", f"names unknown guard {g!r}; expected one of {', '.join(GUARDS)}")
+        effects = _str_list(path, f"{prefix}.effects", ev.get("effects", list(DEFAULT_EFFECTS.get(ev_name, ()))))
+        for e in effects:
+            if e not in EFFECTS:
+                raise _fail(
+                    path, f"{prefix}.effects", f"names unknown effect {e!r}; expected one of {', '.join(EFFECTS)}"
+                )
+        events[ev_name] = EventDef(ev_name, tuple(source), ev["dest"], frozenset(roles), tuple(guards), tuple(effects))
+    return Workflow(
+        name=name,
+        title=str(doc.get("title", name)),
+        initial=doc["initial"],
+        states=tuple(states),
+        final=tuple(final),
+        limbo_days=limbo,
+        events=events,
+        digest=hashlib.sha256(data).hexdigest(),
+        path=str(path),
+    )
+
+
+@cache
+def _load_dir(directory: str) -> dict[str, Workflow]:
+    found: dict[str, Workflow] = {}
+    base = Path(directory)
+    if not base.is_dir():
+        raise WorkflowError(f"workflow folder {base} does not exist: set SIGNOFF_WORKFLOWS to a folder of .toml files.")
+    for path in sorted(base.glob("*.toml")):
+        wf = parse(path, path.read_bytes())
+        if wf.name in found:
+            raise _fail(path, "name", f"repeats workflow name {wf.name!r} already defined in {found[wf.name].path}")
+        found[wf.name] = wf
+    return found
+
+
+def load_all() -> dict[str, Workflow]:
+    return _load_dir(str(workflows_dir()))
+
+
+def get(name: str) -> Workflow:
+    flows = load_all()
+    if name not in flows:
+        raise NotFound(f"unknown workflow {name!r}: use one of {', '.join(sorted(flows))}.")
+    return flows[name]

@@ -1,0 +1,42 @@
+"""One item in full, as readable lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signoff.render import output
+
+
+def render_item(d: dict[str, Any]) -> None:
+    due = d["due"] or "none"
+    if d["slipped"]:
+        due += f" (originally {d['original_due']})"
+    out = [
+        f"{d['ref']} — {d['title']}",
+        f"  kind: {d['kind']}   state: {d['state']}   RAG: {d['rag']} ({'; '.join(d['rag_reasons'])})",
+        f"  due: {due}   owner: {d['owner'] or 'none'}   version: {d['version']}",
+        f"  evidence matrix ({d['keys_covered']} of {d['matrix_rows']} rows covered):",
+    ]
+    for m in d["matrix"]:
+        mark = "x" if m["covered"] else " "
+        out.append(f"    [{mark}] {m['key']}: {m['description']} (by {m['present_by']})")
+    if d["evidence"]:
+        out.append("  evidence:")
+        for e in d["evidence"]:
+            what = e["file_name"] or e["note"] or f"{e['measure']} = {e['value']} {e['unit'] or ''}".strip()
+            gone = f" (superseded by {e['superseded_by']})" if e["superseded_by"] else ""
+            out.append(f"    #{e['id']} {e['key']}: {what} — dated {e['dated']}, added by {e['added_by']}{gone}")
+    for ch in d["challenges"]:
+        answer = f" — answered by {ch['answered_by']}: {ch['response']}" if ch["answered_at"] else " — OPEN"
+        out.append(f"  {ch['event']} by {ch['raised_by']} on {ch['raised_at'][:10]}: {ch['reason']}{answer}")
+    for s in d["submissions"]:
+        out.append(
+            f"  {s['event']} by {s['submitted_by']} on {s['submitted_at'][:10]}, bundle {s['bundle_digest'][:16]}…"
+        )
+    for a in d["approvals"]:
+        out.append(
+            f"  signed off by {a['approved_by']} at the meeting of {a['meeting']}, bundle {a['bundle_digest'][:16]}…"
+        )
+    if d["limbo"]:
+        out.append("  LIMBO: " + "; ".join(d["limbo"]))
+    output.lines(out)

@@ -1,0 +1,79 @@
+"""One emitter for every read view: --json, a rich table on a terminal, tab-separated lines when piped.
+
+rich is imported only when a table is drawn on a terminal, and never for more than a page of
+rows: a 10,000-row rich table takes seconds, a page takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+PAGE = 50
+RAG_STYLE = {"red": "bold red", "amber": "bold yellow", "green": "green"}
+STATE_STYLE = {"signed_off": "green", "challenged": "yellow", "evidence_submitted": "cyan", "proposed": "white"}
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    title: str | None = None,
+    page: int = 1,
+    all_rows: bool = False,
+) -> None:
+    """Rows as a table: ``columns`` are (key, heading). Plain TSV when piped, paged rich when not."""
+    if not is_terminal():
+        out = sys.stdout
+        out.write("\t".join(h for _, h in columns) + "\n")
+        for row in rows:
+            out.write("\t".join(_cell(row.get(k)).replace("\t", " ").replace("\n", " ") for k, _ in columns) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    start = 0 if all_rows else (page - 1) * PAGE
+    shown = rows if all_rows else rows[start : start + PAGE]
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for _, heading in columns:
+        t.add_column(heading, overflow="fold")
+    for row in shown:
+        cells = []
+        for key, _ in columns:
+            text = _cell(row.get(key))
+            style = RAG_STYLE.get(text) if key == "rag" else STATE_STYLE.get(text) if key == "state" else None
+            cells.append(f"[{style}]{text}[/]" if style else text.replace("[", "\\["))
+        t.add_row(*cells)
+    console = Console()
+    console.print(t)
+    if not all_rows and len(rows) > PAGE:
+        pages = (len(rows) + PAGE - 1) // PAGE
+        console.print(f"[dim]page {page} of {pages} ({len(rows)} rows): --page N for more, or pipe for all rows[/]")
+
+
+def message(text: str) -> None:
+    """A one-line confirmation for a write command."""
+    sys.stdout.write(text + "\n")
+
+
+def lines(items: Sequence[str]) -> None:
+    sys.stdout.write("".join(i + "\n" for i in items))

@@ -1,0 +1,1 @@
+"""Use cases: one unit of work each. The CLI calls these; they call the domain and the store."""

@@ -1,0 +1,162 @@
+"""Reading the audit log: export it, verify its hash chain, print its head, check an export offline."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from signoff.domain import chain
+from signoff.errors import BadInput, SignoffError
+from signoff.store import blobs, location
+from signoff.store.reader import Reader
+
+FORMATS = ("csv", "jsonl", "json")
+_NULLABLE = {"item_ref", "from_state", "to_state", "workflow_hash"}
+_SELECT = "SELECT " + ", ".join(chain.EXPORT_FIELDS) + " FROM audit"
+
+
+def _filters(item: str | None, since: dt.date | None, until: dt.date | None) -> tuple[str, tuple[Any, ...]]:
+    where, params = [], []
+    if item:
+        where.append("item_ref = ?")
+        params.append(item)
+    if since:
+        where.append("recorded_at >= ?")
+        params.append(since.isoformat())
+    if until:
+        where.append("recorded_at < ?")
+        params.append((until + dt.timedelta(days=1)).isoformat())
+    return (" WHERE " + " AND ".join(where) if where else ""), tuple(params)
+
+
+def export(
+    db_path: Path,
+    out: IO[str],
+    fmt: str = "csv",
+    item: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> int:
+    """Stream matching records to ``out`` in sequence order; return how many were written."""
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    where, params = _filters(item, since, until)
+    fields = chain.EXPORT_FIELDS
+    count = 0
+    with Reader(db_path) as r:
+        rows = r.stream(_SELECT + where + " ORDER BY seq", params)
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(fields)
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+        else:
+            encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+            sep, first = ("\n", "") if fmt == "jsonl" else (",\n", "[\n")
+            out.write(first)
+            lead = ""
+            for row in rows:
+                out.write(lead + encode(dict(zip(fields, row, strict=True))))
+                lead = sep
+                count += 1
+            out.write("\n]\n" if fmt == "json" else ("\n" if count else ""))
+    return count
+
+
+def head(db_path: Path) -> tuple[int, str] | None:
+    with Reader(db_path) as r:
+        row = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    return (row["seq"], row["hash"]) if row else None
+
+
+def _as_records(rows: Iterator[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    fields = chain.EXPORT_FIELDS
+    for row in rows:
+        yield dict(zip(fields, row, strict=True))
+
+
+def verify(db_path: Path, anchor: tuple[int, str] | None = None) -> tuple[chain.ChainReport, str]:
+    """Recompute the whole chain from the database's genesis; also run SQLite's quick_check."""
+    with Reader(db_path) as r:
+        database_id = r.meta("database_id")
+        if database_id is None:
+            raise SignoffError(f"{db_path} has no database id: it was not made by 'signoff init'.")
+        report = chain.verify_stream(
+            _as_records(r.stream(_SELECT + " ORDER BY seq")), chain.genesis(database_id), anchor=anchor
+        )
+        integrity = r.quick_check()
+    return report, integrity
+
+
+def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
+    """Records from a CSV, JSONL or JSON export, typed as they were hashed."""
+    if not path.is_file():
+        raise BadInput(f"export file {path} does not exist: check the path.")
+    fh = path.open("r", encoding="utf-8-sig", newline="")
+    first = fh.read(1)
+    fh.seek(0)
+    if first == "[":
+        try:
+            data = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise BadInput(f"{path} is not valid JSON ({err}): export it again.") from None
+        return iter(data), True
+    if first == "{":
+
+        def lines() -> Iterator[dict[str, Any]]:
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError:
+                        yield {"seq": -n, "_bad": f"line {n} is not JSON"}
+
+        return lines(), True
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for rec in csv.DictReader(fh):
+            out: dict[str, Any] = {}
+            for k, v in rec.items():
+                out[k] = (None if v == "" and k in _NULLABLE else v) if k != "seq" else int(v) if v.isdigit() else -1
+            yield out
+
+    return rows(), False
+
+
+def verify_export(path: Path) -> chain.ChainReport:
+    """Check an exported file offline: every record's hash, and the links between consecutive records."""
+    records, _ = _read_export(path)
+    missing = list(chain.EXPORT_FIELDS)
+
+    def checked() -> Iterator[dict[str, Any]]:
+        for rec in records:
+            if not isinstance(rec, dict) or any(f not in rec for f in missing):
+                raise BadInput(f"{path} is not a signoff audit export (a record lacks {', '.join(missing)}).")
+            yield rec
+
+    try:
+        return chain.verify_stream(checked(), start_prev=None)
+    except (TypeError, ValueError, KeyError) as err:
+        raise BadInput(f"{path} has a malformed record ({err}): export it again.") from None
+
+
+def verify_evidence(db_path: Path) -> tuple[int, list[str]]:
+    """Re-hash every stored evidence file; return how many were checked and what is wrong."""
+    store = location.evidence_dir(db_path)
+    problems = []
+    with Reader(db_path) as r:
+        rows = r.all("SELECT DISTINCT sha256, file_name FROM evidence WHERE kind = 'file' ORDER BY sha256")
+    for row in rows:
+        path = blobs.blob_path(store, row["sha256"])
+        if not path.is_file():
+            problems.append(f"{row['file_name']} ({row['sha256'][:12]}…) is missing from {store}")
+            continue
+        digest, _ = blobs.sha256_file(path)
+        if digest != row["sha256"]:
+            problems.append(f"{row['file_name']} ({row['sha256'][:12]}…) has been altered")
+    return len(rows), problems

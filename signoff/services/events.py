@@ -1,0 +1,169 @@
+"""Firing a workflow event on an item: submit, challenge, resubmit, approve, reopen, or a custom one.
+
+One unit of work: load the facts, let the workflow's shared machine decide, apply the event's
+effects, move the item with an optimistic version check, append the audit record, commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from signoff import clock
+from signoff.domain import names
+from signoff.domain.model import Attempt, ChallengeFact
+from signoff.engine import machine
+from signoff.engine import workflow as workflows
+from signoff.errors import Conflict, Refused
+from signoff.services.common import Actor, in_unit_of_work, load_item
+from signoff.services.evidence import bundle_digest, current, fact, item_evidence
+from signoff.store.tables import Approval, Challenge, Item, MatrixRow, Submission
+from signoff.store.uow import UnitOfWork
+
+
+def fire_event(
+    db_path: Path,
+    actor_name: str,
+    ref: str,
+    event: str,
+    *,
+    reason: str | None = None,
+    response: str | None = None,
+    meeting: dt.date | None = None,
+    override_reason: str | None = None,
+    expected_version: int | None = None,
+) -> str:
+    """Fire ``event`` on item ``ref`` as ``actor_name``; return the new state or raise Refused."""
+    names.check_ref(ref)
+    reason = names.check_text(reason, "reason", required=False) or None
+    response = names.check_text(response, "response", required=False) or None
+    override_reason = names.check_text(override_reason, "override reason", required=False) or None
+
+    def body(uow: UnitOfWork, actor: Actor) -> str:
+        item = load_item(uow, ref)
+        assert item.id is not None
+        wf = workflows.get(item.kind)
+        records = item_evidence(uow, item.id)
+        standing = current(records)
+        open_challenge = _open_challenge(uow, item.id)
+        latest = uow.session.exec(
+            select(Submission).where(Submission.item_id == item.id).order_by(Submission.id.desc())  # type: ignore[union-attr]
+        ).first()
+        attempt = Attempt(
+            ref=ref,
+            kind=item.kind,
+            state=item.state,
+            event=event,
+            actor=actor.name,
+            actor_roles=actor.roles,
+            today=clock.today(),
+            matrix_keys=tuple(
+                uow.session.exec(select(MatrixRow.key).where(MatrixRow.item_id == item.id).order_by(MatrixRow.id))  # type: ignore[arg-type]
+            ),
+            evidence=tuple(fact(r) for r in standing),
+            evidence_adders=frozenset(r.added_by for r in records),
+            open_challenge=(
+                ChallengeFact(open_challenge.raised_at, open_challenge.raised_by, open_challenge.reason)
+                if open_challenge
+                else None
+            ),
+            latest_submission_at=latest.submitted_at if latest else None,
+            submitted_bundle=latest.bundle_digest if latest else None,
+            current_bundle=bundle_digest(standing),
+            reason=reason,
+            response=response,
+            meeting=meeting,
+            override_reason=override_reason,
+        )
+        detail: dict[str, object] = {
+            k: v
+            for k, v in {
+                "reason": reason,
+                "response": response,
+                "meeting": meeting.isoformat() if meeting else None,
+                "override_reason": override_reason,
+            }.items()
+            if v is not None
+        }
+        try:
+            new_state = machine.fire(wf, attempt)
+        except Refused as refusal:
+            refusal.audit = {
+                "item_ref": ref,
+                "from_state": item.state,
+                "workflow_hash": wf.digest,
+                "detail": detail,
+            }
+            raise
+        now = clock.now_iso()
+        effects = wf.events[event].effects
+        if "open_challenge" in effects:
+            uow.session.add(
+                Challenge(item_id=item.id, event=event, raised_at=now, raised_by=actor.name, reason=reason or "")
+            )
+        if "answer_challenge" in effects and open_challenge is not None:
+            open_challenge.response = response
+            open_challenge.answered_at = now
+            open_challenge.answered_by = actor.name
+            uow.session.add(open_challenge)
+        if "freeze_bundle" in effects:
+            digest = bundle_digest(standing)
+            uow.session.add(
+                Submission(
+                    item_id=item.id,
+                    event=event,
+                    submitted_at=now,
+                    submitted_by=actor.name,
+                    bundle_digest=digest,
+                    evidence_ids=",".join(str(r.id) for r in standing),
+                )
+            )
+            detail["bundle"] = digest
+            detail["evidence_ids"] = [r.id for r in standing]
+        if "record_approval" in effects and latest is not None and meeting is not None:
+            assert latest.id is not None
+            uow.session.add(
+                Approval(
+                    item_id=item.id,
+                    submission_id=latest.id,
+                    approved_at=now,
+                    approved_by=actor.name,
+                    meeting=meeting.isoformat(),
+                    bundle_digest=latest.bundle_digest,
+                    override_reason=override_reason,
+                )
+            )
+            detail["bundle"] = latest.bundle_digest
+        version = item.version if expected_version is None else expected_version
+        moved = uow.session.execute(
+            update(Item)
+            .where(Item.id == item.id, Item.version == version)  # type: ignore[arg-type]
+            .values(state=new_state, version=Item.version + 1, last_transition_at=now)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"{ref} was changed by someone else meanwhile: look at it again and retry.")
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event=event,
+            outcome="applied",
+            item_ref=ref,
+            from_state=item.state,
+            to_state=new_state,
+            workflow_hash=wf.digest,
+            detail=detail,
+        )
+        return new_state
+
+    return in_unit_of_work(db_path, actor_name, event, body, item_ref=ref)
+
+
+def _open_challenge(uow: UnitOfWork, item_id: int) -> Challenge | None:
+    return uow.session.exec(
+        select(Challenge)
+        .where(Challenge.item_id == item_id, Challenge.answered_at == None)  # type: ignore[arg-type]  # noqa: E711
+        .order_by(Challenge.id.desc())  # type: ignore[union-attr]
+    ).first()

@@ -1,0 +1,161 @@
+"""Adding evidence against a matrix row, and what the board's bundle of evidence is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+
+from signoff import clock
+from signoff.domain import names
+from signoff.domain.model import EvidenceFact
+from signoff.domain.roles import REGISTER_ACTIONS
+from signoff.errors import BadInput, NotFound
+from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
+from signoff.store import blobs, location
+from signoff.store.tables import Evidence, MatrixRow
+from signoff.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class MeasureInput:
+    measure: str
+    value: float
+    unit: str
+    period: str
+    threshold: float
+    direction: str  # at-most | at-least
+
+
+def current(records: Sequence[Evidence]) -> list[Evidence]:
+    """Evidence still standing: records no later record supersedes."""
+    replaced = {r.supersedes_id for r in records if r.supersedes_id is not None}
+    return [r for r in records if r.id not in replaced]
+
+
+def bundle_digest(records: Sequence[Evidence]) -> str:
+    """The digest of exactly these evidence records, frozen on submission and checked at approval."""
+    lines = sorted(f"{r.id}:{r.key}:{r.sha256}:{r.dated}" for r in records)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def fact(r: Evidence) -> EvidenceFact:
+    return EvidenceFact(
+        key=r.key,
+        dated=dt.date.fromisoformat(r.dated),
+        recorded_at=r.recorded_at,
+        added_by=r.added_by,
+        digest=r.sha256,
+        kind=r.kind,
+        measure=r.measure,
+        value=float(r.value) if r.value is not None else None,
+        threshold=float(r.threshold) if r.threshold is not None else None,
+        direction=r.direction,
+    )
+
+
+def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
+    return list(uow.session.exec(select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))  # type: ignore[arg-type]
+
+
+def add_evidence(
+    db_path: Path,
+    actor_name: str,
+    ref: str,
+    key: str,
+    dated: dt.date,
+    *,
+    file: Path | None = None,
+    note: str | None = None,
+    measure: MeasureInput | None = None,
+    supersedes: int | None = None,
+) -> int:
+    names.check_ref(ref)
+    names.check_key(key)
+    given = [x for x in (file, note, measure) if x is not None]
+    if len(given) != 1:
+        raise BadInput("give exactly one of --file PATH, --note TEXT or --measure NAME for the evidence.")
+    kind = "file" if file is not None else "measure" if measure is not None else "note"
+    note_text = names.check_text(note, "note") if note is not None else None
+    file_name = size = None
+    if file is not None:
+        digest, size = blobs.put(location.evidence_dir(db_path), file)
+        file_name = file.name
+    elif measure is not None:
+        if measure.direction not in ("at-most", "at-least"):
+            raise BadInput(f"direction {measure.direction!r} is not at-most or at-least.")
+        names.check_text(measure.measure, "measure name")
+        text = f"{measure.measure}|{measure.value!r}|{measure.unit}|{measure.period}|{measure.threshold!r}|{measure.direction}"
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    else:
+        digest = hashlib.sha256((note_text or "").encode("utf-8")).hexdigest()
+
+    def body(uow: UnitOfWork, actor: Actor) -> int:
+        require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence add", ref)
+        item = load_item(uow, ref)
+        assert item.id is not None
+        row = uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item.id, MatrixRow.key == key)).first()
+        if row is None:
+            raise NotFound(f"{ref} has no evidence matrix row {key!r}: see 'signoff matrix show {ref}'.")
+        if supersedes is not None:
+            old = uow.session.get(Evidence, supersedes)
+            if old is None or old.item_id != item.id:
+                raise NotFound(f"{ref} has no evidence record {supersedes}: see 'signoff evidence list {ref}'.")
+            if any(e.supersedes_id == supersedes for e in item_evidence(uow, item.id)):
+                raise BadInput(
+                    f"evidence record {supersedes} is already superseded: supersede its replacement instead."
+                )
+        record = Evidence(
+            item_id=item.id,
+            key=key,
+            kind=kind,
+            note=note_text,
+            file_name=file_name,
+            file_size=size,
+            sha256=digest,
+            dated=dated.isoformat(),
+            recorded_at=clock.now_iso(),
+            added_by=actor.name,
+            supersedes_id=supersedes,
+            measure=measure.measure if measure else None,
+            value=repr(measure.value) if measure else None,
+            unit=measure.unit if measure else None,
+            period=measure.period if measure else None,
+            threshold=repr(measure.threshold) if measure else None,
+            direction=measure.direction if measure else None,
+        )
+        uow.session.add(record)
+        uow.session.flush()
+        assert record.id is not None
+        detail: dict[str, object] = {
+            "evidence_id": record.id,
+            "key": key,
+            "kind": kind,
+            "sha256": digest,
+            "dated": record.dated,
+        }
+        if file_name:
+            detail.update(file=file_name, size=size)
+        if measure:
+            detail.update(
+                measure=measure.measure, value=record.value, threshold=record.threshold, direction=measure.direction
+            )
+        if supersedes is not None:
+            detail["supersedes"] = supersedes
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event="evidence.add",
+            outcome="applied",
+            item_ref=ref,
+            from_state=item.state,
+            to_state=item.state,
+            detail=detail,
+        )
+        return record.id
+
+    return in_unit_of_work(db_path, actor_name, "evidence.add", body, item_ref=ref)

@@ -1,0 +1,133 @@
+"""Setting up the register: the database itself, its users, and items added one at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from sqlmodel import select
+
+from signoff import clock
+from signoff.domain import names
+from signoff.domain.roles import REGISTER_ACTIONS, ROLES, SECRETARY
+from signoff.engine import workflow as workflows
+from signoff.errors import BadInput, SignoffError
+from signoff.services.common import Actor, in_unit_of_work, require_role
+from signoff.store import location, migrate
+from signoff.store.tables import Item, Meta, User
+from signoff.store.uow import UnitOfWork
+
+
+def init_register(db_path: Path, secretary: str) -> str:
+    """Create the database through the migrations, give it an id, and add its first secretary."""
+    names.check_user_name(secretary)
+    if migrate.current_revision(db_path) is not None:
+        raise BadInput(f"{db_path} is already a signoff register: use it, or pass --db with a new path.")
+    if db_path.exists() and db_path.stat().st_size > 0:
+        raise BadInput(f"{db_path} exists and is not a signoff register: choose another path with --db.")
+    if not db_path.parent.exists():
+        raise BadInput(f"the folder {db_path.parent} does not exist: create it first or choose another --db path.")
+    try:
+        migrate.upgrade(db_path)
+    except SignoffError:
+        raise
+    except Exception as err:  # an OS or driver error while creating the file
+        raise location.translate(err, db_path) from None
+    database_id = str(uuid.uuid4())
+    now = clock.now_iso()
+    with UnitOfWork(db_path) as uow:
+        uow.session.add(Meta(key="database_id", value=database_id))
+        uow.session.add(Meta(key="created_at", value=now))
+        uow.session.add(User(name=secretary, roles=SECRETARY, created_at=now, created_by=secretary))
+        uow.session.flush()
+        uow.audit(
+            actor=secretary,
+            roles=SECRETARY,
+            event="register.init",
+            outcome="applied",
+            detail={"database_id": database_id, "schema": location.SCHEMA_HEAD},
+        )
+        uow.audit(
+            actor=secretary,
+            roles=SECRETARY,
+            event="user.add",
+            outcome="applied",
+            detail={"user": secretary, "roles": [SECRETARY]},
+        )
+        uow.commit()
+    return database_id
+
+
+def add_user(db_path: Path, actor_name: str, name: str, roles: list[str]) -> None:
+    names.check_user_name(name)
+    wanted = sorted(set(roles))
+    if not wanted:
+        raise BadInput(f"give {name} at least one role with --role ({', '.join(ROLES)}).")
+    for role in wanted:
+        if role not in ROLES:
+            raise BadInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}.")
+
+    def body(uow: UnitOfWork, actor: Actor) -> None:
+        require_role(actor, REGISTER_ACTIONS["user.add"], "user add")
+        if uow.session.exec(select(User).where(User.name == name)).first() is not None:
+            raise BadInput(f"user {name!r} already exists: choose another name.")
+        uow.session.add(User(name=name, roles=",".join(wanted), created_at=clock.now_iso(), created_by=actor.name))
+        uow.session.flush()
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event="user.add",
+            outcome="applied",
+            detail={"user": name, "roles": wanted},
+        )
+
+    in_unit_of_work(db_path, actor_name, "user.add", body)
+
+
+def add_item(
+    db_path: Path,
+    actor_name: str,
+    ref: str,
+    kind: str,
+    title: str,
+    due: dt.date | None = None,
+    owner: str | None = None,
+) -> None:
+    names.check_ref(ref)
+    title = names.check_text(title, "title")
+    owner = names.check_text(owner, "owner", required=False) or None
+    wf = workflows.get(kind)
+
+    def body(uow: UnitOfWork, actor: Actor) -> None:
+        require_role(actor, REGISTER_ACTIONS["item.add"], "item add", ref)
+        if uow.session.exec(select(Item).where(Item.ref == ref)).first() is not None:
+            raise BadInput(f"item {ref!r} already exists: choose another ref.")
+        now = clock.now_iso()
+        due_text = due.isoformat() if due else None
+        uow.session.add(
+            Item(
+                ref=ref,
+                kind=kind,
+                title=title,
+                owner=owner,
+                due=due_text,
+                original_due=due_text,
+                state=wf.initial,
+                created_at=now,
+                last_transition_at=now,
+            )
+        )
+        uow.session.flush()
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event="item.add",
+            outcome="applied",
+            item_ref=ref,
+            to_state=wf.initial,
+            workflow_hash=wf.digest,
+            detail={"kind": kind, "title": title, "due": due_text, "owner": owner},
+        )
+
+    in_unit_of_work(db_path, actor_name, "item.add", body, item_ref=ref)

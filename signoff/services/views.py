@@ -1,0 +1,144 @@
+"""Read use cases: the board, item lists, one item in full, its history, users.
+
+These run on the read-only sqlite3 path (store/reader.py) and never import SQLAlchemy, so a
+secretary's most frequent commands start fast.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from signoff import clock
+from signoff.domain.rag import ItemStatus, limbo_flags, rag
+from signoff.engine import workflow as workflows
+from signoff.errors import NotFound
+from signoff.store.reader import Reader
+
+_ITEM_STATUS_SQL = """
+SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.version,
+       i.created_at, i.last_transition_at,
+       (SELECT MIN(m.present_by) FROM matrix_rows m
+         WHERE m.item_id = i.id
+           AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.item_id = i.id AND e.key = m.key)) AS next_uncovered,
+       (SELECT COUNT(*) FROM matrix_rows m WHERE m.item_id = i.id) AS matrix_rows,
+       (SELECT COUNT(DISTINCT e.key) FROM evidence e WHERE e.item_id = i.id) AS keys_covered,
+       (SELECT COUNT(*) FROM challenges c WHERE c.item_id = i.id) AS challenges,
+       (SELECT COUNT(*) FROM evidence e WHERE e.item_id = i.id AND e.kind = 'measure'
+           AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+           AND ((e.direction = 'at-most' AND CAST(e.value AS REAL) > CAST(e.threshold AS REAL))
+             OR (e.direction = 'at-least' AND CAST(e.value AS REAL) < CAST(e.threshold AS REAL)))) AS measures_missed
+FROM items i
+"""
+
+
+def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any) -> dict[str, Any]:
+    wf = flows.get(row["kind"])
+    status = ItemStatus(
+        state=row["state"],
+        final=bool(wf and row["state"] in wf.final),
+        due=row["due"],
+        next_uncovered=row["next_uncovered"],
+        last_transition_at=row["last_transition_at"],
+        limbo_days=wf.limbo_days if wf else 28,
+        challenges=row["challenges"],
+        measures_missed=row["measures_missed"],
+    )
+    colour, reasons = rag(status, today)
+    row["rag"] = colour
+    row["rag_reasons"] = reasons
+    row["limbo"] = limbo_flags(status, today)
+    row["slipped"] = bool(row["original_due"] and row["due"] and row["due"] > row["original_due"])
+    row.pop("id", None)
+    return row
+
+
+def item_rows(db_path: Path, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    where, params = [], []
+    if state:
+        where.append("i.state = ?")
+        params.append(state)
+    if kind:
+        where.append("i.kind = ?")
+        params.append(kind)
+    sql = _ITEM_STATUS_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY i.ref"
+    flows = workflows.load_all()
+    today = clock.today()
+    with Reader(db_path) as r:
+        return [_judge(row, flows, today) for row in r.all(sql, tuple(params))]
+
+
+def board(db_path: Path) -> dict[str, Any]:
+    """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head."""
+    flows = workflows.load_all()
+    today = clock.today()
+    with Reader(db_path) as r:
+        items = [_judge(row, flows, today) for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref")]
+        head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    order = {"red": 0, "amber": 1, "green": 2}
+    items.sort(key=lambda i: (order[i["rag"]], i["ref"]))
+    return {
+        "as_of": today.isoformat(),
+        "items": items,
+        "by_state": dict(Counter(i["state"] for i in items)),
+        "by_rag": {k: sum(1 for i in items if i["rag"] == k) for k in ("red", "amber", "green")},
+        "limbo": [i for i in items if i["limbo"]],
+        "audit_head": f"{head['seq']}:{head['hash']}" if head else None,
+    }
+
+
+def item_detail(db_path: Path, ref: str) -> dict[str, Any]:
+    flows = workflows.load_all()
+    with Reader(db_path) as r:
+        row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = ?", (ref,))
+        if row is None:
+            raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
+        item_id = row["id"]
+        matrix = r.all(
+            "SELECT key, description, present_by, owner FROM matrix_rows WHERE item_id = ? ORDER BY id", (item_id,)
+        )
+        evidence = r.all(
+            "SELECT e.id, e.key, e.kind, e.note, e.file_name, e.file_size, e.sha256, e.dated, e.recorded_at,"
+            " e.added_by, e.supersedes_id, e.measure, e.value, e.unit, e.period, e.threshold, e.direction,"
+            " (SELECT n.id FROM evidence n WHERE n.supersedes_id = e.id) AS superseded_by"
+            " FROM evidence e WHERE e.item_id = ? ORDER BY e.id",
+            (item_id,),
+        )
+        challenges = r.all(
+            "SELECT event, raised_at, raised_by, reason, response, answered_at, answered_by"
+            " FROM challenges WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+        submissions = r.all(
+            "SELECT event, submitted_at, submitted_by, bundle_digest, evidence_ids FROM submissions"
+            " WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+        approvals = r.all(
+            "SELECT approved_at, approved_by, meeting, bundle_digest, override_reason FROM approvals"
+            " WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+    detail = _judge(row, flows, clock.today())
+    covered = {e["key"] for e in evidence if e["superseded_by"] is None}
+    for m in matrix:
+        m["covered"] = m["key"] in covered
+    detail.update(matrix=matrix, evidence=evidence, challenges=challenges, submissions=submissions, approvals=approvals)
+    return detail
+
+
+def history(db_path: Path, ref: str) -> list[dict[str, Any]]:
+    with Reader(db_path) as r:
+        if r.one("SELECT 1 FROM items WHERE ref = ?", (ref,)) is None:
+            raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
+        return r.all(
+            "SELECT seq, recorded_at, actor, roles, event, from_state, to_state, outcome, detail"
+            " FROM audit WHERE item_ref = ? ORDER BY seq",
+            (ref,),
+        )
+
+
+def users(db_path: Path) -> list[dict[str, Any]]:
+    with Reader(db_path) as r:
+        return r.all("SELECT name, roles, created_at, created_by FROM users ORDER BY name")

@@ -1,0 +1,55 @@
+"""A content-addressed copy of every evidence file, beside the database, named by its SHA-256.
+
+The copy is written before the database transaction and is idempotent: a file whose record
+never committed is an unreferenced blob, harmless, and the same bytes are only stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from signoff.errors import BadInput
+
+
+def blob_path(store: Path, digest: str) -> Path:
+    return store / digest[:2] / digest
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def put(store: Path, source: Path) -> tuple[str, int]:
+    """Copy ``source`` into the store; return its digest and size."""
+    if not source.is_file():
+        raise BadInput(f"evidence file {source} does not exist or is not a file: check the path.")
+    digest, size = sha256_file(source)
+    target = blob_path(store, digest)
+    if target.exists():
+        return digest, size
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        copied, _ = sha256_file(Path(tmp))
+        if copied != digest:
+            raise BadInput(f"evidence file {source} changed while it was being copied: try again.")
+        os.replace(tmp, target)
+        os.chmod(target, 0o444)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return digest, size

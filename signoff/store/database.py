@@ -1,0 +1,38 @@
+"""The write path's engine: SQLAlchemy on SQLite with the pragmas and locking signoff relies on.
+
+pysqlite's default transaction handling starts a deferred transaction lazily, so two processes
+can both read an item as 'evidence_submitted' and both approve it. Here every write transaction
+begins with BEGIN IMMEDIATE: the write lock is taken before anything is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+def make_engine(db_path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{db_path}",
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

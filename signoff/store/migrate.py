@@ -1,0 +1,60 @@
+"""Alembic glue: find db/ (in the source tree or the installed wheel) and apply migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from signoff.store import location
+
+
+def migrations_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    shipped = here / "_db"
+    return shipped if shipped.is_dir() else here.parent / "db"
+
+
+def alembic_config(db_path: Path) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", f"sqlite:///{db_path}")
+    return cfg
+
+
+def current_revision(db_path: Path) -> str | None:
+    if not db_path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
+def upgrade(db_path: Path, revision: str = "head") -> None:
+    """Apply pending migrations in one transaction on a connection with signoff's pragmas."""
+    from alembic import command
+
+    from signoff.store.uow import engine_for
+
+    cfg = alembic_config(db_path)
+    engine = engine_for(db_path)
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.commit()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(Path(location.DEFAULT_DB)))
+    head = script.get_current_head()
+    assert head is not None
+    return head

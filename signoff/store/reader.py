@@ -1,0 +1,80 @@
+"""The read path: stdlib sqlite3 on a read-only connection, streaming rows as dicts.
+
+Read commands (board, item list, history, audit export and verify) start fast because they never
+import SQLAlchemy; the column names they select are those of store/tables.py (tested).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from signoff.store import location
+
+
+class Reader:
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path
+        location.require_existing(db_path)
+        try:
+            uri = f"file:{db_path.resolve()}?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, timeout=15.0, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA busy_timeout=15000")
+            rev = (
+                self.conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                if self._has_table("alembic_version")
+                else None
+            )
+        except sqlite3.Error as err:
+            raise location.translate(err, db_path) from None
+        location.check_revision(rev[0] if rev else None, db_path)
+
+    def _has_table(self, name: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
+        return row is not None
+
+    def __enter__(self) -> Reader:
+        # One read transaction: every query sees the same snapshot even while others write.
+        self.conn.execute("BEGIN")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.conn.execute("COMMIT")
+        finally:
+            self.conn.close()
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        try:
+            return [dict(r) for r in self.conn.execute(sql, params)]
+        except sqlite3.Error as err:
+            raise location.translate(err, self.path) from None
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def stream(self, sql: str, params: tuple[Any, ...] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Plain tuples in batches: flat memory however long the log grows."""
+        try:
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            cur.execute(sql, params)
+            while True:
+                batch = cur.fetchmany(size)
+                if not batch:
+                    return
+                yield from batch
+        except sqlite3.Error as err:
+            raise location.translate(err, self.path) from None
+
+    def meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    def quick_check(self) -> str:
+        rows = self.all("PRAGMA quick_check")
+        return "; ".join(str(next(iter(r.values()))) for r in rows)

@@ -1,0 +1,141 @@
+"""The one set of table definitions. Alembic migrations in db/ must agree with these (tested).
+
+Timestamps are ISO 8601 UTC text (``2026-11-27T09:30:00.000000+00:00``) and dates are
+``YYYY-MM-DD`` text: the audit hash covers them byte for byte, so they must read back exactly
+as written on every backend.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    roles: str  # sorted, comma-separated
+    created_at: str
+    created_by: str
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "items"
+    __table_args__ = (Index("ix_items_state", "state"), Index("ix_items_kind", "kind"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, max_length=40)
+    kind: str = Field(max_length=64)
+    title: str
+    owner: Optional[str] = None
+    due: Optional[str] = None
+    original_due: Optional[str] = None
+    state: str = Field(max_length=64)
+    version: int = 1
+    created_at: str
+    last_transition_at: str
+
+
+class MatrixRow(SQLModel, table=True):
+    __tablename__ = "matrix_rows"
+    __table_args__ = (UniqueConstraint("item_id", "key", name="uq_matrix_rows_item_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    key: str = Field(max_length=64)
+    description: str
+    present_by: str
+    owner: Optional[str] = None
+
+
+class Evidence(SQLModel, table=True):
+    """Never edited or deleted: a correction is a new record that supersedes the old one."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_item_key", "item_id", "key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id")
+    key: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # file | note | measure
+    note: Optional[str] = None
+    file_name: Optional[str] = None
+    file_size: Optional[int] = None
+    sha256: str = Field(max_length=64)
+    dated: str
+    recorded_at: str
+    added_by: str
+    supersedes_id: Optional[int] = Field(default=None, foreign_key="evidence.id")
+    measure: Optional[str] = None
+    value: Optional[str] = None
+    unit: Optional[str] = None
+    period: Optional[str] = None
+    threshold: Optional[str] = None
+    direction: Optional[str] = None
+
+
+class Challenge(SQLModel, table=True):
+    __tablename__ = "challenges"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    event: str
+    raised_at: str
+    raised_by: str
+    reason: str
+    response: Optional[str] = None
+    answered_at: Optional[str] = None
+    answered_by: Optional[str] = None
+
+
+class Submission(SQLModel, table=True):
+    """The evidence bundle frozen when an item was put to the board."""
+
+    __tablename__ = "submissions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    event: str
+    submitted_at: str
+    submitted_by: str
+    bundle_digest: str = Field(max_length=64)
+    evidence_ids: str  # comma-separated evidence ids in the bundle
+
+
+class Approval(SQLModel, table=True):
+    __tablename__ = "approvals"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    submission_id: int = Field(foreign_key="submissions.id")
+    approved_at: str
+    approved_by: str
+    meeting: str
+    bundle_digest: str = Field(max_length=64)
+    override_reason: Optional[str] = None
+
+
+class AuditRecord(SQLModel, table=True):
+    """Append-only and hash-chained; triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_item_ref", "item_ref"), Index("ix_audit_recorded_at", "recorded_at"))
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    recorded_at: str
+    actor: str
+    roles: str
+    item_ref: Optional[str] = None
+    event: str
+    from_state: Optional[str] = None
+    to_state: Optional[str] = None
+    outcome: str = Field(max_length=16)
+    detail: str
+    workflow_hash: Optional[str] = None
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+metadata = SQLModel.metadata

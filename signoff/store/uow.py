@@ -1,0 +1,134 @@
+"""The unit of work: one write transaction per use case, committed whole or not at all.
+
+Appending to the audit chain happens here, inside the same transaction as the change it
+records, under the write lock taken up front, so appends from concurrent processes serialise.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from signoff import clock
+from signoff.domain import chain
+from signoff.errors import SignoffError
+from signoff.store import location
+from signoff.store.database import make_engine
+from signoff.store.tables import AuditRecord, Meta
+
+_ENGINES: dict[str, Any] = {}
+LOCK_RETRIES = 3
+
+
+def engine_for(db_path: Path) -> Any:
+    key = str(db_path.resolve())
+    if key not in _ENGINES:
+        _ENGINES[key] = make_engine(db_path)
+    return _ENGINES[key]
+
+
+class UnitOfWork:
+    """``with UnitOfWork(path) as uow: ...; uow.commit()`` — anything not committed is rolled back."""
+
+    def __init__(self, db_path: Path, check_schema: bool = True) -> None:
+        self.db_path = db_path
+        self.check_schema = check_schema
+        self.session: Session
+        self._database_id: str | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        if self.check_schema:
+            location.require_existing(self.db_path)
+        self.session = Session(engine_for(self.db_path), expire_on_commit=False)
+        for attempt in range(LOCK_RETRIES):
+            try:
+                self.session.connection()  # BEGIN IMMEDIATE: take the write lock now
+                break
+            except sa_exc.OperationalError as err:
+                self.session.rollback()
+                if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
+                    self.session.close()
+                    raise location.translate(err.orig or err, self.db_path) from None
+                time.sleep(0.05 * (attempt + 1))
+        if self.check_schema:
+            try:
+                rev = self.session.exec(text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
+            except sa_exc.OperationalError:
+                rev = None
+            try:
+                location.check_revision(rev[0] if rev else None, self.db_path)
+            except SignoffError:
+                self.session.rollback()
+                self.session.close()
+                raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.DatabaseError) and exc.orig is not None:
+            raise location.translate(exc.orig, self.db_path) from None
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except sa_exc.OperationalError as err:
+            self.session.rollback()
+            raise location.translate(err.orig or err, self.db_path) from None
+
+    def database_id(self) -> str:
+        if self._database_id is None:
+            row = self.session.get(Meta, "database_id")
+            if row is None:
+                raise SignoffError(f"{self.db_path} has no database id: it was not made by 'signoff init'.")
+            self._database_id = row.value
+        return self._database_id
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        roles: str,
+        event: str,
+        outcome: str,
+        detail: dict[str, Any],
+        item_ref: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        workflow_hash: str | None = None,
+    ) -> dict[str, Any]:
+        """Append one chained audit record in this transaction and return it."""
+        head = self.session.exec(  # type: ignore[call-overload]
+            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        ).first()
+        seq, prev = (head[0] + 1, head[1]) if head else (1, chain.genesis(self.database_id()))
+        record: dict[str, Any] = {
+            "seq": seq,
+            "recorded_at": clock.now_iso(),
+            "actor": actor,
+            "roles": roles,
+            "item_ref": item_ref,
+            "event": event,
+            "from_state": from_state,
+            "to_state": to_state,
+            "outcome": outcome,
+            "detail": chain.detail_text(detail),
+            "workflow_hash": workflow_hash,
+            "prev_hash": prev,
+        }
+        record["hash"] = chain.record_hash(record)
+        self.session.execute(AuditRecord.__table__.insert().values(**record))  # type: ignore[attr-defined]
+        return record
+
+    def audit_count(self) -> int:
+        return int(self.session.exec(select(func.count()).select_from(AuditRecord)).one())  # type: ignore[call-overload]

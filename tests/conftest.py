@@ -1,0 +1,89 @@
+"""Shared fixtures: a real SQLite register in a temporary folder, and the real CLI as a subprocess."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from signoff.services.register import add_user, init_register
+
+SECRETARY = "sec"
+CHAIR = "chair"
+MEMBER = "member"
+AUDITOR = "auditor"
+
+TODAY = dt.date.today()
+
+
+def days_ago(n: int) -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=n)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's SIGNOFF_* settings or writes outside its own folder."""
+    for var in ("SIGNOFF_DB", "SIGNOFF_USER", "SIGNOFF_WORKFLOWS", "SIGNOFF_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """An initialised register with a secretary, a chair, a member and an auditor."""
+    path = tmp_path / "register.db"
+    init_register(path, SECRETARY)
+    add_user(path, SECRETARY, CHAIR, ["chair"])
+    add_user(path, SECRETARY, MEMBER, ["member"])
+    add_user(path, SECRETARY, AUDITOR, ["auditor"])
+    return path
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., Run]:
+    """Run the installed CLI in a real subprocess, as a user would."""
+
+    def run(*args: str, db: Path | None = None, actor: str | None = None, input: str | None = None) -> Run:
+        cmd = [sys.executable, "-m", "signoff"]
+        if db is not None:
+            cmd += ["--db", str(db)]
+        if actor is not None:
+            cmd += ["--as", actor]
+        cmd += list(args)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, input=input, timeout=120)
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def write_matrix(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> Path:
+    import csv
+
+    header = header or (
+        "item_ref",
+        "item_kind",
+        "item_title",
+        "item_due",
+        "evidence_key",
+        "evidence_description",
+        "present_by",
+    )
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
