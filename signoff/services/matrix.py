@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import insert
-from sqlmodel import select
+from sqlmodel import col, select
 
 from signoff import clock
 from signoff.domain import matrix as matrix_rules
@@ -83,9 +83,8 @@ def import_matrix(db_path: Path, actor_name: str, path: Path) -> ImportResult:
         }
         have_rows: dict[tuple[int, str], MatrixRow] = {}
         if existing:
-            for row in uow.session.exec(
-                select(MatrixRow).where(MatrixRow.item_id.in_([i.id for i in existing.values()]))
-            ):  # type: ignore[attr-defined]
+            existing_ids = [i.id for i in existing.values()]
+            for row in uow.session.exec(select(MatrixRow).where(col(MatrixRow.item_id).in_(existing_ids))):
                 have_rows[(row.item_id, row.key)] = row
         new_rows = []
         unchanged = 0

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from signoff import clock
 from signoff.domain import chain
@@ -108,8 +108,8 @@ class UnitOfWork:
         workflow_hash: str | None = None,
     ) -> dict[str, Any]:
         """Append one chained audit record in this transaction and return it."""
-        head = self.session.exec(  # type: ignore[call-overload]
-            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        head = self.session.execute(
+            select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
         ).first()
         seq, prev = (head[0] + 1, head[1]) if head else (1, chain.genesis(self.database_id()))
         record: dict[str, Any] = {
