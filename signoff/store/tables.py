@@ -138,4 +138,29 @@ class AuditRecord(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+
+class Reschedule(SQLModel, table=True):
+    """Every change of an item's due date, with its reason: slipped timescales stay visible."""
+
+    __tablename__ = "reschedules"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    from_due: Optional[str] = None
+    to_due: str
+    reason: str
+    changed_by: str
+    changed_at: str
+
+
+class Meeting(SQLModel, table=True):
+    """A board meeting on the calendar: items left waiting past one are flagged as in limbo."""
+
+    __tablename__ = "meetings"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    date: str = Field(unique=True, max_length=10)
+    note: Optional[str] = None
+    added_by: str
+    added_at: str
+
+
 metadata = SQLModel.metadata
