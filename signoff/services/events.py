@@ -45,6 +45,8 @@ def fire_event(
     def body(uow: UnitOfWork, actor: Actor) -> str:
         item = load_item(uow, ref)
         assert item.id is not None
+        # Read before the UPDATE below: an ORM-enabled update refreshes the loaded row in place.
+        from_state, version = item.state, item.version
         wf = workflows.get(item.kind)
         records = item_evidence(uow, item.id)
         standing = current(records)
@@ -55,7 +57,7 @@ def fire_event(
         attempt = Attempt(
             ref=ref,
             kind=item.kind,
-            state=item.state,
+            state=from_state,
             event=event,
             actor=actor.name,
             actor_roles=actor.roles,
@@ -93,7 +95,7 @@ def fire_event(
         except Refused as refusal:
             refusal.audit = {
                 "item_ref": ref,
-                "from_state": item.state,
+                "from_state": from_state,
                 "workflow_hash": wf.digest,
                 "detail": detail,
             }
@@ -137,7 +139,8 @@ def fire_event(
                 )
             )
             detail["bundle"] = latest.bundle_digest
-        version = item.version if expected_version is None else expected_version
+        if expected_version is not None:
+            version = expected_version
         moved = uow.session.execute(
             update(Item)
             .where(Item.id == item.id, Item.version == version)  # type: ignore[arg-type]
@@ -151,7 +154,7 @@ def fire_event(
             event=event,
             outcome="applied",
             item_ref=ref,
-            from_state=item.state,
+            from_state=from_state,
             to_state=new_state,
             workflow_hash=wf.digest,
             detail=detail,

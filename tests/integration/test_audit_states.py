@@ -1,0 +1,35 @@
+"""The audit record of a transition names the state it left, not only the state it reached."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+
+from signoff.services.events import fire_event
+from signoff.services.evidence import add_evidence
+from signoff.services.matrix import import_matrix
+
+
+def test_applied_records_carry_from_and_to_state(db_path: Path, tmp_path: Path) -> None:
+    csv_path = write_matrix(
+        tmp_path / "m.csv",
+        [("OF-01", "ofsted-recommendation", "Screen contacts", "", "audit", "Case audit", days_ago(3).isoformat())],
+    )
+    import_matrix(db_path, SECRETARY, csv_path)
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="Audit of 30 contacts")
+    fire_event(db_path, SECRETARY, "OF-01", "submit")
+    fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
+
+    conn = sqlite3.connect(db_path)
+    rows = conn.execute(
+        "SELECT event, from_state, to_state, detail FROM audit WHERE item_ref = 'OF-01' AND event IN ('submit', 'approve')"
+        " ORDER BY seq"
+    ).fetchall()
+    assert [(e, f, t) for e, f, t, _ in rows] == [
+        ("submit", "proposed", "evidence_submitted"),
+        ("approve", "evidence_submitted", "signed_off"),
+    ]
+    assert json.loads(rows[1][3])["meeting"] == days_ago(0).isoformat()
