@@ -104,9 +104,9 @@ def cli(ctx: click.Context, db: str, actor: str | None) -> None:
 
 
 def register_commands() -> None:
-    from signoff.cli import audit, demo, events, evidence, register, views
+    from signoff.cli import audit, db, demo, events, evidence, register, views
 
-    for module in (register, evidence, events, views, audit, demo):
+    for module in (register, evidence, events, views, audit, demo, db):
         module.attach(cli)
 
 
