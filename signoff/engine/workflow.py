@@ -125,9 +125,9 @@ def parse(path: Path, data: bytes) -> Workflow:
             if key not in ev:
                 raise _fail(path, f"{prefix}.{key}", "is missing")
         source = _str_list(path, f"{prefix}.source", ev["source"])
-        for s in [*source, ev["dest"]]:
+        for key, s in [*((f"{prefix}.source", s) for s in source), (f"{prefix}.dest", ev["dest"])]:
             if s not in states:
-                raise _fail(path, f"{prefix}", f"names unknown state {s!r}; expected one of {', '.join(states)}")
+                raise _fail(path, key, f"names unknown state {s!r}; expected one of {', '.join(states)}")
         roles = _str_list(path, f"{prefix}.roles", ev["roles"])
         for r in roles:
             if r not in ROLES:

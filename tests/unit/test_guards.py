@@ -1,0 +1,205 @@
+"""Every named guard, passing and failing, and the role and state checks around them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from signoff.domain import guards
+from signoff.domain.model import Attempt, ChallengeFact, EvidenceFact
+from signoff.engine import machine
+from signoff.engine import workflow as workflows
+
+TODAY = dt.date(2013, 9, 30)
+RAISED = "2013-09-20T10:00:00.000000+00:00"
+
+
+def ev(
+    key: str, dated: dt.date = TODAY, recorded_at: str = "2013-09-10T09:00:00.000000+00:00", **kw: object
+) -> EvidenceFact:
+    return EvidenceFact(
+        key=key, dated=dated, recorded_at=recorded_at, added_by=str(kw.pop("added_by", "sec")), digest="d" * 64, **kw
+    )  # type: ignore[arg-type]
+
+
+def measure(value: float, threshold: float, direction: str = "at-most") -> EvidenceFact:
+    return ev("a1", kind="measure", measure="A1", value=value, threshold=threshold, direction=direction)
+
+
+def attempt(**kw: object) -> Attempt:
+    base: dict[str, object] = {
+        "ref": "OF-01",
+        "kind": "ofsted-recommendation",
+        "state": "proposed",
+        "event": "submit",
+        "actor": "sec",
+        "actor_roles": frozenset({"secretary"}),
+        "today": TODAY,
+    }
+    base.update(kw)
+    return Attempt(**base)  # type: ignore[arg-type]
+
+
+def why(name: str, a: Attempt) -> str | None:
+    return guards.GUARDS[name].check(a)
+
+
+OPEN = ChallengeFact(raised_at=RAISED, raised_by="member", reason="weak")
+
+# (guard, attempt, expected fragment of the failure or None when it must hold)
+CASES: list[tuple[str, Attempt, str | None]] = [
+    ("matrix_covered", attempt(matrix_keys=("a", "b"), evidence=(ev("a"), ev("b"))), None),
+    ("matrix_covered", attempt(matrix_keys=("a", "b"), evidence=(ev("a"),)), "no evidence for matrix rows: b"),
+    ("matrix_covered", attempt(matrix_keys=(), evidence=(ev("a"),)), "no evidence matrix rows"),
+    ("matrix_covered", attempt(matrix_keys=("a", "b"), evidence=()), "a, b"),
+    ("evidence_dated", attempt(evidence=(ev("a", dated=TODAY), ev("b", dated=TODAY - dt.timedelta(days=400)))), None),
+    ("evidence_dated", attempt(evidence=(ev("a"), ev("b", dated=TODAY + dt.timedelta(days=1)))), "in the future: b"),
+    ("reason_given", attempt(reason="evidence is thin"), None),
+    ("reason_given", attempt(reason=None), "a reason is required"),
+    ("reason_given", attempt(reason="   "), "a reason is required"),
+    ("response_given", attempt(open_challenge=OPEN, response="added the audit"), None),
+    ("response_given", attempt(open_challenge=OPEN, response=" "), "written response"),
+    ("response_given", attempt(open_challenge=None, response="x"), "no open challenge"),
+    ("evidence_since_challenge", attempt(open_challenge=None), None),
+    (
+        "evidence_since_challenge",
+        attempt(open_challenge=OPEN, evidence=(ev("a", recorded_at="2013-09-21T00:00:00.000000+00:00"),)),
+        None,
+    ),
+    (
+        "evidence_since_challenge",
+        attempt(open_challenge=OPEN, evidence=(ev("a", recorded_at="2013-09-19T00:00:00.000000+00:00"),)),
+        "no evidence has been added since",
+    ),
+    ("evidence_since_challenge", attempt(open_challenge=OPEN, evidence=(ev("a", recorded_at=RAISED),)), "since"),
+    ("no_open_challenge", attempt(open_challenge=None), None),
+    ("no_open_challenge", attempt(open_challenge=OPEN), "a challenge by member is still open"),
+    ("meeting_date_valid", attempt(meeting=TODAY, latest_submission_at="2013-09-30T08:00:00.000000+00:00"), None),
+    ("meeting_date_valid", attempt(meeting=TODAY - dt.timedelta(days=3), latest_submission_at=None), None),
+    ("meeting_date_valid", attempt(meeting=None), "a board meeting date is required"),
+    ("meeting_date_valid", attempt(meeting=TODAY + dt.timedelta(days=1)), "2013-10-01 is in the future"),
+    (
+        "meeting_date_valid",
+        attempt(meeting=dt.date(2013, 9, 1), latest_submission_at="2013-09-02T08:00:00.000000+00:00"),
+        "before the latest submission on 2013-09-02",
+    ),
+    ("segregation_of_duties", attempt(actor="chair", evidence_adders=frozenset({"sec"})), None),
+    ("segregation_of_duties", attempt(actor="both", evidence_adders=frozenset({"sec", "both"})), "both added evidence"),
+    ("bundle_unchanged", attempt(submitted_bundle="x" * 64, current_bundle="x" * 64), None),
+    ("bundle_unchanged", attempt(submitted_bundle=None, current_bundle="x" * 64), "no frozen submission"),
+    (
+        "bundle_unchanged",
+        attempt(submitted_bundle="x" * 64, current_bundle="y" * 64),
+        "evidence changed after submission",
+    ),
+    ("measures_met", attempt(evidence=(measure(600, 639),)), None),
+    ("measures_met", attempt(evidence=(measure(639, 639),)), None),
+    ("measures_met", attempt(evidence=(measure(80, 75, "at-least"),)), None),
+    ("measures_met", attempt(evidence=(ev("a"),)), None),
+    ("measures_met", attempt(evidence=(measure(640, 639),)), "A1 640 against at-most 639"),
+    ("measures_met", attempt(evidence=(measure(70, 75, "at-least"),)), "A1 70 against at-least 75"),
+    ("measures_met", attempt(evidence=(measure(640, 639),), override_reason="   "), "override with a recorded reason"),
+    ("measures_met", attempt(evidence=(measure(640, 639),), override_reason="trend improving"), None),
+]
+
+
+@pytest.mark.parametrize(("name", "a", "expected"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_guard(name: str, a: Attempt, expected: str | None) -> None:
+    result = why(name, a)
+    if expected is None:
+        assert result is None
+    else:
+        assert result is not None and expected in result
+
+
+def test_every_named_guard_is_tested_both_ways() -> None:
+    passing = {c[0] for c in CASES if c[2] is None}
+    failing = {c[0] for c in CASES if c[2] is not None}
+    assert passing == set(guards.GUARDS) == failing
+
+
+def test_failures_lists_every_failed_guard_in_order_with_its_name() -> None:
+    a = attempt(matrix_keys=("a",), evidence=(ev("b", dated=TODAY + dt.timedelta(days=2)),), reason="")
+    out = guards.failures(["matrix_covered", "reason_given", "evidence_dated", "no_open_challenge"], a)
+    assert [f.split(":")[0] for f in out] == ["matrix_covered", "reason_given", "evidence_dated"]
+
+
+def _approve(**kw: object) -> Attempt:
+    base: dict[str, object] = {"actor": "chair", "actor_roles": frozenset({"chair"})}
+    base.update(kw)
+    return attempt(event="approve", state="evidence_submitted", **base)
+
+
+def test_wrong_role_is_refused_naming_the_role() -> None:
+    wf = workflows.get("ofsted-recommendation")
+    out = machine.check(
+        wf,
+        attempt(event="submit", actor="m", actor_roles=frozenset({"member"}), matrix_keys=("a",), evidence=(ev("a"),)),
+    )
+    assert out == ["permission: submit needs the role secretary"]
+    out = machine.check(wf, _approve(actor_roles=frozenset({"secretary", "member"})))
+    assert any(f.startswith("permission:") and "chair" in f for f in out)
+
+
+@pytest.mark.parametrize(
+    ("event", "roles", "allowed"),
+    [
+        ("submit", {"secretary"}, True),
+        ("submit", {"chair"}, False),
+        ("challenge", {"member"}, True),
+        ("challenge", {"chair"}, True),
+        ("challenge", {"secretary"}, True),
+        ("challenge", {"auditor"}, False),
+        ("resubmit", {"secretary"}, True),
+        ("resubmit", {"member"}, False),
+        ("approve", {"chair"}, True),
+        ("approve", {"secretary", "member", "auditor"}, False),
+        ("reopen", {"chair"}, True),
+        ("reopen", {"member"}, False),
+    ],
+)
+def test_role_permissions_of_the_shipped_workflows(event: str, roles: set[str], allowed: bool) -> None:
+    for kind in ("ofsted-recommendation", "improvement-notice"):
+        wf = workflows.get(kind)
+        out = machine.check(wf, attempt(event=event, actor_roles=frozenset(roles), state=wf.events[event].source[0]))
+        assert any(f.startswith("permission:") for f in out) is not allowed
+
+
+def test_a_refusal_lists_every_failed_guard_not_just_the_first() -> None:
+    wf = workflows.get("improvement-notice")
+    a = attempt(
+        kind="improvement-notice",
+        event="approve",
+        state="proposed",
+        actor="sec",
+        actor_roles=frozenset({"secretary"}),
+        open_challenge=OPEN,
+        meeting=TODAY + dt.timedelta(days=7),
+        evidence_adders=frozenset({"sec"}),
+        submitted_bundle="x" * 64,
+        current_bundle="y" * 64,
+        evidence=(measure(700, 639),),
+    )
+    out = machine.check(wf, a)
+    heads = [f.split(":")[0] for f in out]
+    assert heads == [
+        "state",
+        "permission",
+        "no_open_challenge",
+        "meeting_date_valid",
+        "segregation_of_duties",
+        "bundle_unchanged",
+        "measures_met",
+    ]
+    with pytest.raises(machine.Refused) as info:
+        machine.fire(wf, a)
+    assert info.value.failures == out
+    for h in heads:
+        assert h in str(info.value)
+
+
+def test_an_unknown_event_is_refused_naming_the_events() -> None:
+    wf = workflows.get("ofsted-recommendation")
+    out = machine.check(wf, attempt(event="rubber-stamp"))
+    assert len(out) == 1 and "'rubber-stamp' is not an event" in out[0] and "approve" in out[0]
