@@ -104,9 +104,9 @@ def cli(ctx: click.Context, db: str, actor: str | None) -> None:
 
 
 def register_commands() -> None:
-    from signoff.cli import audit, db, demo, events, evidence, register, views
+    from signoff.cli import audit, db, demo, events, evidence, oversight, register, views
 
-    for module in (register, evidence, events, views, audit, demo, db):
+    for module in (register, evidence, events, views, oversight, audit, demo, db):
         module.attach(cli)
 
 

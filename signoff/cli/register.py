@@ -84,6 +84,19 @@ def item_add(c: Context, ref: str, kind: str, title: str, due: dt.date | None, o
     output.message(f"Registered {ref} ({kind}).")
 
 
+@item.command("reschedule")
+@click.argument("ref")
+@click.option("--due", required=True, type=DATE, help="The new due date (YYYY-MM-DD).")
+@click.option("--reason", required=True, help="Why the timescale moved; the board sees it.")
+@pass_ctx
+def item_reschedule(c: Context, ref: str, due: dt.date, reason: str) -> None:
+    """Move an item's due date; the original and every change with its reason stay in the history."""
+    from signoff.services.schedule import reschedule
+
+    old = reschedule(c.db, c.who(), ref, due, reason)
+    output.message(f"{ref}: due date moved from {old or 'none'} to {due.isoformat()}.")
+
+
 @item.command("list")
 @click.option("--state", help="Only items in this state.")
 @click.option("--kind", help="Only items of this workflow.")

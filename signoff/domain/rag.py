@@ -27,6 +27,7 @@ class ItemStatus:
     limbo_days: int
     challenges: int
     measures_missed: int = 0
+    missed_meeting: str | None = None  # a board meeting held since submission that did not decide
 
 
 def limbo_flags(s: ItemStatus, today: dt.date) -> list[str]:
@@ -39,6 +40,8 @@ def limbo_flags(s: ItemStatus, today: dt.date) -> list[str]:
         flags.append(f"no progress for {idle} days (limit {s.limbo_days})")
     if s.challenges >= REPEATED_CHALLENGES:
         flags.append(f"challenged {s.challenges} times")
+    if s.missed_meeting:
+        flags.append(f"submitted and still waiting after the board meeting of {s.missed_meeting}")
     return flags
 
 

@@ -16,4 +16,5 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "item.reschedule": frozenset({SECRETARY}),
     "matrix.import": frozenset({SECRETARY}),
     "evidence.add": frozenset({SECRETARY}),
+    "meeting.add": frozenset({SECRETARY}),
 }

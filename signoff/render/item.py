@@ -37,6 +37,11 @@ def render_item(d: dict[str, Any]) -> None:
         out.append(
             f"  signed off by {a['approved_by']} at the meeting of {a['meeting']}, bundle {a['bundle_digest'][:16]}…"
         )
+    for r in d.get("reschedules", []):
+        out.append(
+            f"  due moved from {r['from_due'] or 'none'} to {r['to_due']} by {r['changed_by']} "
+            f"on {r['changed_at'][:10]}: {r['reason']}"
+        )
     if d["limbo"]:
         out.append("  LIMBO: " + "; ".join(d["limbo"]))
     output.lines(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 PAGE = 50
@@ -77,3 +78,13 @@ def message(text: str) -> None:
 
 def lines(items: Sequence[str]) -> None:
     sys.stdout.write("".join(i + "\n" for i in items))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a half-written board pack must never be left behind."""
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

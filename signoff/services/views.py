@@ -28,7 +28,11 @@ SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.
        (SELECT COUNT(*) FROM evidence e WHERE e.item_id = i.id AND e.kind = 'measure'
            AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
            AND ((e.direction = 'at-most' AND CAST(e.value AS REAL) > CAST(e.threshold AS REAL))
-             OR (e.direction = 'at-least' AND CAST(e.value AS REAL) < CAST(e.threshold AS REAL)))) AS measures_missed
+             OR (e.direction = 'at-least' AND CAST(e.value AS REAL) < CAST(e.threshold AS REAL)))) AS measures_missed,
+       (SELECT MIN(mt.date) FROM meetings mt
+         WHERE mt.date < :today
+           AND mt.date >= (SELECT substr(MAX(s.submitted_at), 1, 10) FROM submissions s WHERE s.item_id = i.id)
+       ) AS missed_meeting
 FROM items i
 """
 
@@ -44,6 +48,7 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
         limbo_days=wf.limbo_days if wf else 28,
         challenges=row["challenges"],
         measures_missed=row["measures_missed"],
+        missed_meeting=row["missed_meeting"] if row["state"] == "evidence_submitted" else None,
     )
     colour, reasons = rag(status, today)
     row["rag"] = colour
@@ -55,18 +60,17 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
 
 
 def item_rows(db_path: Path, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-    where, params = [], []
+    where = []
+    today = clock.today()
+    params: dict[str, Any] = {"today": today.isoformat(), "state": state, "kind": kind}
     if state:
-        where.append("i.state = ?")
-        params.append(state)
+        where.append("i.state = :state")
     if kind:
-        where.append("i.kind = ?")
-        params.append(kind)
+        where.append("i.kind = :kind")
     sql = _ITEM_STATUS_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY i.ref"
     flows = workflows.load_all()
-    today = clock.today()
     with Reader(db_path) as r:
-        return [_judge(row, flows, today) for row in r.all(sql, tuple(params))]
+        return [_judge(row, flows, today) for row in r.all(sql, params)]
 
 
 def board(db_path: Path) -> dict[str, Any]:
@@ -74,7 +78,10 @@ def board(db_path: Path) -> dict[str, Any]:
     flows = workflows.load_all()
     today = clock.today()
     with Reader(db_path) as r:
-        items = [_judge(row, flows, today) for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref")]
+        items = [
+            _judge(row, flows, today)
+            for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref", {"today": today.isoformat()})
+        ]
         head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     order = {"red": 0, "amber": 1, "green": 2}
     items.sort(key=lambda i: (order[i["rag"]], i["ref"]))
@@ -90,8 +97,9 @@ def board(db_path: Path) -> dict[str, Any]:
 
 def item_detail(db_path: Path, ref: str) -> dict[str, Any]:
     flows = workflows.load_all()
+    today = clock.today()
     with Reader(db_path) as r:
-        row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = ?", (ref,))
+        row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = :ref", {"ref": ref, "today": today.isoformat()})
         if row is None:
             raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
         item_id = row["id"]
@@ -120,11 +128,22 @@ def item_detail(db_path: Path, ref: str) -> dict[str, Any]:
             " WHERE item_id = ? ORDER BY id",
             (item_id,),
         )
-    detail = _judge(row, flows, clock.today())
+        reschedules = r.all(
+            "SELECT from_due, to_due, reason, changed_by, changed_at FROM reschedules WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+    detail = _judge(row, flows, today)
     covered = {e["key"] for e in evidence if e["superseded_by"] is None}
     for m in matrix:
         m["covered"] = m["key"] in covered
-    detail.update(matrix=matrix, evidence=evidence, challenges=challenges, submissions=submissions, approvals=approvals)
+    detail.update(
+        matrix=matrix,
+        evidence=evidence,
+        challenges=challenges,
+        submissions=submissions,
+        approvals=approvals,
+        reschedules=reschedules,
+    )
     return detail
 
 
@@ -142,3 +161,8 @@ def history(db_path: Path, ref: str) -> list[dict[str, Any]]:
 def users(db_path: Path) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         return r.all("SELECT name, roles, created_at, created_by FROM users ORDER BY name")
+
+
+def meetings(db_path: Path) -> list[dict[str, Any]]:
+    with Reader(db_path) as r:
+        return r.all("SELECT date, note, added_by, added_at FROM meetings ORDER BY date")

@@ -7,7 +7,7 @@ import SQLAlchemy; the column names they select are those of store/tables.py (te
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +47,17 @@ class Reader:
         finally:
             self.conn.close()
 
-    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    def all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         try:
             return [dict(r) for r in self.conn.execute(sql, params)]
         except sqlite3.Error as err:
             raise location.translate(err, self.path) from None
 
-    def one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
+    def one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
         rows = self.all(sql, params)
         return rows[0] if rows else None
 
-    def stream(self, sql: str, params: tuple[Any, ...] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
+    def stream(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 2000) -> Iterator[tuple[Any, ...]]:
         """Plain tuples in batches: flat memory however long the log grows."""
         try:
             cur = self.conn.cursor()

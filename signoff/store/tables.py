@@ -138,7 +138,6 @@ class AuditRecord(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-
 class Reschedule(SQLModel, table=True):
     """Every change of an item's due date, with its reason: slipped timescales stay visible."""
 

@@ -1,0 +1,162 @@
+"""What the board reads beyond the plan on a page: overdue, limbo, measures, meetings, the board pack."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.render import output
+
+
+@click.command()
+@click.option("--as-of", "as_of", type=DATE, help="Judge lateness on this date instead of today.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def overdue(c: Context, as_of: dt.date | None, as_json: bool) -> None:
+    """Matrix evidence past its present-by date, and items past due, grouped by owner."""
+    from signoff.services.oversight import overdue as overdue_view
+
+    data = overdue_view(c.db, as_of)
+    if as_json:
+        output.emit_json(data)
+        return
+    rows = []
+    for owner, due in data["owners"].items():
+        rows += [
+            {
+                "owner": owner,
+                "ref": r["ref"],
+                "what": f"{r['key']}: {r['description']}",
+                "due": r["present_by"],
+                "late": r["days_late"],
+            }
+            for r in due["evidence"]
+        ]
+        rows += [
+            {
+                "owner": owner,
+                "ref": r["ref"],
+                "what": f"item ({r['state']}): {r['title']}",
+                "due": r["due"],
+                "late": r["days_late"],
+            }
+            for r in due["items"]
+        ]
+    if not rows:
+        output.message(f"Nothing overdue as of {data['as_of']}.")
+        return
+    output.table(
+        rows,
+        [("owner", "Owner"), ("ref", "Ref"), ("what", "Overdue"), ("due", "Due by"), ("late", "Days late")],
+        title=f"Overdue as of {data['as_of']}",
+        all_rows=True,
+    )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def limbo(c: Context, as_json: bool) -> None:
+    """Items in 'perpetual limbo': no progress for weeks, repeated challenges, or left waiting past a meeting."""
+    from signoff.services.oversight import limbo as limbo_view
+
+    rows = limbo_view(c.db)
+    if as_json:
+        output.emit_json(rows)
+        return
+    if not rows:
+        output.message("No item is stalling.")
+        return
+    output.table(
+        rows, [("ref", "Ref"), ("state", "State"), ("owner", "Owner"), ("limbo", "Why")], title="Limbo", all_rows=True
+    )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def measures(c: Context, as_json: bool) -> None:
+    """The target tracker: each measure against its threshold, with its trend over periods."""
+    from signoff.services.oversight import measures as measures_view
+
+    rows = measures_view(c.db)
+    if as_json:
+        output.emit_json(rows)
+        return
+    for m in rows:
+        m["status"] = "met" if m["met"] else "NOT MET"
+        m["against"] = f"{m['direction']} {m['threshold']:g}"
+        m["shown"] = f"{m['value']:g} {m['unit'] or ''}".strip()
+        m["trend_text"] = ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"]) + f" ({m['trend_direction']})"
+    output.table(
+        rows,
+        [
+            ("measure", "Measure"),
+            ("item", "Item"),
+            ("shown", "Value"),
+            ("against", "Threshold"),
+            ("period", "Period"),
+            ("status", "Status"),
+            ("trend_text", "Trend"),
+        ],
+        title="Measures",
+        all_rows=True,
+    )
+
+
+@click.group()
+def meeting() -> None:
+    """The board's meeting calendar."""
+
+
+@meeting.command("add")
+@click.argument("date", type=DATE)
+@click.option("--note", help="e.g. 'Improvement Board, Town Hall'.")
+@pass_ctx
+def meeting_add(c: Context, date: dt.date, note: str | None) -> None:
+    """Put a board meeting on the calendar (secretary)."""
+    from signoff.services.schedule import add_meeting
+
+    add_meeting(c.db, c.who(), date, note)
+    output.message(f"Board meeting on {date.isoformat()} added.")
+
+
+@meeting.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def meeting_list(c: Context, as_json: bool) -> None:
+    """Board meetings on the calendar."""
+    from signoff.services.views import meetings
+
+    rows = meetings(c.db)
+    if as_json:
+        output.emit_json(rows)
+    else:
+        output.table(rows, [("date", "Date"), ("note", "Note"), ("added_by", "Added by")], all_rows=True)
+
+
+@click.command()
+@click.option("--meeting", "meeting_date", required=True, type=DATE, help="The meeting the pack is for.")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write to FILE (default: stdout).")
+@pass_ctx
+def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> None:
+    """The board pack: plan on a page, changes, items for sign-off, measures, overdue, limbo, a chart."""
+    from signoff.render import pack
+    from signoff.services.oversight import board_pack
+
+    data = board_pack(c.db, meeting_date)
+    text = pack.html(data) if fmt == "html" else pack.markdown(data)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    output.write_atomically(out, text)
+    click.echo(f"Wrote the board pack for {meeting_date.isoformat()} to {out}.", err=True)
+
+
+def attach(group: click.Group) -> None:
+    for command in (overdue, limbo, measures, meeting, report):
+        group.add_command(command)

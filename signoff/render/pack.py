@@ -1,0 +1,275 @@
+"""The board pack: one self-contained, printable HTML file (or Markdown), no network, no scripts."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+STATE_COLOURS = {
+    "proposed": "#9e9e9e",
+    "evidence_submitted": "#1e88e5",
+    "challenged": "#f9a825",
+    "signed_off": "#2e7d32",
+}
+RAG_COLOURS = {"red": "#c62828", "amber": "#f9a825", "green": "#2e7d32"}
+
+CSS = """
+body { font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 10.5pt; margin: 1.5em; color: #222; }
+h1 { font-size: 17pt; margin-bottom: 0; } h2 { font-size: 13pt; border-bottom: 2px solid #444; margin-top: 1.4em; }
+.meta { color: #555; margin-top: .2em; }
+table { border-collapse: collapse; width: 100%; margin: .4em 0; page-break-inside: auto; }
+th, td { border: 1px solid #bbb; padding: 3px 5px; vertical-align: top; text-align: left; }
+th { background: #eee; } tr { page-break-inside: avoid; } td:nth-child(2) { white-space: nowrap; }
+.rag { font-weight: bold; color: #fff; text-align: center; width: 4em; }
+.red { background: #c62828; } .amber { background: #f9a825; color: #222; } .green { background: #2e7d32; }
+.met { color: #2e7d32; font-weight: bold; } .missed { color: #c62828; font-weight: bold; }
+.small { font-size: 9pt; color: #555; } code { font-size: 8.5pt; word-break: break-all; }
+@media print { body { margin: 0; } h2 { page-break-after: avoid; } }
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _table(headings: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headings)
+    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _td(value: Any, cls: str = "") -> str:
+    return f'<td class="{cls}">{_e(value)}</td>' if cls else f"<td>{_e(value)}</td>"
+
+
+def chart_svg(series: list[dict[str, Any]], width: int = 640, height: int = 220) -> str:
+    """Items by state over time as stacked bars, inline SVG."""
+    if not series:
+        return "<p class='small'>No history yet.</p>"
+    states = list(STATE_COLOURS)
+    extra = sorted({k for p in series for k in p if k != "date" and k not in STATE_COLOURS})
+    states += extra
+    top = max(sum(p.get(s, 0) for s in states) for p in series) or 1
+    left, bottom, legend = 34, 28, 150
+    plot_w, plot_h = width - left - legend, height - bottom - 10
+    bar_w = max(4.0, min(40.0, plot_w / len(series) * 0.7))
+    step = plot_w / len(series)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img"'
+        f' aria-label="Items by state over time">',
+        f'<line x1="{left}" y1="{10 + plot_h}" x2="{left + plot_w}" y2="{10 + plot_h}" stroke="#444"/>',
+        f'<text x="{left - 4}" y="16" font-size="10" text-anchor="end">{top}</text>',
+        f'<text x="{left - 4}" y="{10 + plot_h}" font-size="10" text-anchor="end">0</text>',
+    ]
+    for n, point in enumerate(series):
+        x = left + n * step + (step - bar_w) / 2
+        y = 10 + plot_h
+        for s in states:
+            count = point.get(s, 0)
+            if not count:
+                continue
+            h = plot_h * count / top
+            y -= h
+            colour = STATE_COLOURS.get(s, "#7e57c2")
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}">'
+                f"<title>{_e(point['date'])}: {count} {_e(s)}</title></rect>"
+            )
+        if n == 0 or n == len(series) - 1 or len(series) <= 8:
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{height - 12}" font-size="9" text-anchor="middle">'
+                f"{_e(point['date'][5:])}</text>"
+            )
+    for n, s in enumerate(states):
+        y = 16 + n * 16
+        parts.append(
+            f'<rect x="{width - legend + 10}" y="{y - 9}" width="10" height="10" fill="{STATE_COLOURS.get(s, "#7e57c2")}"/>'
+        )
+        parts.append(f'<text x="{width - legend + 25}" y="{y}" font-size="10">{_e(s)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _evidence_line(e: dict[str, Any]) -> str:
+    if e["kind"] == "measure":
+        return f"{e['measure']} = {e['value']} {e['unit'] or ''} (threshold {e['direction']} {e['threshold']})"
+    return e["file_name"] or e["note"] or ""
+
+
+def html(pack: dict[str, Any]) -> str:
+    plan = pack["plan"]
+    rag = plan["by_rag"]
+    out = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Board pack — meeting of {_e(pack['meeting'])}</title><style>{CSS}</style></head><body>",
+        f"<h1>Improvement Board pack — meeting of {_e(pack['meeting'])}</h1>",
+        f"<p class='meta'>{len(plan['items'])} items: {rag['red']} red, {rag['amber']} amber, {rag['green']} green."
+        f" Changes since {_e(pack['previous_meeting'])}. Audit head <code>{_e(plan['audit_head'])}</code>"
+        " (read into the minutes; check with <code>signoff audit verify --anchor</code>).</p>",
+        "<h2>Plan on a page</h2>",
+        _table(
+            ["RAG", "Ref", "State", "Due", "Owner", "Item", "Why"],
+            [
+                [
+                    _td(i["rag"].upper(), f"rag {i['rag']}"),
+                    _td(i["ref"]),
+                    _td(i["state"]),
+                    _td((i["due"] or "") + (f" (was {i['original_due']})" if i["slipped"] else "")),
+                    _td(i["owner"]),
+                    _td(i["title"]),
+                    _td("; ".join(i["rag_reasons"])),
+                ]
+                for i in plan["items"]
+            ],
+        ),
+        "<h2>Items by state over time</h2>",
+        chart_svg(pack["states_over_time"]),
+        "<h2>What changed since the last meeting</h2>",
+    ]
+    if pack["changes"]:
+        out.append(
+            _table(
+                ["When", "Item", "Event", "By", "From", "To", "Outcome"],
+                [
+                    [
+                        _td(c["recorded_at"][:16].replace("T", " ")),
+                        _td(c["item_ref"]),
+                        _td(c["event"]),
+                        _td(c["actor"]),
+                        _td(c["from_state"]),
+                        _td(c["to_state"]),
+                        _td(c["outcome"]),
+                    ]
+                    for c in pack["changes"]
+                ],
+            )
+        )
+    else:
+        out.append("<p>No changes.</p>")
+    out.append("<h2>Items asking for sign-off</h2>")
+    if not pack["asking_for_sign_off"]:
+        out.append("<p>None.</p>")
+    for item in pack["asking_for_sign_off"]:
+        sub = item["submission"]
+        out.append(
+            f"<h3>{_e(item['ref'])} — {_e(item['title'])}</h3><p class='small'>Submitted by {_e(sub['submitted_by'])}"
+            f" on {_e(sub['submitted_at'][:10])}; frozen bundle <code>{_e(sub['bundle_digest'])}</code></p>"
+        )
+        out.append(
+            _table(
+                ["Matrix row", "Evidence", "Dated", "SHA-256"],
+                [
+                    [
+                        _td(e["key"]),
+                        _td(_evidence_line(e)),
+                        _td(e["dated"]),
+                        f"<td><code>{_e(e['sha256'][:16])}…</code></td>",
+                    ]
+                    for e in item["evidence"]
+                ],
+            )
+        )
+    out.append("<h2>Measures against thresholds</h2>")
+    if pack["measures"]:
+        out.append(
+            _table(
+                ["Measure", "Item", "Value", "Threshold", "Period", "Status", "Trend"],
+                [
+                    [
+                        _td(m["measure"]),
+                        _td(m["item"]),
+                        _td(f"{m['value']:g} {m['unit'] or ''}"),
+                        _td(f"{m['direction']} {m['threshold']:g}"),
+                        _td(m["period"]),
+                        _td("met" if m["met"] else "not met", "met" if m["met"] else "missed"),
+                        _td(
+                            ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"])
+                            + f" ({m['trend_direction']})"
+                        ),
+                    ]
+                    for m in pack["measures"]
+                ],
+            )
+        )
+    else:
+        out.append("<p>No measures recorded.</p>")
+    out.append(f"<h2>Overdue evidence by owner (as of {_e(pack['overdue']['as_of'])})</h2>")
+    owners = pack["overdue"]["owners"]
+    if not owners:
+        out.append("<p>Nothing overdue.</p>")
+    for owner, due in owners.items():
+        rows = [
+            [_td(r["ref"]), _td(r["key"]), _td(r["description"]), _td(r["present_by"]), _td(r["days_late"])]
+            for r in due["evidence"]
+        ]
+        rows += [
+            [_td(r["ref"]), _td("(item)"), _td(r["title"]), _td(r["due"]), _td(r["days_late"])] for r in due["items"]
+        ]
+        out.append(f"<h3>{_e(owner)}</h3>")
+        out.append(_table(["Item", "Matrix row", "What", "Due by", "Days late"], rows))
+    out.append("<h2>Perpetual limbo alarms</h2>")
+    if pack["limbo"]:
+        out.append(
+            _table(
+                ["Ref", "State", "Why"],
+                [[_td(i["ref"]), _td(i["state"]), _td("; ".join(i["limbo"]))] for i in pack["limbo"]],
+            )
+        )
+    else:
+        out.append("<p>No item is stalling.</p>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def markdown(pack: dict[str, Any]) -> str:
+    plan = pack["plan"]
+    rag = plan["by_rag"]
+
+    def cell(v: Any) -> str:
+        return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        f"# Improvement Board pack — meeting of {pack['meeting']}",
+        "",
+        f"{len(plan['items'])} items: {rag['red']} red, {rag['amber']} amber, {rag['green']} green. "
+        f"Audit head `{plan['audit_head']}`.",
+        "",
+        "## Plan on a page",
+        "",
+        "| RAG | Ref | State | Due | Owner | Item | Why |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {i['rag'].upper()} | {cell(i['ref'])} | {i['state']} | {cell(i['due'])} | {cell(i['owner'])} | "
+        f"{cell(i['title'])} | {cell('; '.join(i['rag_reasons']))} |"
+        for i in plan["items"]
+    ]
+    lines += ["", f"## What changed since {pack['previous_meeting']}", ""]
+    lines += [
+        f"- {c['recorded_at'][:16]} {c['item_ref']}: {c['event']} by {c['actor']} ({c['from_state']} → "
+        f"{c['to_state']}, {c['outcome']})"
+        for c in pack["changes"]
+    ] or ["No changes."]
+    lines += ["", "## Items asking for sign-off", ""]
+    for item in pack["asking_for_sign_off"]:
+        lines.append(f"### {item['ref']} — {item['title']}")
+        lines.append(f"Frozen bundle `{item['submission']['bundle_digest']}`")
+        lines += [f"- {e['key']}: {_evidence_line(e)} (dated {e['dated']})" for e in item["evidence"]]
+    if not pack["asking_for_sign_off"]:
+        lines.append("None.")
+    lines += ["", "## Measures against thresholds", ""]
+    lines += [
+        f"- {m['measure']} ({m['item']}): {m['value']:g} {m['unit'] or ''} against {m['direction']} "
+        f"{m['threshold']:g} — {'met' if m['met'] else 'NOT MET'} ({m['trend_direction']})"
+        for m in pack["measures"]
+    ] or ["No measures recorded."]
+    lines += ["", "## Overdue evidence by owner", ""]
+    for owner, due in pack["overdue"]["owners"].items():
+        lines.append(f"### {owner}")
+        lines += [
+            f"- {r['ref']} {r['key']}: due {r['present_by']}, {r['days_late']} days late" for r in due["evidence"]
+        ]
+        lines += [f"- {r['ref']} (item): due {r['due']}, {r['days_late']} days late" for r in due["items"]]
+    lines += ["", "## Perpetual limbo alarms", ""]
+    lines += [f"- {i['ref']}: {'; '.join(i['limbo'])}" for i in pack["limbo"]] or ["No item is stalling."]
+    return "\n".join(lines) + "\n"

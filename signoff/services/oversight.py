@@ -1,0 +1,185 @@
+"""What the board reads beyond the plan on a page: overdue evidence, limbo, measures, the board pack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from signoff import clock
+from signoff.engine import workflow as workflows
+from signoff.services import views
+from signoff.store.reader import Reader
+
+
+def overdue(db_path: Path, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Matrix rows past their present-by date with no evidence, and items past due, by owner."""
+    day = (as_of or clock.today()).isoformat()
+    with Reader(db_path) as r:
+        rows = r.all(
+            "SELECT i.ref, i.title, m.key, m.description, m.present_by, COALESCE(m.owner, i.owner) AS owner"
+            " FROM matrix_rows m JOIN items i ON i.id = m.item_id"
+            " WHERE m.present_by < :day"
+            "   AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.item_id = i.id AND e.key = m.key)"
+            " ORDER BY owner, m.present_by, i.ref",
+            {"day": day},
+        )
+        items = r.all(
+            "SELECT ref, title, state, due, original_due, owner FROM items"
+            " WHERE due IS NOT NULL AND due < :day AND state <> 'signed_off' ORDER BY owner, due, ref",
+            {"day": day},
+        )
+    by_owner: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {"evidence": [], "items": []})
+    for row in rows:
+        row["days_late"] = (dt.date.fromisoformat(day) - dt.date.fromisoformat(row["present_by"])).days
+        by_owner[row["owner"] or "(no owner)"]["evidence"].append(row)
+    for item in items:
+        item["days_late"] = (dt.date.fromisoformat(day) - dt.date.fromisoformat(item["due"])).days
+        by_owner[item["owner"] or "(no owner)"]["items"].append(item)
+    return {"as_of": day, "owners": dict(sorted(by_owner.items()))}
+
+
+def limbo(db_path: Path) -> list[dict[str, Any]]:
+    """Items that are stalling, each with why."""
+    return [
+        {k: i[k] for k in ("ref", "title", "state", "owner", "last_transition_at", "challenges", "limbo", "rag")}
+        for i in views.item_rows(db_path)
+        if i["limbo"]
+    ]
+
+
+def measures(db_path: Path) -> list[dict[str, Any]]:
+    """The target tracker: every measure's latest value against its threshold, with its trend over periods."""
+    with Reader(db_path) as r:
+        rows = r.all(
+            "SELECT i.ref, e.id, e.measure, e.value, e.unit, e.period, e.threshold, e.direction, e.dated,"
+            " (SELECT n.id FROM evidence n WHERE n.supersedes_id = e.id) AS superseded_by"
+            " FROM evidence e JOIN items i ON i.id = e.item_id WHERE e.kind = 'measure'"
+            " ORDER BY e.measure, e.period, e.id"
+        )
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["superseded_by"] is None:
+            grouped[(row["measure"], row["ref"])].append(row)
+    tracker = []
+    for (name, ref), records in sorted(grouped.items()):
+        latest = records[-1]
+        value, threshold = float(latest["value"]), float(latest["threshold"])
+        met = value <= threshold if latest["direction"] == "at-most" else value >= threshold
+        trend = [{"period": rec["period"], "value": float(rec["value"])} for rec in records]
+        if len(trend) >= 2:
+            delta = trend[-1]["value"] - trend[-2]["value"]
+            better = delta < 0 if latest["direction"] == "at-most" else delta > 0
+            direction = "improving" if better else "flat" if delta == 0 else "worsening"
+        else:
+            direction = "single period"
+        tracker.append(
+            {
+                "measure": name,
+                "item": ref,
+                "value": value,
+                "unit": latest["unit"],
+                "period": latest["period"],
+                "threshold": threshold,
+                "direction": latest["direction"],
+                "met": met,
+                "trend": trend,
+                "trend_direction": direction,
+            }
+        )
+    return tracker
+
+
+def _states_over_time(r: Reader, until: dt.date) -> list[dict[str, Any]]:
+    """Items by state at the end of each week: registrations from the items, moves from the audit log."""
+    flows = workflows.load_all()
+    created = [
+        (row["created_at"], row["ref"], flows[row["kind"]].initial if row["kind"] in flows else "proposed")
+        for row in r.all("SELECT ref, kind, created_at FROM items ORDER BY created_at")
+    ]
+    moves = r.all(
+        "SELECT recorded_at, item_ref, to_state FROM audit WHERE outcome = 'applied' AND item_ref IS NOT NULL"
+        " AND to_state IS NOT NULL AND from_state IS NOT NULL AND from_state <> to_state"
+        " AND recorded_at < :until ORDER BY seq",
+        {"until": (until + dt.timedelta(days=1)).isoformat()},
+    )
+    happenings = sorted(created + [(m["recorded_at"], m["item_ref"], m["to_state"]) for m in moves])
+    state_of: dict[str, str] = {}
+    series: list[dict[str, Any]] = []
+    week_end: dt.date | None = None
+    for recorded_at, ref, to_state in happenings:
+        day = dt.date.fromisoformat(recorded_at[:10])
+        if day > until:
+            break
+        if week_end is None:
+            week_end = day + dt.timedelta(days=6 - day.weekday())
+        while day > week_end:
+            series.append({"date": week_end.isoformat(), **_count(state_of)})
+            week_end += dt.timedelta(days=7)
+        state_of[ref] = to_state
+    if week_end is not None:
+        series.append({"date": min(week_end, until).isoformat(), **_count(state_of)})
+    return series
+
+
+def _count(state_of: dict[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for s in state_of.values():
+        counts[s] += 1
+    return dict(counts)
+
+
+def board_pack(db_path: Path, meeting: dt.date) -> dict[str, Any]:
+    """Everything the board reads at one meeting, as data for the HTML or Markdown pack."""
+    plan = views.board(db_path)
+    with Reader(db_path) as r:
+        previous = r.one("SELECT MAX(date) AS date FROM meetings WHERE date < :m", {"m": meeting.isoformat()})
+        since = (
+            dt.date.fromisoformat(previous["date"])
+            if previous and previous["date"]
+            else meeting - dt.timedelta(days=28)
+        )
+        changes = r.all(
+            "SELECT seq, recorded_at, actor, item_ref, event, from_state, to_state, outcome, detail FROM audit"
+            " WHERE recorded_at >= :since AND recorded_at < :until AND item_ref IS NOT NULL"
+            "   AND (from_state IS NOT to_state OR outcome = 'refused') ORDER BY seq",
+            {
+                "since": (since + dt.timedelta(days=1)).isoformat(),
+                "until": (meeting + dt.timedelta(days=1)).isoformat(),
+            },
+        )
+        asking = []
+        for item in plan["items"]:
+            if item["state"] != "evidence_submitted":
+                continue
+            sub = r.one(
+                "SELECT s.submitted_at, s.submitted_by, s.bundle_digest, s.evidence_ids FROM submissions s"
+                " JOIN items i ON i.id = s.item_id WHERE i.ref = :ref ORDER BY s.id DESC LIMIT 1",
+                {"ref": item["ref"]},
+            )
+            if sub is None:
+                continue
+            ids = [int(x) for x in sub["evidence_ids"].split(",") if x]
+            marks = ",".join("?" * len(ids)) or "NULL"
+            evidence = r.all(
+                f"SELECT id, key, kind, file_name, note, measure, value, unit, threshold, direction, dated, sha256"
+                f" FROM evidence WHERE id IN ({marks}) ORDER BY key, id",
+                ids,
+            )
+            asking.append({**item, "submission": sub, "evidence": evidence})
+        chart = _states_over_time(r, meeting)
+    for c in changes:
+        c["detail"] = json.loads(c["detail"])
+    return {
+        "meeting": meeting.isoformat(),
+        "previous_meeting": since.isoformat(),
+        "plan": plan,
+        "changes": changes,
+        "asking_for_sign_off": asking,
+        "measures": measures(db_path),
+        "overdue": overdue(db_path),
+        "limbo": plan["limbo"],
+        "states_over_time": chart,
+    }

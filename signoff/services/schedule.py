@@ -1,0 +1,80 @@
+"""Timescales: moving an item's due date with a reason, and the board's meeting calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlmodel import select
+
+from signoff import clock
+from signoff.domain import names
+from signoff.domain.roles import REGISTER_ACTIONS
+from signoff.errors import BadInput
+from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
+from signoff.store.tables import Meeting, Reschedule
+from signoff.store.uow import UnitOfWork
+
+
+def reschedule(db_path: Path, actor_name: str, ref: str, due: dt.date, reason: str) -> str | None:
+    """Move an item's due date; the original date and every change with its reason are kept."""
+    names.check_ref(ref)
+    reason = names.check_text(reason, "reason")
+
+    def body(uow: UnitOfWork, actor: Actor) -> str | None:
+        require_role(actor, REGISTER_ACTIONS["item.reschedule"], "item reschedule", ref)
+        item = load_item(uow, ref)
+        assert item.id is not None
+        old = item.due
+        if old == due.isoformat():
+            raise BadInput(f"{ref} is already due on {old}: give a different --due date.")
+        now = clock.now_iso()
+        uow.session.add(
+            Reschedule(
+                item_id=item.id,
+                from_due=old,
+                to_due=due.isoformat(),
+                reason=reason,
+                changed_by=actor.name,
+                changed_at=now,
+            )
+        )
+        item.due = due.isoformat()
+        if item.original_due is None:
+            item.original_due = old or due.isoformat()
+        uow.session.add(item)
+        uow.session.flush()
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event="item.reschedule",
+            outcome="applied",
+            item_ref=ref,
+            from_state=item.state,
+            to_state=item.state,
+            detail={"from_due": old, "to_due": due.isoformat(), "reason": reason},
+        )
+        return old
+
+    return in_unit_of_work(db_path, actor_name, "item.reschedule", body, item_ref=ref)
+
+
+def add_meeting(db_path: Path, actor_name: str, date: dt.date, note: str | None = None) -> None:
+    """Put a board meeting on the calendar (secretary)."""
+    note = names.check_text(note, "note", required=False) or None
+
+    def body(uow: UnitOfWork, actor: Actor) -> None:
+        require_role(actor, REGISTER_ACTIONS["meeting.add"], "meeting add")
+        if uow.session.exec(select(Meeting).where(Meeting.date == date.isoformat())).first() is not None:
+            raise BadInput(f"a board meeting on {date.isoformat()} is already on the calendar.")
+        uow.session.add(Meeting(date=date.isoformat(), note=note, added_by=actor.name, added_at=clock.now_iso()))
+        uow.session.flush()
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event="meeting.add",
+            outcome="applied",
+            detail={"date": date.isoformat(), "note": note},
+        )
+
+    in_unit_of_work(db_path, actor_name, "meeting.add", body)
