@@ -102,12 +102,31 @@ def item_reschedule(c: Context, ref: str, due: dt.date, reason: str) -> None:
 @click.option("--kind", help="Only items of this workflow.")
 @click.option("--page", default=1, type=click.IntRange(min=1), help="Page of the table on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write an Excel workbook (.xlsx).")
 @pass_ctx
-def item_list(c: Context, state: str | None, kind: str | None, page: int, as_json: bool) -> None:
+def item_list(c: Context, state: str | None, kind: str | None, page: int, as_json: bool, out: Path | None) -> None:
     """List items with their state and RAG status."""
     from signoff.services.views import item_rows
 
     rows = item_rows(c.db, state=state, kind=kind)
+    if out is not None:
+        from signoff.errors import BadInput
+        from signoff.render import xlsx
+
+        if out.suffix.lower() != ".xlsx":
+            raise BadInput(
+                f"{out} does not end in .xlsx: item list writes Excel workbooks; use --json for other tools."
+            )
+        keys = [k for k, _ in ITEM_COLUMNS] + [
+            "original_due",
+            "rag_reasons",
+            "limbo",
+            "challenges",
+            "last_transition_at",
+        ]
+        written = xlsx.write(out, "items", keys, ([r.get(k) for k in keys] for r in rows))
+        output.message(f"Wrote {written} item(s) to {out}.")
+        return
     if as_json:
         output.emit_json(rows)
     else:

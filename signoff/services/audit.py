@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -16,6 +17,7 @@ from signoff.store.reader import Reader
 
 FORMATS = ("csv", "jsonl", "json")
 _NULLABLE = {"item_ref", "from_state", "to_state", "workflow_hash"}
+_SEQ_PREFIX = re.compile(r'\s*\{\s*"seq"\s*:\s*(\d+)\s*,')
 _SELECT = "SELECT " + ", ".join(chain.EXPORT_FIELDS) + " FROM audit"
 
 
@@ -94,17 +96,23 @@ def verify(db_path: Path, anchor: tuple[int, str] | None = None) -> tuple[chain.
 
 
 def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
-    """Records from a CSV, JSONL or JSON export, typed as they were hashed."""
+    """Records from a CSV, JSONL or JSON export, typed as they were hashed.
+
+    A line that cannot be read as a record comes back as ``{"_bad": why}``, so the chain check
+    reports it in place and carries on instead of stopping at the first damaged byte.
+    """
     if not path.is_file():
         raise BadInput(f"export file {path} does not exist: check the path.")
     fh = path.open("r", encoding="utf-8-sig", newline="")
-    first = fh.read(1)
+    first = fh.read(256).lstrip()[:1]
     fh.seek(0)
     if first == "[":
         try:
             data = json.load(fh)
         except json.JSONDecodeError as err:
             raise BadInput(f"{path} is not valid JSON ({err}): export it again.") from None
+        if not isinstance(data, list):
+            raise BadInput(f"{path} is not a signoff audit export (expected a JSON array of records).")
         return iter(data), True
     if first == "{":
 
@@ -114,34 +122,56 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
                     try:
                         yield json.loads(line)
                     except json.JSONDecodeError:
-                        yield {"seq": -n, "_bad": f"line {n} is not JSON"}
+                        seq = _SEQ_PREFIX.match(line)
+                        yield {"_bad": f"line {n} is not JSON", "seq": int(seq.group(1)) if seq else None}
 
         return lines(), True
 
     def rows() -> Iterator[dict[str, Any]]:
-        for rec in csv.DictReader(fh):
-            out: dict[str, Any] = {}
-            for k, v in rec.items():
-                out[k] = (None if v == "" and k in _NULLABLE else v) if k != "seq" else int(v) if v.isdigit() else -1
+        reader = csv.DictReader(fh)
+        if reader.fieldnames and not set(chain.EXPORT_FIELDS) <= set(reader.fieldnames):
+            raise BadInput(f"{path} is not a signoff audit export (its header lacks {', '.join(chain.EXPORT_FIELDS)}).")
+        for rec in reader:
+            if None in rec or None in rec.values():
+                seq = rec.get("seq") or ""
+                yield {
+                    "_bad": f"line {reader.line_num} does not have the columns of the header",
+                    "seq": int(seq) if seq.isdigit() else None,
+                }
+                continue
+            out: dict[str, Any] = {k: None if v == "" and k in _NULLABLE else v for k, v in rec.items()}
+            out["seq"] = int(rec["seq"]) if rec["seq"].isdigit() else rec["seq"]
             yield out
 
     return rows(), False
 
 
-def verify_export(path: Path) -> chain.ChainReport:
-    """Check an exported file offline: every record's hash, and the links between consecutive records."""
+def verify_export(path: Path, filtered: bool = False) -> chain.ChainReport:
+    """Check an exported file offline: every record's hash, and the links between consecutive records.
+
+    ``filtered``: the file was exported with --item, so gaps in seq are expected (see verify_stream).
+    """
     records, _ = _read_export(path)
-    missing = list(chain.EXPORT_FIELDS)
+    fields = chain.EXPORT_FIELDS
 
     def checked() -> Iterator[dict[str, Any]]:
-        for rec in records:
-            if not isinstance(rec, dict) or any(f not in rec for f in missing):
-                raise BadInput(f"{path} is not a signoff audit export (a record lacks {', '.join(missing)}).")
-            yield rec
+        for n, rec in enumerate(records, 1):
+            if isinstance(rec, dict) and "_bad" in rec:
+                yield rec
+                continue
+            lacks = [f for f in fields if not isinstance(rec, dict) or f not in rec]
+            if lacks and n == 1:
+                raise BadInput(f"{path} is not a signoff audit export (its first record lacks {', '.join(lacks)}).")
+            if lacks:
+                yield {"_bad": f"record {n} in the file lacks {', '.join(lacks)}"}
+            elif isinstance(rec["seq"], bool) or not isinstance(rec["seq"], int | str) or not str(rec["seq"]).isdigit():
+                yield {"_bad": f"record {n} in the file has seq {rec['seq']!r}, not a whole number"}
+            else:
+                yield rec
 
     try:
-        return chain.verify_stream(checked(), start_prev=None)
-    except (TypeError, ValueError, KeyError) as err:
+        return chain.verify_stream(checked(), start_prev=None, contiguous=not filtered)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
         raise BadInput(f"{path} has a malformed record ({err}): export it again.") from None
 
 
@@ -160,3 +190,19 @@ def verify_evidence(db_path: Path) -> tuple[int, list[str]]:
         if digest != row["sha256"]:
             problems.append(f"{row['file_name']} ({row['sha256'][:12]}…) has been altered")
     return len(rows), problems
+
+
+def records(
+    db_path: Path, item: str | None = None, since: dt.date | None = None, until: dt.date | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Matching records as tuples in EXPORT_FIELDS order, streamed (for spreadsheet exports)."""
+    where, params = _filters(item, since, until)
+    with Reader(db_path) as r:
+        yield from r.stream(_SELECT + where + " ORDER BY seq", params)
+
+
+def count(db_path: Path, item: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> int:
+    where, params = _filters(item, since, until)
+    with Reader(db_path) as r:
+        row = r.one("SELECT COUNT(*) AS n FROM audit" + where, params)
+    return int(row["n"]) if row else 0

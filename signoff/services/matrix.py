@@ -33,10 +33,15 @@ class ImportResult:
 def read_file(path: Path) -> list[matrix_rules.ItemSpec]:
     if not path.is_file():
         raise BadInput(f"matrix file {path} does not exist: check the path.")
-    data = path.read_bytes()
     if path.suffix.lower() == ".xlsx":
-        raise BadInput(f"{path} is an Excel workbook: save it as 'CSV UTF-8' and import the .csv file.")
-    return matrix_rules.parse_csv(data, path.name)
+        from signoff.services import xlsx_input
+
+        try:
+            header, records = xlsx_input.read(path)
+        except Exception as err:  # openpyxl raises many kinds for a damaged workbook
+            raise BadInput(f"{path.name} is not a readable Excel workbook ({err}): save it again from Excel.") from None
+        return matrix_rules.parse_rows(records, header, path.name)
+    return matrix_rules.parse_csv(path.read_bytes(), path.name)
 
 
 def import_matrix(db_path: Path, actor_name: str, path: Path) -> ImportResult:
