@@ -7,6 +7,7 @@ begins with BEGIN IMMEDIATE: the write lock is taken before anything is read.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,27 @@ from sqlalchemy.engine import Engine
 BUSY_TIMEOUT_MS = 15_000
 
 
+def busy_timeout_ms() -> int:
+    """How long a writer waits for the write lock per attempt; SIGNOFF_BUSY_TIMEOUT_MS shortens it for tests."""
+    raw = os.environ.get("SIGNOFF_BUSY_TIMEOUT_MS", "")
+    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+
+
 def make_engine(db_path: Path) -> Engine:
+    timeout_ms = busy_timeout_ms()
+    # Test hook: SIGNOFF_MAX_PAGE_COUNT caps the file's size, to force "disk full" without a small disk.
+    max_pages = os.environ.get("SIGNOFF_MAX_PAGE_COUNT", "")
     engine = create_engine(
         f"sqlite:///{db_path}",
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+        connect_args={"timeout": timeout_ms / 1000, "isolation_level": None},
     )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        if max_pages.isdigit():
+            cur.execute(f"PRAGMA max_page_count={int(max_pages)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")

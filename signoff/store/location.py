@@ -39,9 +39,14 @@ def translate(err: sqlite3.Error | Exception, db_path: Path) -> SignoffError:
         return SignoffError(
             f"the register {db_path} cannot be written (read-only file or folder): check its permissions and try again."
         )
-    if "full" in text:
+    if "full" in text or ("disk i/o error" in text and _nearly_full(db_path)):
+        # A completely full disk often shows as an I/O error creating the -shm or -wal file.
         return SignoffError(
             f"the disk holding {db_path} is full: free some space and run the command again; nothing was written."
+        )
+    if "disk i/o error" in text:
+        return SignoffError(
+            f"reading or writing {db_path} failed with a disk I/O error: check the disk, then run the command again."
         )
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return SignoffError(
@@ -50,6 +55,15 @@ def translate(err: sqlite3.Error | Exception, db_path: Path) -> SignoffError:
     if "unable to open" in text:
         return SignoffError(f"the register {db_path} cannot be opened: check the path and its folder's permissions.")
     return SignoffError(f"the register {db_path} could not be used ({err}).")
+
+
+def _nearly_full(db_path: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(db_path.resolve().parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 def check_revision(revision: str | None, db_path: Path) -> None:

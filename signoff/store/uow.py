@@ -50,7 +50,7 @@ class UnitOfWork:
             try:
                 self.session.connection()  # BEGIN IMMEDIATE: take the write lock now
                 break
-            except sa_exc.OperationalError as err:
+            except sa_exc.DBAPIError as err:  # also "file is not a database" on connect, not only locks
                 self.session.rollback()
                 if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
                     self.session.close()
@@ -59,7 +59,11 @@ class UnitOfWork:
         if self.check_schema:
             try:
                 rev = self.session.exec(text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
-            except sa_exc.OperationalError:
+            except sa_exc.DBAPIError as err:
+                if "no such table" not in str(err).lower():
+                    self.session.rollback()
+                    self.session.close()
+                    raise location.translate(err.orig or err, self.db_path) from None
                 rev = None
             try:
                 location.check_revision(rev[0] if rev else None, self.db_path)
