@@ -1,6 +1,6 @@
 """The audit log's hash chain: how a record is serialised and hashed, and how a stream is checked.
 
-A third party can re-implement this in a few lines (see README, "Checking an export"):
+A third party can re-implement this in a few lines (docs/AUDIT.md has the rules and a verifier):
 
     canonical = JSON of the record's CHAINED_FIELDS, keys sorted, separators (",", ":"),
                 UTF-8, non-ASCII kept as is; every value a string, an integer or null
@@ -79,25 +79,41 @@ def verify_stream(
 
     After a break the check carries on from the record's stored hash, so one edited record is
     reported once rather than poisoning the rest of the log. With ``start_prev`` None the first
-    record's own prev_hash is taken on trust (an export that starts mid-log).
+    record's own prev_hash is taken on trust (an export that starts mid-log). With ``contiguous``
+    False (an export filtered by item) a jump forward in seq is expected: the link across it cannot
+    be checked, but every record's own hash, the order, and the links between adjacent records are.
+    A row carrying ``_bad`` (an unreadable line of an export) is reported under the seq it still
+    shows, else as the next record, and the link to the record after it is not checked.
     """
     report = ChainReport()
     prev = start_prev
     expected_seq: int | None = 1 if start_prev is not None else None
     anchor_seen = False
     for row in rows:
-        seq = int(row["seq"])
         report.checked += 1
+        if "_bad" in row:
+            salvaged = row.get("seq")
+            seq = salvaged if isinstance(salvaged, int) else expected_seq if expected_seq is not None else 0
+            report.broken.append((seq, str(row["_bad"])))
+            prev, expected_seq = None, (seq + 1 if seq else None)
+            continue
+        seq = int(row["seq"])
         if report.first_seq is None:
             report.first_seq = seq
         problems = []
-        if contiguous and expected_seq is not None and seq != expected_seq:
-            if seq > expected_seq:
+        linked = expected_seq is None or seq == expected_seq
+        if expected_seq is not None and seq != expected_seq:
+            if seq < expected_seq:
+                problems.append(f"out of order: expected record {expected_seq}")
+            elif contiguous:
                 problems.append(f"records {expected_seq}..{seq - 1} are missing before it")
             else:
-                problems.append(f"out of order: expected record {expected_seq}")
-        if contiguous and prev is not None and row["prev_hash"] != prev:
-            problems.append("its prev_hash does not match the record before it")
+                linked = False  # a gap a filtered export is allowed to have
+        if (contiguous or linked) and prev is not None and row["prev_hash"] != prev:
+            if seq == 1 and report.checked == 1:
+                problems.append("its prev_hash is not this database's genesis value")
+            else:
+                problems.append("its prev_hash does not match the record before it")
         if record_hash(row) != row["hash"]:
             problems.append("its contents do not match its hash")
         if anchor is not None and seq == anchor[0]:
