@@ -7,21 +7,42 @@ printable text without control characters or surrounding whitespace.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from signoff.errors import BadInput
 
-_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+# fullmatch, never match with "$": "$" also matches before a trailing newline, so "OF-01\n" got in.
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,39}")
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_NAME = 64
 MAX_TEXT = 10_000
+# Right-to-left overrides and isolates can make text in an export read differently from what was stored.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _has_control(text: str) -> bool:
-    return any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in text)
+    """C0 and C1 control characters (except newline and tab), DEL, and bidirectional overrides."""
+    return any((unicodedata.category(ch) == "Cc" and ch not in "\n\t") or ch in _BIDI for ch in text)
+
+
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "is empty"
+    if name != name.strip():
+        return "has leading or trailing whitespace: remove it"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long: use at most {MAX_NAME}"
+    for ch in name:
+        # Control, invisible (format, e.g. zero-width), private-use, unassigned and line-separator characters.
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return f"contains the control or invisible character U+{ord(ch):04X}: remove it"
+    return None
 
 
 def check_ref(ref: str) -> str:
-    if not _REF.match(ref or ""):
+    if ref and ref != ref.strip() and _REF.fullmatch(ref.strip()):
+        raise BadInput(f"item ref {ref!r} has leading or trailing whitespace: remove it (e.g. {ref.strip()}).")
+    if not _REF.fullmatch(ref or ""):
         raise BadInput(
             f"item ref {ref!r} is not allowed: use 1-40 letters, digits, '.', '_', '/' or '-', "
             "starting with a letter or digit (e.g. OF-01)."
@@ -30,7 +51,7 @@ def check_ref(ref: str) -> str:
 
 
 def check_key(key: str) -> str:
-    if not _KEY.match(key or ""):
+    if not _KEY.fullmatch(key or ""):
         raise BadInput(
             f"evidence key {key!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (e.g. case-audit)."
@@ -39,9 +60,11 @@ def check_key(key: str) -> str:
 
 
 def check_user_name(name: str) -> str:
-    if not name or name != name.strip() or not _NAME.match(name):
+    problem = _name_problem(name or "")
+    if problem:
         raise BadInput(
-            f"user name {name!r} is not allowed: use 1-64 printable characters with no leading or trailing spaces."
+            f"user name {name!r} {problem} (a name is 1-{MAX_NAME} printable characters, "
+            "no leading or trailing spaces)."
         )
     return name
 

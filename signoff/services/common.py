@@ -29,7 +29,10 @@ class Actor:
 def require_actor_name(name: str | None) -> str:
     if not name:
         raise BadInput("say who you are: pass --as NAME before the command, or set SIGNOFF_USER.")
-    return name
+    from signoff.domain.names import check_user_name
+
+    # A name no user can have is bad input, not an attempt to audit: control characters stay out of the log.
+    return check_user_name(name)
 
 
 def load_actor(uow: UnitOfWork, name: str) -> Actor:
