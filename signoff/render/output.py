@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 PAGE = 50
+NO_WRAP = {"ref", "rag", "state", "due", "seq", "key", "id"}
 RAG_STYLE = {"red": "bold red", "amber": "bold yellow", "green": "green"}
 STATE_STYLE = {"signed_off": "green", "challenged": "yellow", "evidence_submitted": "cyan", "proposed": "white"}
 
@@ -55,8 +56,8 @@ def table(
     start = 0 if all_rows else (page - 1) * PAGE
     shown = rows if all_rows else rows[start : start + PAGE]
     t = Table(title=title, show_lines=False, header_style="bold")
-    for _, heading in columns:
-        t.add_column(heading, overflow="fold")
+    for key, heading in columns:
+        t.add_column(heading, overflow="fold", no_wrap=key in NO_WRAP)
     for row in shown:
         cells = []
         for key, _ in columns:
