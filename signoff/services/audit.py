@@ -176,11 +176,37 @@ def verify_export(path: Path, filtered: bool = False) -> chain.ChainReport:
 
 
 def verify_evidence(db_path: Path) -> tuple[int, list[str]]:
-    """Re-hash every stored evidence file; return how many were checked and what is wrong."""
+    """Re-hash every stored evidence file; return how many were checked and what is wrong.
+
+    Each evidence record is also checked against the evidence.add audit record that created it,
+    so a document swapped by editing the register's sha256 (and the store) is caught as well.
+    """
     store = location.evidence_dir(db_path)
     problems = []
     with Reader(db_path) as r:
         rows = r.all("SELECT DISTINCT sha256, file_name FROM evidence WHERE kind = 'file' ORDER BY sha256")
+        registered = r.all(
+            "SELECT e.id, i.ref, e.key, e.kind, e.sha256, e.dated FROM evidence e"
+            " JOIN items i ON i.id = e.item_id ORDER BY e.id"
+        )
+        logged: dict[Any, tuple[int, str, dict[str, Any]]] = {}
+        for a in r.all("SELECT seq, item_ref, detail FROM audit WHERE event = 'evidence.add' AND outcome = 'applied'"):
+            try:
+                detail = json.loads(a["detail"])
+            except ValueError:
+                continue  # an edited record: 'audit verify' reports it
+            if isinstance(detail, dict):
+                logged[detail.get("evidence_id")] = (a["seq"], a["item_ref"], detail)
+    for e in registered:
+        what = f"evidence record {e['id']} ({e['ref']} {e['key']})"
+        if e["id"] not in logged:
+            problems.append(f"{what} has no evidence.add record in the audit log")
+            continue
+        seq, ref, detail = logged[e["id"]]
+        differ = [f for f in ("key", "kind", "sha256", "dated") if detail.get(f) != e[f]]
+        differ += ["item"] if ref != e["ref"] else []
+        if differ:
+            problems.append(f"{what}: its {', '.join(differ)} differ from audit record {seq}")
     for row in rows:
         path = blobs.blob_path(store, row["sha256"])
         if not path.is_file():
