@@ -47,7 +47,8 @@ def canonical(record: Mapping[str, Any]) -> bytes:
 
 
 def record_hash(record: Mapping[str, Any]) -> str:
-    prev = str(record["prev_hash"]).encode("ascii")
+    # UTF-8, not ASCII: a genuine prev_hash is hex either way, and a tampered one must be reported, not crash.
+    prev = str(record["prev_hash"]).encode("utf-8")
     return hashlib.sha256(RECORD_TAG + prev + b"\n" + canonical(record)).hexdigest()
 
 

@@ -157,6 +157,12 @@ def test_edited_field_is_reported_at_its_record(db: Path, field: str) -> None:
     assert broken(db) == ([seq, seq + 1] if field == "hash" else [seq])
 
 
+def test_non_ascii_prev_hash_is_reported_not_a_crash(db: Path) -> None:
+    with tampering(db) as conn:
+        conn.execute("UPDATE audit SET prev_hash = 'é' WHERE seq = 4")
+    assert broken(db) == [4]
+
+
 def test_every_broken_record_is_reported_not_only_the_first(db: Path) -> None:
     with tampering(db) as conn:
         conn.execute("UPDATE audit SET actor = 'mallory' WHERE seq IN (3, 7, 9)")
