@@ -51,6 +51,14 @@ def resubmit(c: Context, ref: str, response: str) -> None:
 
 @click.command()
 @click.argument("ref")
+@pass_ctx
+def amend(c: Context, ref: str) -> None:
+    """Re-freeze a submitted item's evidence after adding or correcting evidence (secretary)."""
+    _fire(c, ref, "amend")
+
+
+@click.command()
+@click.argument("ref")
 @click.option("--meeting", required=True, type=DATE, help="The board meeting that decided (YYYY-MM-DD).")
 @click.option("--override-reason", help="Why the board signs off although a measure misses its threshold.")
 @pass_ctx
@@ -81,5 +89,5 @@ def fire(c: Context, ref: str, event: str, reason: str | None, response: str | N
 
 
 def attach(group: click.Group) -> None:
-    for command in (submit, challenge, resubmit, approve, reopen, fire):
+    for command in (submit, challenge, resubmit, amend, approve, reopen, fire):
         group.add_command(command)

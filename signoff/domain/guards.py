@@ -92,6 +92,12 @@ def _bundle_unchanged(a: Attempt) -> str | None:
     return None
 
 
+def _bundle_changed(a: Attempt) -> str | None:
+    if a.submitted_bundle is not None and a.submitted_bundle == a.current_bundle:
+        return "the evidence is unchanged since it was submitted: add or correct evidence first"
+    return None
+
+
 def _measures_met(a: Attempt) -> str | None:
     missed = []
     for e in a.evidence:
@@ -127,6 +133,7 @@ GUARDS: dict[str, Guard] = {
         ),
         Guard("segregation_of_duties", "the approver added none of the item's evidence", _segregation_of_duties),
         Guard("bundle_unchanged", "the evidence is the bundle frozen at submission", _bundle_unchanged),
+        Guard("bundle_changed", "evidence was added or corrected since the last submission", _bundle_changed),
         Guard("measures_met", "every measure meets its threshold, or the chair records why not", _measures_met),
     )
 }

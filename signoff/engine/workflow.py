@@ -31,6 +31,7 @@ DEFAULT_EFFECTS: dict[str, tuple[str, ...]] = {
     "submit": ("freeze_bundle",),
     "challenge": ("open_challenge",),
     "resubmit": ("answer_challenge", "freeze_bundle"),
+    "amend": ("freeze_bundle",),
     "approve": ("record_approval",),
     "reopen": ("open_challenge",),
 }
@@ -172,6 +173,13 @@ def _load_dir(directory: str) -> dict[str, Workflow]:
 
 def load_all() -> dict[str, Workflow]:
     return _load_dir(str(workflows_dir()))
+
+
+def ruleset_digest() -> str:
+    """One digest of every workflow in force: the rules a register-wide record was made under."""
+    flows = load_all()
+    text = "\n".join(f"{name}:{flows[name].digest}" for name in sorted(flows))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def get(name: str) -> Workflow:

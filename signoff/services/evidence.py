@@ -14,6 +14,7 @@ from signoff import clock
 from signoff.domain import names
 from signoff.domain.model import EvidenceFact
 from signoff.domain.roles import REGISTER_ACTIONS
+from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
 from signoff.store import blobs, location
@@ -154,6 +155,7 @@ def add_evidence(
             item_ref=ref,
             from_state=item.state,
             to_state=item.state,
+            workflow_hash=workflows.get(item.kind).digest,
             detail=detail,
         )
         return record.id

@@ -111,7 +111,15 @@ class UnitOfWork:
         to_state: str | None = None,
         workflow_hash: str | None = None,
     ) -> dict[str, Any]:
-        """Append one chained audit record in this transaction and return it."""
+        """Append one chained audit record in this transaction and return it.
+
+        Every record names the rules in force: the item's workflow digest where there is one,
+        otherwise the digest of the whole set of workflows.
+        """
+        if workflow_hash is None:
+            from signoff.engine.workflow import ruleset_digest
+
+            workflow_hash = ruleset_digest()
         head = self.session.execute(
             select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
         ).first()

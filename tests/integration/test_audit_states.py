@@ -33,3 +33,29 @@ def test_applied_records_carry_from_and_to_state(db_path: Path, tmp_path: Path) 
         ("approve", "evidence_submitted", "signed_off"),
     ]
     assert json.loads(rows[1][3])["meeting"] == days_ago(0).isoformat()
+
+
+def test_amend_refreezes_the_bundle_after_late_evidence(db_path: Path, tmp_path: Path) -> None:
+    import pytest
+
+    from signoff.errors import Refused
+
+    csv_path = write_matrix(
+        tmp_path / "m.csv",
+        [("OF-01", "ofsted-recommendation", "Screen contacts", "", "audit", "Case audit", days_ago(3).isoformat())],
+    )
+    import_matrix(db_path, SECRETARY, csv_path)
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(2), note="Audit of 30 contacts")
+    fire_event(db_path, SECRETARY, "OF-01", "submit")
+    with pytest.raises(Refused, match="bundle_changed"):
+        fire_event(db_path, SECRETARY, "OF-01", "amend")  # nothing new to put to the board
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="Re-audit of 10 more contacts")
+    with pytest.raises(Refused, match="bundle_unchanged"):
+        fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
+    assert fire_event(db_path, SECRETARY, "OF-01", "amend") == "evidence_submitted"
+    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0)) == "signed_off"
+
+
+def test_every_record_names_the_rules_in_force(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM audit WHERE workflow_hash IS NULL").fetchone() == (0,)

@@ -93,6 +93,8 @@ CASES: list[tuple[str, Attempt, str | None]] = [
         attempt(submitted_bundle="x" * 64, current_bundle="y" * 64),
         "evidence changed after submission",
     ),
+    ("bundle_changed", attempt(submitted_bundle="x" * 64, current_bundle="y" * 64), None),
+    ("bundle_changed", attempt(submitted_bundle="x" * 64, current_bundle="x" * 64), "unchanged since it was submitted"),
     ("measures_met", attempt(evidence=(measure(600, 639),)), None),
     ("measures_met", attempt(evidence=(measure(639, 639),)), None),
     ("measures_met", attempt(evidence=(measure(80, 75, "at-least"),)), None),

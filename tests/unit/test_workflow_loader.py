@@ -54,7 +54,7 @@ def test_the_shipped_workflows_load_and_cover_every_item_kind() -> None:
         path = Path(wf.path)
         assert wf.digest == hashlib.sha256(path.read_bytes()).hexdigest()
         assert wf.initial == "proposed" and wf.final == ("signed_off",)
-        assert set(wf.events) == {"submit", "challenge", "resubmit", "approve", "reopen"}
+        assert set(wf.events) == {"submit", "challenge", "resubmit", "amend", "approve", "reopen"}
         assert wf.events["approve"].roles == frozenset({"chair"})
         assert "segregation_of_duties" in wf.events["approve"].guards
         assert wf.events["submit"].effects == ("freeze_bundle",)
