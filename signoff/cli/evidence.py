@@ -104,7 +104,9 @@ def evidence_verify(c: Context) -> None:
     checked, problems = verify_evidence(c.db)
     if problems:
         output.lines(problems)
-        raise SignoffError(f"{len(problems)} of {checked} evidence file(s) are missing or altered.")
+        raise SignoffError(
+            f"{len(problems)} problem(s) with {checked} evidence file(s): missing, altered, or not the file the log recorded."
+        )
     output.message(f"All {checked} evidence file(s) match their SHA-256.")
 
 
