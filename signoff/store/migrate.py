@@ -46,6 +46,10 @@ def upgrade(db_path: Path, revision: str = "head") -> None:
     cfg = alembic_config(db_path)
     engine = engine_for(db_path)
     with engine.connect() as conn:
+        # Begin here (BEGIN IMMEDIATE): Alembic then sees an external transaction and commits nothing
+        # itself. Left to Alembic, SQLite (no "transactional DDL") gets one commit per migration, so
+        # a failure in the second of two pending migrations would leave the first applied.
+        conn.begin()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
