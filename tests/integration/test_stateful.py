@@ -257,14 +257,20 @@ class SignoffModel(RuleBasedStateMachine):
 
     @invariant()
     def every_sign_off_held_its_guards(self) -> None:
-        """Independently of the model: each approval is by a non-adder, on the frozen bundle, on a past meeting."""
+        """Independently of the model: each approval is by a chair who had added none of the evidence then,
+        on the frozen bundle, at a meeting neither in the future nor before the submission."""
         with sqlite3.connect(self.db) as conn:
             rows = conn.execute(
-                "SELECT a.item_id, a.approved_by, a.meeting, a.bundle_digest, s.bundle_digest, s.submitted_at"
+                "SELECT a.item_id, a.approved_at, a.approved_by, a.meeting, a.bundle_digest, s.bundle_digest, s.submitted_at"
                 " FROM approvals a JOIN submissions s ON s.id = a.submission_id"
             ).fetchall()
-            for item_id, by, meeting, approved_bundle, frozen, submitted_at in rows:
-                adders = {r[0] for r in conn.execute("SELECT added_by FROM evidence WHERE item_id = ?", (item_id,))}
+            for item_id, approved_at, by, meeting, approved_bundle, frozen, submitted_at in rows:
+                adders = {
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT added_by FROM evidence WHERE item_id = ? AND recorded_at < ?", (item_id, approved_at)
+                    )
+                }
                 assert by not in adders
                 assert approved_bundle == frozen
                 assert submitted_at[:10] <= meeting <= self.today.isoformat()
