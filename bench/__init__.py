@@ -1,0 +1,1 @@
+"""Benchmarks for signoff: ``python -m bench.run`` (see bench/README.md)."""

@@ -1,0 +1,92 @@
+"""In-process durable transitions: signoff's fire_event vs raw sqlite3 UPDATE+INSERT, same pragmas.
+
+Run as a child by bench.run: ``python -m bench.inproc DB RAW_DB COUNT REF...``; prints JSON.
+Both sides commit one transaction per transition with journal_mode=WAL and synchronous=FULL
+(signoff's pragmas, store/database.py) and BEGIN IMMEDIATE; the raw side also appends a
+correctly chained audit record, as a durable transition must.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def ours(db: Path, refs: list[str]) -> list[float]:
+    from signoff.services.events import fire_event
+
+    # Warm up: imports, the engine, the shared machine (the first call is not a steady-state transition).
+    fire_event(db, "sec", refs[0], "submit")
+    out = []
+    for r in refs[1:]:
+        t = time.perf_counter()
+        fire_event(db, "sec", r, "submit")
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def raw(db: Path, refs: list[str]) -> list[float]:
+    from signoff import clock
+    from signoff.domain import chain
+
+    conn = sqlite3.connect(db, isolation_level=None, timeout=15.0)
+    for pragma in ("busy_timeout=15000", "journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    fields = chain.EXPORT_FIELDS
+    insert = f"INSERT INTO audit ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})"
+    out = []
+    for n, r in enumerate(refs):
+        t = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        seq, prev = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        now = clock.now_iso()
+        cur = conn.execute(
+            "UPDATE items SET state = 'evidence_submitted', version = version + 1, last_transition_at = ?"
+            " WHERE ref = ? AND state = 'proposed'",
+            (now, r),
+        )
+        assert cur.rowcount == 1
+        rec = {
+            "seq": seq + 1,
+            "recorded_at": now,
+            "actor": "sec",
+            "roles": "secretary",
+            "item_ref": r,
+            "event": "submit",
+            "from_state": "proposed",
+            "to_state": "evidence_submitted",
+            "outcome": "applied",
+            "detail": "{}",
+            "workflow_hash": None,
+            "prev_hash": prev,
+        }
+        rec["hash"] = chain.record_hash(rec)
+        conn.execute(insert, tuple(rec[f] for f in fields))
+        conn.execute("COMMIT")
+        if n:
+            out.append(time.perf_counter() - t)
+    conn.close()
+    return out
+
+
+def main() -> None:
+    db, raw_db, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    refs = sys.argv[4 : 4 + count + 1]
+    ours_s = ours(db, refs)
+    raw_s = raw(raw_db, refs)
+    result = {
+        "ours_median_s": statistics.median(ours_s),
+        "raw_median_s": statistics.median(raw_s),
+        "ours_per_s": len(ours_s) / sum(ours_s),
+        "raw_per_s": len(raw_s) / sum(raw_s),
+        "transitions": len(ours_s),
+    }
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
