@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -43,31 +44,126 @@ def export(
     since: dt.date | None = None,
     until: dt.date | None = None,
 ) -> int:
-    """Stream matching records to ``out`` in sequence order; return how many were written."""
+    """Stream matching records to ``out`` in sequence order; return how many were written.
+
+    SQLite renders each record's line (json_quote, or CSV quoting) so Python only moves text in
+    batches: a 1,000,000-record export runs near the sqlite3 shell's speed in flat memory. The
+    lines are byte for byte what json.JSONEncoder and csv.writer write (the Python path kept
+    below); a probe record with every awkward character checks that before each export, and the
+    Python path is used if this SQLite renders anything differently.
+    """
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")
     where, params = _filters(item, since, until)
-    fields = chain.EXPORT_FIELDS
     count = 0
     with Reader(db_path) as r:
-        rows = r.stream(_SELECT + where + " ORDER BY seq", params)
+        line = _sql_line(fmt)
+        if not _renders_alike(r, fmt, line):
+            return _export_python(r, out, fmt, where, params)
         if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(fields)
-            for row in rows:
-                writer.writerow(row)
-                count += 1
-        else:
-            encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-            sep, first = ("\n", "") if fmt == "jsonl" else (",\n", "[\n")
-            out.write(first)
-            lead = ""
-            for row in rows:
-                out.write(lead + encode(dict(zip(fields, row, strict=True))))
-                lead = sep
-                count += 1
-            out.write("\n]\n" if fmt == "json" else ("\n" if count else ""))
+            out.write(",".join(chain.EXPORT_FIELDS) + "\n")
+        sep = ",\n" if fmt == "json" else "\n"
+        if fmt == "json":
+            out.write("[\n")
+        lead = ""
+        for batch in r.batches(f"SELECT {line} FROM audit{where} ORDER BY seq", params, _BATCH):
+            count += len(batch)
+            out.write(lead + sep.join([row[0] for row in batch]))
+            lead = sep
+        if fmt == "json":
+            out.write("\n]\n")
+        elif count:
+            out.write("\n")
     return count
+
+
+_BATCH = 4096
+
+
+def _python_line(fmt: str) -> Any:
+    """The reference rendering of one record (a tuple of EXPORT_FIELDS) as a line of text."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+
+        def csv_line(row: tuple[Any, ...]) -> str:
+            buf.seek(0)
+            buf.truncate()
+            writer.writerow(row)
+            return buf.getvalue()[:-1]
+
+        return csv_line
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    fields = chain.EXPORT_FIELDS
+    return lambda row: encode(dict(zip(fields, row, strict=True)))
+
+
+def _export_python(r: Reader, out: IO[str], fmt: str, where: str, params: tuple[Any, ...]) -> int:
+    render = _python_line(fmt)
+    rows = r.stream(_SELECT + where + " ORDER BY seq", params)
+    count = 0
+    if fmt == "csv":
+        out.write(",".join(chain.EXPORT_FIELDS) + "\n")
+    sep, first = ("\n", "") if fmt != "json" else (",\n", "[\n")
+    out.write(first)
+    lead = ""
+    for row in rows:
+        out.write(lead + render(row))
+        lead = sep
+        count += 1
+    out.write("\n]\n" if fmt == "json" else ("\n" if count else ""))
+    return count
+
+
+def _csv_quote_chars() -> str:
+    """The characters that make csv.writer quote a field (',', '"' and '\\n' on CPython 3.11)."""
+    render = _python_line("csv")
+    return "".join(chr(c) for c in range(128) if render(("a" + chr(c) + "b",)).startswith('"'))
+
+
+def _sql_line(fmt: str) -> str:
+    """A SQL expression rendering one audit row as its export line."""
+    fields = chain.EXPORT_FIELDS
+    if fmt != "csv":
+        parts = [f"'{', ' if n else '{'}\"{f}\": ' || json_quote({f})" for n, f in enumerate(fields)]
+        return " || ".join(parts) + " || '}'"
+    test = " OR ".join(f"instr({{f}}, char({ord(c)})) > 0" for c in _csv_quote_chars()) or "0"
+    cells = []
+    for f in fields:
+        quoted = f"'\"' || replace({f}, '\"', '\"\"') || '\"'"
+        cells.append(f"CASE WHEN {f} IS NULL THEN '' WHEN {test.format(f=f)} THEN {quoted} ELSE CAST({f} AS TEXT) END")
+    return " || ',' || ".join(cells)
+
+
+_PROBES: tuple[tuple[Any, ...], ...] = (
+    (
+        1,
+        "2026-01-02T03:04:05.000006+00:00",
+        'a "b", c\nd\re\tf\\g',
+        "secretary,chair",
+        None,
+        "".join(chr(c) for c in range(1, 128)),
+        None,
+        "",
+        "applied",
+        '{"reason":"Réunion — 会議 😀 \\u0000 \u2028\u2029\ufeff","n":[1,2.5,null]}',
+        None,
+        "0" * 64,
+        "f" * 64,
+    ),
+    (2**53 + 1, "x", "y", "", "REF-1", "e", "s", "t", "refused", "{}", "ab" * 32, "1" * 64, "2" * 64),
+)
+
+
+def _renders_alike(r: Reader, fmt: str, line: str) -> bool:
+    """Whether SQLite renders the probe records exactly as the Python path does."""
+    render = _python_line(fmt)
+    cols = ", ".join(f"? AS {f}" for f in chain.EXPORT_FIELDS)
+    for probe in _PROBES:
+        got = r.conn.execute(f"SELECT {line} FROM (SELECT {cols})", probe).fetchone()
+        if got is None or got[0] != render(probe):
+            return False
+    return True
 
 
 def head(db_path: Path) -> tuple[int, str] | None:
