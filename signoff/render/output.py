@@ -6,7 +6,6 @@ rows: a 10,000-row rich table takes seconds, a page takes milliseconds.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,8 @@ def is_terminal() -> bool:
 
 
 def emit_json(data: Any) -> None:
+    import json  # not at import time: --help and write commands never need it
+
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 

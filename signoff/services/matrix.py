@@ -80,11 +80,12 @@ def import_matrix(db_path: Path, actor_name: str, path: Path) -> ImportResult:
             if s.ref not in existing
         ]
         if new_items:
-            uow.session.execute(insert(Item), new_items)
+            # Core executemany on the session's connection: no ORM unit-of-work bookkeeping per row.
+            uow.session.connection().execute(insert(Item.__table__), new_items)  # type: ignore[attr-defined]
         refs = [s.ref for s in specs]
         ids: dict[str, int] = {
             ref: item_id
-            for ref, item_id in uow.session.execute(select(Item.ref, Item.id).where(Item.ref.in_(refs)))  # type: ignore[attr-defined]
+            for ref, item_id in uow.session.connection().execute(select(Item.ref, Item.id).where(Item.ref.in_(refs)))  # type: ignore[attr-defined]
         }
         have_rows: dict[tuple[int, str], MatrixRow] = {}
         if existing:
@@ -114,7 +115,7 @@ def import_matrix(db_path: Path, actor_name: str, path: Path) -> ImportResult:
         if clashes:
             raise BadInput(f"{path.name} conflicts with the register and nothing was imported: " + " | ".join(clashes))
         if new_rows:
-            uow.session.execute(insert(MatrixRow), new_rows)
+            uow.session.connection().execute(insert(MatrixRow.__table__), new_rows)  # type: ignore[attr-defined]
         result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged)
         uow.audit(
             actor=actor.name,
