@@ -37,6 +37,26 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_FLAT = str.maketrans("\t\n", "  ")
+
+
+def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
+    """Tab-separated lines written in one block: a 10,000-row board is one write, not 10,000."""
+    keys = [k for k, _ in columns]
+    lines = ["\t".join(h for _, h in columns)]
+    for row in rows:
+        cells = []
+        for k in keys:
+            v = row.get(k)
+            text = v if type(v) is str else _cell(v)
+            if "\t" in text or "\n" in text:  # a cell's own tabs and newlines become spaces
+                text = text.translate(_FLAT)
+            cells.append(text)
+        lines.append("\t".join(cells))
+    lines.append("")
+    sys.stdout.write("\n".join(lines))
+
+
 def table(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[tuple[str, str]],
@@ -46,10 +66,7 @@ def table(
 ) -> None:
     """Rows as a table: ``columns`` are (key, heading). Plain TSV when piped, paged rich when not."""
     if not is_terminal():
-        out = sys.stdout
-        out.write("\t".join(h for _, h in columns) + "\n")
-        for row in rows:
-            out.write("\t".join(_cell(row.get(k)).replace("\t", " ").replace("\n", " ") for k, _ in columns) + "\n")
+        _plain(rows, columns)
         return
     from rich.console import Console
     from rich.table import Table
