@@ -141,3 +141,17 @@ def audit_count(db: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM audit").fetchone()[0])
     finally:
         conn.close()
+
+
+def assert_nothing_written(db: Path, before: dict[str, int]) -> None:
+    """No table changed, except at most one audit record of the failed attempt itself (never 'applied')."""
+    after = table_counts(db)
+    changed = {t: after.get(t, 0) - before.get(t, 0) for t in set(after) | set(before) if after.get(t) != before.get(t)}
+    assert changed in ({}, {"audit": 1}), changed
+    if changed:
+        conn = connect_ro(db)
+        try:
+            outcome = conn.execute("SELECT outcome FROM audit ORDER BY seq DESC LIMIT 1").fetchone()[0]
+        finally:
+            conn.close()
+        assert outcome != "applied", outcome
