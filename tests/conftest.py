@@ -23,7 +23,7 @@ TODAY = dt.date.today()
 
 
 def days_ago(n: int) -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=n)
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=n)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
-from signoff.errors import BadInput, NotFound, Refused
+from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError
 from signoff.store.tables import Item, User
 from signoff.store.uow import UnitOfWork
 
@@ -66,22 +66,46 @@ def in_unit_of_work(
     body: Callable[[UnitOfWork, Actor], T],
     item_ref: str | None = None,
 ) -> T:
-    """Run ``body`` in one write transaction; a refusal is rolled back, then audited on its own.
+    """Run ``body`` in one write transaction; any failed attempt is rolled back, then audited on its own.
 
-    The refusal record is written in a second transaction so that it survives the rollback of
-    the attempt it describes.
+    The record of a refused attempt (a guard, a permission, an unknown user or item, a conflict,
+    input the register rejects) is written in a second transaction so that it survives the
+    rollback of the attempt it describes. Failures before the attempt began (no register, a
+    lock never obtained) and faults of the machinery itself (a failed write) leave no record:
+    the attempt neither happened nor was refused.
     """
     actor: Actor | None = None
+    began = False
     try:
         with UnitOfWork(db_path) as uow:
+            began = True
             actor = load_actor(uow, actor_name)
             result = body(uow, actor)
             uow.commit()
             return result
-    except Refused as refusal:
-        fields: dict[str, Any] = dict(refusal.audit)
-        detail = dict(fields.pop("detail", {}) or {})
-        detail["failures"] = refusal.failures
+    except (Refused, NotFound, BadInput, Conflict) as failure:
+        if not began:
+            raise
+        _audit_failure(db_path, actor_name, actor, event, item_ref, failure)
+        raise
+
+
+_KIND: dict[type[SignoffError], str] = {NotFound: "unknown", Conflict: "conflict", BadInput: "input"}
+
+
+def _audit_failure(
+    db_path: Path, actor_name: str, actor: Actor | None, event: str, item_ref: str | None, failure: SignoffError
+) -> None:
+    if isinstance(failure, Refused):
+        fields: dict[str, Any] = dict(failure.audit)
+        failures = failure.failures
+    else:
+        fields = {}
+        kind = "actor" if actor is None else _KIND.get(type(failure), "error")
+        failures = [f"{kind}: {failure}"]
+    detail = dict(fields.pop("detail", {}) or {})
+    detail["failures"] = failures
+    try:
         with UnitOfWork(db_path) as uow:
             uow.audit(
                 actor=actor_name,
@@ -95,18 +119,5 @@ def in_unit_of_work(
                 workflow_hash=fields.get("workflow_hash"),
             )
             uow.commit()
-        raise
-    except NotFound as missing:
-        if actor is None:
-            # Someone unknown tried to act: that attempt is part of the record too.
-            with UnitOfWork(db_path) as uow:
-                uow.audit(
-                    actor=actor_name,
-                    roles="",
-                    event=event,
-                    outcome="refused",
-                    detail={"failures": [f"actor: {missing}"]},
-                    item_ref=item_ref,
-                )
-                uow.commit()
-        raise
+    except SignoffError:
+        pass  # the register cannot take the record (locked, full): the original error is what the user needs

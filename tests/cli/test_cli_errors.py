@@ -83,10 +83,12 @@ def test_unknown_things_exit_4(
 ) -> None:
     before = counts(item)
     one_line(run_cli(*args, db=item, actor=actor), 4, fragment)
-    if actor == "ghost":
-        assert counts(item)[-1] == before[-1] + 1  # the unknown user's attempt is on the record
+    after = counts(item)
+    assert after[:-1] == before[:-1]
+    if actor is None or "unknown workflow" in fragment:
+        assert after[-1] == before[-1]  # a read, or refused before the register was opened: nothing attempted
     else:
-        assert counts(item) == before
+        assert after[-1] == before[-1] + 1  # the refused attempt is on the record
 
 
 @pytest.mark.parametrize(
@@ -126,10 +128,6 @@ def test_bad_dates_exit_2_naming_the_form(run_cli: Callable[..., Any], item: Pat
     assert counts(item) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="click prints usage errors (bad option values) as Usage/Try/Error lines; the one-line form belongs in cli/app.py",
-)
 def test_a_bad_date_is_reported_in_one_line(run_cli: Callable[..., Any], item: Path) -> None:
     one_line(run_cli("approve", "OF-01", "--meeting", "30/09/2013", db=item, actor=CHAIR), 2, "YYYY-MM-DD")
 

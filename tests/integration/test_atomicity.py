@@ -96,7 +96,10 @@ def test_a_stale_version_is_a_conflict_that_changes_nothing(ready: Path) -> None
     with pytest.raises(Conflict) as info:
         fire_event(ready, SECRETARY, "OF-01", "submit", expected_version=before["item"][1] - 1 + 7)
     assert info.value.exit_code == 5
-    assert snapshot(ready) == before
+    assert snapshot(ready) == {**before, "audit": before["audit"] + 1}  # only the refusal's record
+    with sqlite3.connect(ready) as conn:
+        outcome, detail = conn.execute("SELECT outcome, detail FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    assert outcome == "refused" and "conflict:" in detail
     assert fire_event(ready, SECRETARY, "OF-01", "submit", expected_version=before["item"][1]) == "evidence_submitted"
 
 

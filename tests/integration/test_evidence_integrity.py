@@ -180,4 +180,6 @@ def test_evidence_is_never_deleted_a_correction_supersedes_it(item: Path) -> Non
     assert rows == [(1, None, None), (2, "98% screened in a day", None), (3, "Corrected: 97% screened", 2)]
     with pytest.raises(BadInput, match="already superseded"):
         add_evidence(item, SECRETARY, "OF-01", "data", days_ago(1), note="Again", supersedes=2)
-    assert [r["detail"].get("supersedes") for r in audit_rows(item, "evidence.add")] == [None, None, 2]
+    records = audit_rows(item, "evidence.add")
+    assert [r["detail"].get("supersedes") for r in records if r["outcome"] == "applied"] == [None, None, 2]
+    assert records[-1]["outcome"] == "refused" and "already superseded" in records[-1]["detail"]["failures"][0]
