@@ -103,6 +103,9 @@ def parse(path: Path, data: bytes) -> Workflow:
     if not isinstance(name, str) or not name:
         raise _fail(path, "name", "must be a non-empty string")
     states = _str_list(path, "states", doc["states"])
+    repeated = sorted({st for st in states if states.count(st) > 1})
+    if repeated:
+        raise _fail(path, "states", f"repeats {', '.join(repeated)}; expected each state once")
     if doc["initial"] not in states:
         raise _fail(path, "initial", f"names unknown state {doc['initial']!r}; expected one of {', '.join(states)}")
     final = _str_list(path, "final", doc.get("final", []))
@@ -130,6 +133,8 @@ def parse(path: Path, data: bytes) -> Workflow:
             if s not in states:
                 raise _fail(path, key, f"names unknown state {s!r}; expected one of {', '.join(states)}")
         roles = _str_list(path, f"{prefix}.roles", ev["roles"])
+        if not roles:
+            raise _fail(path, f"{prefix}.roles", f"is empty; expected at least one of {', '.join(ROLES)}")
         for r in roles:
             if r not in ROLES:
                 raise _fail(path, f"{prefix}.roles", f"names unknown role {r!r}; expected one of {', '.join(ROLES)}")
