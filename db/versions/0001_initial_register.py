@@ -187,6 +187,14 @@ def upgrade() -> None:
     with op.batch_alter_table("approvals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_approvals_item_id"), ["item_id"], unique=False)
     # The audit log is append-only: refuse UPDATE and DELETE (the hash chain is the real proof).
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$"
+        )
+        for name, action in (("audit_no_update", "UPDATE"), ("audit_no_delete", "DELETE")):
+            op.execute(f"CREATE TRIGGER {name} BEFORE {action} ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()")
+        return
     op.execute(
         "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
         "BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"
@@ -198,8 +206,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-    op.execute("DROP TRIGGER IF EXISTS audit_no_update")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_no_delete ON audit")
+        op.execute("DROP TRIGGER IF EXISTS audit_no_update ON audit")
+        op.execute("DROP FUNCTION IF EXISTS audit_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+        op.execute("DROP TRIGGER IF EXISTS audit_no_update")
     with op.batch_alter_table("approvals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_approvals_item_id"))
 

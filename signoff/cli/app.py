@@ -6,17 +6,17 @@ import datetime as dt
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
 
 from signoff.errors import EXIT_CODES, SignoffError
+from signoff.store.location import Target
 
 
 @dataclass
 class Context:
-    db: Path
+    db: Target
     actor: str | None
 
     def who(self) -> str:
@@ -100,7 +100,9 @@ def cli(ctx: click.Context, db: str, actor: str | None) -> None:
     proposed -> evidence_submitted -> (challenged -> evidence_submitted ...) -> signed_off,
     guarded by the evidence matrix, and every attempt is in a hash-chained audit log.
     """
-    ctx.obj = Context(db=Path(db), actor=actor)
+    from signoff.store.location import target
+
+    ctx.obj = Context(db=target(db), actor=actor)
 
 
 def register_commands() -> None:

@@ -14,6 +14,7 @@ from typing import IO, Any
 from signoff.domain import chain
 from signoff.errors import BadInput, SignoffError
 from signoff.store import blobs, location
+from signoff.store.location import DbRef
 from signoff.store.reader import Reader
 
 FORMATS = ("csv", "jsonl", "json")
@@ -37,7 +38,7 @@ def _filters(item: str | None, since: dt.date | None, until: dt.date | None) -> 
 
 
 def export(
-    db_path: Path,
+    db_path: DbRef,
     out: IO[str],
     fmt: str = "csv",
     item: str | None = None,
@@ -166,7 +167,7 @@ def _renders_alike(r: Reader, fmt: str, line: str) -> bool:
     return True
 
 
-def head(db_path: Path) -> tuple[int, str] | None:
+def head(db_path: DbRef) -> tuple[int, str] | None:
     with Reader(db_path) as r:
         row = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     return (row["seq"], row["hash"]) if row else None
@@ -178,7 +179,7 @@ def _as_records(rows: Iterator[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
         yield dict(zip(fields, row, strict=True))
 
 
-def verify(db_path: Path, anchor: tuple[int, str] | None = None) -> tuple[chain.ChainReport, str]:
+def verify(db_path: DbRef, anchor: tuple[int, str] | None = None) -> tuple[chain.ChainReport, str]:
     """Recompute the whole chain from the database's genesis; also run SQLite's quick_check."""
     with Reader(db_path) as r:
         database_id = r.meta("database_id")
@@ -271,7 +272,7 @@ def verify_export(path: Path, filtered: bool = False) -> chain.ChainReport:
         raise BadInput(f"{path} has a malformed record ({err}): export it again.") from None
 
 
-def verify_evidence(db_path: Path) -> tuple[int, list[str]]:
+def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:
     """Re-hash every stored evidence file; return how many were checked and what is wrong.
 
     Each evidence record is also checked against the evidence.add audit record that created it,
@@ -315,7 +316,7 @@ def verify_evidence(db_path: Path) -> tuple[int, list[str]]:
 
 
 def records(
-    db_path: Path, item: str | None = None, since: dt.date | None = None, until: dt.date | None = None
+    db_path: DbRef, item: str | None = None, since: dt.date | None = None, until: dt.date | None = None
 ) -> Iterator[tuple[Any, ...]]:
     """Matching records as tuples in EXPORT_FIELDS order, streamed (for spreadsheet exports)."""
     where, params = _filters(item, since, until)
@@ -323,7 +324,7 @@ def records(
         yield from r.stream(_SELECT + where + " ORDER BY seq", params)
 
 
-def count(db_path: Path, item: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> int:
+def count(db_path: DbRef, item: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> int:
     where, params = _filters(item, since, until)
     with Reader(db_path) as r:
         row = r.one("SELECT COUNT(*) AS n FROM audit" + where, params)

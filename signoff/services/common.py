@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlmodel import select
 
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError
+from signoff.store.location import DbRef
 from signoff.store.tables import Item, User
 from signoff.store.uow import UnitOfWork
 
@@ -60,7 +60,7 @@ def require_role(actor: Actor, allowed: frozenset[str], action: str, item_ref: s
 
 
 def in_unit_of_work(
-    db_path: Path,
+    db_path: DbRef,
     actor_name: str,
     event: str,
     body: Callable[[UnitOfWork, Actor], T],
@@ -94,7 +94,7 @@ _KIND: dict[type[SignoffError], str] = {NotFound: "unknown", Conflict: "conflict
 
 
 def _audit_failure(
-    db_path: Path, actor_name: str, actor: Actor | None, event: str, item_ref: str | None, failure: SignoffError
+    db_path: DbRef, actor_name: str, actor: Actor | None, event: str, item_ref: str | None, failure: SignoffError
 ) -> None:
     if isinstance(failure, Refused):
         fields: dict[str, Any] = dict(failure.audit)

@@ -7,7 +7,6 @@ effects, move the item with an optimistic version check, append the audit record
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -20,12 +19,13 @@ from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
 from signoff.services.common import Actor, in_unit_of_work, load_item
 from signoff.services.evidence import bundle_digest, current, fact, item_evidence
+from signoff.store.location import DbRef
 from signoff.store.tables import Approval, Challenge, Item, MatrixRow, Submission
 from signoff.store.uow import UnitOfWork
 
 
 def fire_event(
-    db_path: Path,
+    db_path: DbRef,
     actor_name: str,
     ref: str,
     event: str,

@@ -18,6 +18,7 @@ from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
 from signoff.store import blobs, location
+from signoff.store.location import DbRef
 from signoff.store.tables import Evidence, MatrixRow
 from signoff.store.uow import UnitOfWork
 
@@ -64,7 +65,7 @@ def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
 
 
 def add_evidence(
-    db_path: Path,
+    db_path: DbRef,
     actor_name: str,
     ref: str,
     key: str,

@@ -87,8 +87,18 @@ def _copy_evidence(db_path: Path, target: Path) -> int:
     return count
 
 
-def backup(db_path: Path, target: Path, *, overwrite: bool = False, with_evidence: bool = True) -> BackupResult:
+def _sqlite_only(db: location.DbRef, what: str, instead: str) -> Path:
+    t = location.target(db)
+    if t.path is None:
+        raise BadInput(f"'{what}' works on a SQLite register; for the PostgreSQL database {t}, {instead}.")
+    return t.path
+
+
+def backup(
+    db_path: location.DbRef, target: Path, *, overwrite: bool = False, with_evidence: bool = True
+) -> BackupResult:
     """Copy the register to ``target`` as one consistent snapshot, with its evidence files."""
+    db_path = _sqlite_only(db_path, "db backup", "use pg_dump, which also takes a consistent snapshot")
     if target.exists() and not overwrite:
         raise BadInput(f"{target} already exists: choose a new file name for the backup.")
     if not target.parent.is_dir():
@@ -149,9 +159,13 @@ def backup_name(db_path: Path, now: dt.datetime | None = None) -> Path:
     return path
 
 
-def upgrade(db_path: Path) -> UpgradeResult:
+def upgrade(db: location.DbRef) -> UpgradeResult:
     """Back the register up, then bring its schema to this version's head in one transaction."""
     from signoff.store import migrate
+
+    if not location.target(db).is_sqlite:
+        return _upgrade_server(location.target(db))
+    db_path = _sqlite_only(db, "db upgrade", "")
 
     conn = _open_source(db_path)
     try:
@@ -187,8 +201,34 @@ def upgrade(db_path: Path) -> UpgradeResult:
     return UpgradeResult(current, after, saved)
 
 
-def integrity_check(db_path: Path) -> list[str]:
+def _upgrade_server(t: location.Target) -> UpgradeResult:
+    """PostgreSQL runs the whole upgrade in one transaction (its DDL is transactional): all or nothing.
+
+    No file copy is taken here; the council's own pg_dump schedule is the backup (see README).
+    """
+    from signoff.store import migrate
+
+    current = migrate.current_revision(t)
+    if current is None:
+        raise SignoffError(f"{t} is not an initialised signoff register: run 'signoff init --secretary NAME' first.")
+    if current not in location.KNOWN_REVISIONS:
+        raise SignoffError(
+            f"{t} was written by a newer version of signoff (schema {current}): upgrade signoff to use it."
+        )
+    if current != location.SCHEMA_HEAD:
+        try:
+            migrate.upgrade(t)
+        except SignoffError:
+            raise
+        except Exception as err:
+            cause = location.translate(getattr(err, "orig", None) or err, t)
+            raise SignoffError(f"{cause} The upgrade was rolled back; nothing changed.") from None
+    return UpgradeResult(current, migrate.current_revision(t) or current, None)
+
+
+def integrity_check(db: location.DbRef) -> list[str]:
     """SQLite's full integrity_check and foreign_key_check: an empty list means all is well."""
+    db_path = _sqlite_only(db, "db check", "use 'signoff audit verify'; PostgreSQL checks its own pages")
     conn = _open_source(db_path)
     try:
         problems = [str(r[0]) for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]

@@ -18,6 +18,7 @@ from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput
 from signoff.services.common import Actor, in_unit_of_work, require_role
+from signoff.store.location import DbRef
 from signoff.store.tables import Item, MatrixRow
 from signoff.store.uow import UnitOfWork
 
@@ -44,7 +45,7 @@ def read_file(path: Path) -> list[matrix_rules.ItemSpec]:
     return matrix_rules.parse_csv(path.read_bytes(), path.name)
 
 
-def import_matrix(db_path: Path, actor_name: str, path: Path) -> ImportResult:
+def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
     specs = read_file(path)
     known = workflows.load_all()
     bad = [f"line {s.line}: item_kind {s.kind!r} has no workflow" for s in specs if s.kind not in known]

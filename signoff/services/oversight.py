@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from signoff import clock
 from signoff.engine import workflow as workflows
 from signoff.services import views
+from signoff.store.location import DbRef
 from signoff.store.reader import Reader
 
 
-def overdue(db_path: Path, as_of: dt.date | None = None) -> dict[str, Any]:
+def overdue(db_path: DbRef, as_of: dt.date | None = None) -> dict[str, Any]:
     """Matrix rows past their present-by date with no evidence, and items past due, by owner."""
     day = (as_of or clock.today()).isoformat()
     with Reader(db_path) as r:
@@ -41,7 +41,7 @@ def overdue(db_path: Path, as_of: dt.date | None = None) -> dict[str, Any]:
     return {"as_of": day, "owners": dict(sorted(by_owner.items()))}
 
 
-def limbo(db_path: Path) -> list[dict[str, Any]]:
+def limbo(db_path: DbRef) -> list[dict[str, Any]]:
     """Items that are stalling, each with why."""
     return [
         {k: i[k] for k in ("ref", "title", "state", "owner", "last_transition_at", "challenges", "limbo", "rag")}
@@ -50,7 +50,7 @@ def limbo(db_path: Path) -> list[dict[str, Any]]:
     ]
 
 
-def measures(db_path: Path) -> list[dict[str, Any]]:
+def measures(db_path: DbRef) -> list[dict[str, Any]]:
     """The target tracker: every measure's latest value against its threshold, with its trend over periods."""
     with Reader(db_path) as r:
         rows = r.all(
@@ -131,7 +131,7 @@ def _count(state_of: dict[str, str]) -> dict[str, int]:
     return dict(counts)
 
 
-def board_pack(db_path: Path, meeting: dt.date) -> dict[str, Any]:
+def board_pack(db_path: DbRef, meeting: dt.date) -> dict[str, Any]:
     """Everything the board reads at one meeting, as data for the HTML or Markdown pack."""
     plan = views.board(db_path)
     with Reader(db_path) as r:

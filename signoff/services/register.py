@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -15,19 +14,24 @@ from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, SignoffError
 from signoff.services.common import Actor, in_unit_of_work, require_role
 from signoff.store import location, migrate
+from signoff.store.location import DbRef
 from signoff.store.tables import Item, Meta, User
 from signoff.store.uow import UnitOfWork
 
 
-def init_register(db_path: Path, secretary: str) -> str:
+def init_register(db: location.DbRef, secretary: str) -> str:
     """Create the database through the migrations, give it an id, and add its first secretary."""
     names.check_user_name(secretary)
+    db_path = location.target(db)
     if migrate.current_revision(db_path) is not None:
         raise BadInput(f"{db_path} is already a signoff register: use it, or pass --db with a new path.")
-    if db_path.exists() and db_path.stat().st_size > 0:
-        raise BadInput(f"{db_path} exists and is not a signoff register: choose another path with --db.")
-    if not db_path.parent.exists():
-        raise BadInput(f"the folder {db_path.parent} does not exist: create it first or choose another --db path.")
+    if db_path.path is not None:
+        if db_path.path.exists() and db_path.path.stat().st_size > 0:
+            raise BadInput(f"{db_path} exists and is not a signoff register: choose another path with --db.")
+        if not db_path.path.parent.exists():
+            raise BadInput(
+                f"the folder {db_path.path.parent} does not exist: create it first or choose another --db path."
+            )
     try:
         migrate.upgrade(db_path)
     except SignoffError:
@@ -59,7 +63,7 @@ def init_register(db_path: Path, secretary: str) -> str:
     return database_id
 
 
-def add_user(db_path: Path, actor_name: str, name: str, roles: list[str]) -> None:
+def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> None:
     names.check_user_name(name)
     wanted = sorted(set(roles))
     if not wanted:
@@ -86,7 +90,7 @@ def add_user(db_path: Path, actor_name: str, name: str, roles: list[str]) -> Non
 
 
 def add_item(
-    db_path: Path,
+    db_path: DbRef,
     actor_name: str,
     ref: str,
     kind: str,

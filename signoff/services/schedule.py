@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -12,11 +11,12 @@ from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput
 from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
+from signoff.store.location import DbRef
 from signoff.store.tables import Meeting, Reschedule
 from signoff.store.uow import UnitOfWork
 
 
-def reschedule(db_path: Path, actor_name: str, ref: str, due: dt.date, reason: str) -> str | None:
+def reschedule(db_path: DbRef, actor_name: str, ref: str, due: dt.date, reason: str) -> str | None:
     """Move an item's due date; the original date and every change with its reason are kept."""
     names.check_ref(ref)
     reason = names.check_text(reason, "reason")
@@ -59,7 +59,7 @@ def reschedule(db_path: Path, actor_name: str, ref: str, due: dt.date, reason: s
     return in_unit_of_work(db_path, actor_name, "item.reschedule", body, item_ref=ref)
 
 
-def add_meeting(db_path: Path, actor_name: str, date: dt.date, note: str | None = None) -> None:
+def add_meeting(db_path: DbRef, actor_name: str, date: dt.date, note: str | None = None) -> None:
     """Put a board meeting on the calendar (secretary)."""
     note = names.check_text(note, "note", required=False) or None
 

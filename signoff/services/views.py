@@ -7,13 +7,13 @@ secretary's most frequent commands start fast.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from signoff import clock
 from signoff.domain.rag import ItemStatus, limbo_flags, rag
 from signoff.engine import workflow as workflows
 from signoff.errors import NotFound
+from signoff.store.location import DbRef
 from signoff.store.reader import Reader
 
 _ITEM_STATUS_SQL = """
@@ -59,7 +59,7 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
     return row
 
 
-def item_rows(db_path: Path, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
     where = []
     today = clock.today()
     params: dict[str, Any] = {"today": today.isoformat(), "state": state, "kind": kind}
@@ -73,7 +73,7 @@ def item_rows(db_path: Path, state: str | None = None, kind: str | None = None) 
         return [_judge(row, flows, today) for row in r.all(sql, params)]
 
 
-def board(db_path: Path) -> dict[str, Any]:
+def board(db_path: DbRef) -> dict[str, Any]:
     """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head."""
     flows = workflows.load_all()
     today = clock.today()
@@ -95,7 +95,7 @@ def board(db_path: Path) -> dict[str, Any]:
     }
 
 
-def item_detail(db_path: Path, ref: str) -> dict[str, Any]:
+def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
     flows = workflows.load_all()
     today = clock.today()
     with Reader(db_path) as r:
@@ -147,7 +147,7 @@ def item_detail(db_path: Path, ref: str) -> dict[str, Any]:
     return detail
 
 
-def history(db_path: Path, ref: str) -> list[dict[str, Any]]:
+def history(db_path: DbRef, ref: str) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         if r.one("SELECT 1 FROM items WHERE ref = ?", (ref,)) is None:
             raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
@@ -158,11 +158,11 @@ def history(db_path: Path, ref: str) -> list[dict[str, Any]]:
         )
 
 
-def users(db_path: Path) -> list[dict[str, Any]]:
+def users(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         return r.all("SELECT name, roles, created_at, created_by FROM users ORDER BY name")
 
 
-def meetings(db_path: Path) -> list[dict[str, Any]]:
+def meetings(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         return r.all("SELECT date, note, added_by, added_at FROM meetings ORDER BY date")

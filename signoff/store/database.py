@@ -1,14 +1,16 @@
-"""The write path's engine: SQLAlchemy on SQLite with the pragmas and locking signoff relies on.
+"""The write path's engine: SQLAlchemy with the pragmas and locking signoff relies on.
 
-pysqlite's default transaction handling starts a deferred transaction lazily, so two processes
-can both read an item as 'evidence_submitted' and both approve it. Here every write transaction
-begins with BEGIN IMMEDIATE: the write lock is taken before anything is read.
+SQLite: pysqlite's default transaction handling starts a deferred transaction lazily, so two
+processes can both read an item as 'evidence_submitted' and both approve it. Here every write
+transaction begins with BEGIN IMMEDIATE: the write lock is taken before anything is read.
+
+PostgreSQL: the database's own tools instead — the item row is read FOR UPDATE, and audit
+appends serialise on a transaction-level advisory lock on the chain head (store/uow.py).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -23,7 +25,13 @@ def busy_timeout_ms() -> int:
     return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
 
 
-def make_engine(db_path: Path) -> Engine:
+def make_engine(db: Any) -> Engine:
+    from signoff.store.location import target
+
+    t = target(db)
+    if t.path is None:
+        return create_engine(t.url, pool_pre_ping=True, connect_args={"connect_timeout": 15})
+    db_path = t.path
     timeout_ms = busy_timeout_ms()
     # Test hook: SIGNOFF_MAX_PAGE_COUNT caps the file's size, to force "disk full" without a small disk.
     max_pages = os.environ.get("SIGNOFF_MAX_PAGE_COUNT", "")

@@ -15,16 +15,20 @@ def migrations_dir() -> Path:
     return shipped if shipped.is_dir() else here.parent / "db"
 
 
-def alembic_config(db_path: Path) -> Any:
+def alembic_config(db_path: location.DbRef) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
-    cfg.set_main_option("sqlalchemy.url", f"sqlite:///{db_path}")
+    cfg.set_main_option("sqlalchemy.url", location.target(db_path).url.replace("%", "%%"))
     return cfg
 
 
-def current_revision(db_path: Path) -> str | None:
+def current_revision(db_path: location.DbRef) -> str | None:
+    t = location.target(db_path)
+    if t.path is None:
+        return _server_revision(t)
+    db_path = t.path
     if not db_path.exists():
         return None
     conn = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
@@ -37,7 +41,23 @@ def current_revision(db_path: Path) -> str | None:
     return row[0] if row else None
 
 
-def upgrade(db_path: Path, revision: str = "head") -> None:
+def _server_revision(t: location.Target) -> str | None:
+    import psycopg
+
+    from signoff.store.pg_reader import dsn
+
+    try:
+        with psycopg.connect(dsn(t.url), autocommit=True, connect_timeout=15) as conn:
+            exists = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()
+            if not exists or not exists[0]:
+                return None
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except psycopg.Error as err:
+        raise location.translate(err, t) from None
+    return row[0] if row else None
+
+
+def upgrade(db_path: location.DbRef, revision: str = "head") -> None:
     """Apply pending migrations in one transaction on a connection with signoff's pragmas."""
     from alembic import command
 

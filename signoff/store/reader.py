@@ -1,22 +1,74 @@
-"""The read path: stdlib sqlite3 on a read-only connection, streaming rows as dicts.
+"""The read path: a read-only connection in one snapshot, streaming rows as dicts or tuples.
 
 Read commands (board, item list, history, audit export and verify) start fast because they never
-import SQLAlchemy; the column names they select are those of store/tables.py (tested).
+import SQLAlchemy: on SQLite they use stdlib sqlite3, on PostgreSQL psycopg directly
+(store/pg_reader.py). Queries are written once, with ``?`` or ``:name`` parameters; the column
+names they select are those of store/tables.py (tested).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from signoff.store import location
 
 
 class Reader:
-    def __init__(self, db_path: Path) -> None:
-        self.path = db_path
+    """``with Reader(db) as r:`` — a SQLite reader for a path, a PostgreSQL reader for a URL."""
+
+    dialect = "sqlite"
+    conn: Any
+
+    def __new__(cls, db_path: location.DbRef) -> Reader:
+        if cls is Reader:
+            if location.target(db_path).is_sqlite:
+                cls = SqliteReader
+            else:
+                from signoff.store.pg_reader import PgReader
+
+                cls = PgReader
+        return super().__new__(cls)
+
+    def __enter__(self) -> Reader:
+        raise NotImplementedError
+
+    def __exit__(self, *exc: object) -> None:
+        raise NotImplementedError
+
+    def all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def stream(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 2000
+    ) -> Iterator[tuple[Any, ...]]:
+        for batch in self.batches(sql, params, size):
+            yield from batch
+
+    def batches(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 4096
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        raise NotImplementedError
+
+    def meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    def quick_check(self) -> str:
+        raise NotImplementedError
+
+
+class SqliteReader(Reader):
+    def __init__(self, db_path: location.DbRef) -> None:
+        t = location.target(db_path)
+        assert t.path is not None
+        self.path = t.path
+        db_path = t.path
         location.require_existing(db_path)
         try:
             uri = f"file:{db_path.resolve()}?mode=ro"
@@ -36,7 +88,7 @@ class Reader:
         row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
         return row is not None
 
-    def __enter__(self) -> Reader:
+    def __enter__(self) -> SqliteReader:
         # One read transaction: every query sees the same snapshot even while others write.
         self.conn.execute("BEGIN")
         return self
@@ -52,10 +104,6 @@ class Reader:
             return [dict(r) for r in self.conn.execute(sql, params)]
         except sqlite3.Error as err:
             raise location.translate(err, self.path) from None
-
-    def one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict[str, Any] | None:
-        rows = self.all(sql, params)
-        return rows[0] if rows else None
 
     def stream(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 2000
@@ -85,10 +133,6 @@ class Reader:
                 yield batch
         except sqlite3.Error as err:
             raise location.translate(err, self.path) from None
-
-    def meta(self, key: str) -> str | None:
-        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
-        return row["value"] if row else None
 
     def quick_check(self) -> str:
         rows = self.all("PRAGMA quick_check")

@@ -7,7 +7,6 @@ records, under the write lock taken up front, so appends from concurrent process
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -26,18 +25,24 @@ _ENGINES: dict[str, Any] = {}
 LOCK_RETRIES = 3
 
 
-def engine_for(db_path: Path) -> Any:
-    key = str(db_path.resolve())
+# The transaction-level advisory lock every PostgreSQL audit append takes: appends serialise.
+AUDIT_HEAD_LOCK = 0x5160FF
+
+
+def engine_for(db_path: location.DbRef) -> Any:
+    t = location.target(db_path)
+    key = str(t.path.resolve()) if t.path is not None else t.url
     if key not in _ENGINES:
-        _ENGINES[key] = make_engine(db_path)
+        _ENGINES[key] = make_engine(t)
     return _ENGINES[key]
 
 
 class UnitOfWork:
     """``with UnitOfWork(path) as uow: ...; uow.commit()`` — anything not committed is rolled back."""
 
-    def __init__(self, db_path: Path, check_schema: bool = True) -> None:
-        self.db_path = db_path
+    def __init__(self, db_path: location.DbRef, check_schema: bool = True) -> None:
+        self.target = location.target(db_path)
+        self.db_path = self.target
         self.check_schema = check_schema
         self.session: Session
         self._database_id: str | None = None
@@ -48,7 +53,7 @@ class UnitOfWork:
         self.session = Session(engine_for(self.db_path), expire_on_commit=False)
         for attempt in range(LOCK_RETRIES):
             try:
-                self.session.connection()  # BEGIN IMMEDIATE: take the write lock now
+                self.session.connection()  # SQLite: BEGIN IMMEDIATE takes the write lock now
                 break
             except sa_exc.DBAPIError as err:  # also "file is not a database" on connect, not only locks
                 self.session.rollback()
@@ -60,7 +65,7 @@ class UnitOfWork:
             try:
                 rev = self.session.exec(text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
             except sa_exc.DBAPIError as err:
-                if "no such table" not in str(err).lower():
+                if "no such table" not in str(err).lower() and "does not exist" not in str(err).lower():
                     self.session.rollback()
                     self.session.close()
                     raise location.translate(err.orig or err, self.db_path) from None
@@ -120,6 +125,9 @@ class UnitOfWork:
             from signoff.engine.workflow import ruleset_digest
 
             workflow_hash = ruleset_digest()
+        if not self.target.is_sqlite:
+            # SQLite already holds the write lock; PostgreSQL serialises appends on the chain head here.
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
         head = self.session.execute(
             select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
         ).first()
