@@ -13,11 +13,16 @@ demo: $(BIN)/python
 	$(BIN)/pip install -q .
 	cd "$$(mktemp -d)" && $(CURDIR)/$(BIN)/signoff demo --dir register && echo "(demo register: $$PWD/register)"
 
-# Debian's chromium renders the board pack in the browser test; installed only when missing.
+# Debian's chromium renders the board pack in the browser test, and Debian's postgresql server runs
+# the PostgreSQL tests (each test run starts its own throwaway cluster); installed only when missing.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing: run 'sudo apt-get install chromium' for the board-pack browser test"; fi; }
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing:$$missing — run 'sudo apt-get install$$missing' for the browser and PostgreSQL tests"; fi; \
+	fi
 
 # Lint, type-check and run every test, the reliability suite included.
 test: $(BIN)/python system-deps

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class Run:
 def run_cli(tmp_path: Path) -> Callable[..., Run]:
     """Run the installed CLI in a real subprocess, as a user would."""
 
-    def run(*args: str, db: Path | None = None, actor: str | None = None, input: str | None = None) -> Run:
+    def run(*args: str, db: Path | str | None = None, actor: str | None = None, input: str | None = None) -> Run:
         cmd = [sys.executable, "-m", "signoff"]
         if db is not None:
             cmd += ["--db", str(db)]
@@ -87,3 +87,24 @@ def write_matrix(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster per run (Debian's server binaries), on 127.0.0.1 only."""
+    import pgserver
+
+    if pgserver.server_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing: .ci/run installs Debian's postgresql")
+        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    with pgserver.cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_cluster: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    import pgserver
+
+    return pgserver.new_database(pg_cluster)

@@ -65,5 +65,22 @@ def db_check(c: Context) -> None:
     output.message(f"{c.db}: integrity_check ok, foreign keys ok.")
 
 
+@db_group.command("copy")
+@click.option(
+    "--to", "to", required=True, metavar="PATH|URL", help="An empty database: a file path or postgresql+psycopg://…"
+)
+@pass_ctx
+def db_copy(c: Context, to: str) -> None:
+    """Copy the register, its whole audit history and evidence files, to another database (secretary)."""
+    from signoff.services.copy import copy_register
+
+    r = copy_register(c.db, to, c.who())
+    total = sum(r.rows.values())
+    output.message(
+        f"Copied {total} row(s) ({r.rows.get('audit', 0)} audit records) and {r.evidence_files} evidence file(s) "
+        f"from {c.db} to the new register; its chain verifies, head {r.audit_head}."
+    )
+
+
 def attach(group: click.Group) -> None:
     group.add_command(db_group)

@@ -59,7 +59,7 @@ def export(
     count = 0
     with Reader(db_path) as r:
         line = _sql_line(fmt)
-        if not _renders_alike(r, fmt, line):
+        if r.dialect != "sqlite" or not _renders_alike(r, fmt, line):
             return _export_python(r, out, fmt, where, params)
         if fmt == "csv":
             out.write(",".join(chain.EXPORT_FIELDS) + "\n")

@@ -44,7 +44,8 @@ def load_actor(uow: UnitOfWork, name: str) -> Actor:
 
 
 def load_item(uow: UnitOfWork, ref: str) -> Item:
-    item = uow.session.exec(select(Item).where(Item.ref == ref)).first()
+    """The item, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite already holds the write lock)."""
+    item = uow.session.exec(select(Item).where(Item.ref == ref).with_for_update()).first()
     if item is None:
         raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
     return item

@@ -144,7 +144,7 @@ def board_pack(db_path: DbRef, meeting: dt.date) -> dict[str, Any]:
         changes = r.all(
             "SELECT seq, recorded_at, actor, item_ref, event, from_state, to_state, outcome, detail FROM audit"
             " WHERE recorded_at >= :since AND recorded_at < :until AND item_ref IS NOT NULL"
-            "   AND (from_state IS NOT to_state OR outcome = 'refused') ORDER BY seq",
+            "   AND (COALESCE(from_state, '') <> COALESCE(to_state, '') OR outcome = 'refused') ORDER BY seq",
             {
                 "since": (since + dt.timedelta(days=1)).isoformat(),
                 "until": (meeting + dt.timedelta(days=1)).isoformat(),

@@ -1,0 +1,116 @@
+"""Moving a register between backends (SQLite ⇄ PostgreSQL) with its whole audit history.
+
+Rows are copied table by table in foreign-key order, keys and all, in one transaction on the
+destination; the hash chain is then verified on the destination before the copy is reported
+done, and the copy itself is appended to the destination's log.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from signoff.domain.roles import SECRETARY
+from signoff.errors import BadInput, SignoffError
+from signoff.services.common import Actor, in_unit_of_work, require_role
+from signoff.store import location, migrate
+from signoff.store.location import DbRef
+from signoff.store.uow import UnitOfWork
+
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    rows: dict[str, int]
+    evidence_files: int
+    audit_head: str
+
+
+def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
+    from sqlalchemy import func, insert, select, text
+
+    from signoff.services.audit import verify
+    from signoff.store.tables import metadata
+    from signoff.store.uow import engine_for
+
+    src, dst = location.target(source), location.target(dest)
+    if src == dst:
+        raise BadInput("the destination is the register itself: give --to another database.")
+    location.require_existing(src)
+    revision = migrate.current_revision(src)
+    location.check_revision(revision, src)
+    dst_revision = migrate.current_revision(dst)
+    if dst_revision is None:
+        if dst.path is not None and not dst.path.parent.is_dir():
+            raise BadInput(f"the folder {dst.path.parent} does not exist: create it first.")
+        migrate.upgrade(dst)
+    elif dst_revision != location.SCHEMA_HEAD:
+        location.check_revision(dst_revision, dst)
+    dst_engine = engine_for(dst)
+    with dst_engine.connect() as probe:
+        used = probe.execute(text("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit)")).scalar()
+    if used:
+        raise BadInput(f"{dst} already holds a register: copy into an empty database.")
+
+    with UnitOfWork(src) as uow:  # the source stays locked for writes while it is read: one consistent copy
+        require_role(_actor(uow, actor_name), frozenset({SECRETARY}), "db copy")
+        counts: dict[str, int] = {}
+        reading = uow.session.connection()
+        with dst_engine.begin() as writing:
+            for table in metadata.sorted_tables:
+                order = list(table.primary_key.columns)
+                counts[table.name] = 0
+                result = reading.execution_options(yield_per=BATCH).execute(select(table).order_by(*order))
+                for part in result.mappings().partitions(BATCH):
+                    writing.execute(insert(table), [dict(r) for r in part])
+                    counts[table.name] += len(part)
+            if not dst.is_sqlite:
+                for table in metadata.sorted_tables:
+                    if "id" in table.c and table.c.id.primary_key:
+                        top = writing.execute(select(func.max(table.c.id))).scalar()
+                        writing.execute(
+                            text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, :called)"),
+                            {"t": table.name, "v": top or 1, "called": top is not None},
+                        )
+    files = _copy_evidence(src, dst)
+    report, _ = verify(dst)
+    if not report.ok:
+        raise SignoffError(f"the copy in {dst} does not verify ({report.broken[0][1]}): do not use it.")
+
+    def record(uow: UnitOfWork, actor: Actor) -> None:
+        uow.audit(
+            actor=actor.name,
+            roles=actor.roles_text,
+            event="register.copy",
+            outcome="applied",
+            detail={
+                "from": str(src),
+                "records": counts.get("audit", 0),
+                "head": f"{report.last_seq}:{report.last_hash}",
+            },
+        )
+
+    in_unit_of_work(dst, actor_name, "register.copy", record)
+    return CopyResult(counts, files, f"{report.last_seq}:{report.last_hash}")
+
+
+def _actor(uow: UnitOfWork, name: str) -> Actor:
+    from signoff.services.common import load_actor
+
+    return load_actor(uow, name)
+
+
+def _copy_evidence(src: location.Target, dst: location.Target) -> int:
+    source_dir, dest_dir = location.evidence_dir(src), location.evidence_dir(dst)
+    if not source_dir.is_dir() or source_dir.resolve() == dest_dir.resolve():
+        return 0
+    count = 0
+    for blob in source_dir.rglob("*"):
+        if blob.is_file() and not blob.name.startswith("."):
+            target = dest_dir / blob.relative_to(source_dir)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(blob, target)
+            count += 1
+    return count

@@ -1,0 +1,205 @@
+"""The same engine on a real PostgreSQL server: migrations, a whole item life from the CLI,
+concurrency with the database's own locks, and registers moved between backends intact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+
+from signoff.services.events import fire_event
+from signoff.services.evidence import add_evidence
+from signoff.services.matrix import import_matrix
+from signoff.services.register import add_user, init_register
+
+TODAY = days_ago(0).isoformat()
+
+
+def matrix(tmp_path: Path, refs: list[str]) -> Path:
+    rows = [
+        (ref, "ofsted-recommendation", f"Recommendation {ref}", "", key, f"Evidence {key}", days_ago(-20).isoformat())
+        for ref in refs
+        for key in ("audit", "data")
+    ]
+    return write_matrix(tmp_path / "matrix.csv", rows)
+
+
+def test_models_and_migrations_agree_on_postgres(pg_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from signoff.store import migrate
+    from signoff.store.tables import metadata
+
+    migrate.upgrade(pg_url)
+    with create_engine(pg_url).connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        triggers = {r[0] for r in conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
+    assert diffs == []
+    assert triggers == {"audit_no_update", "audit_no_delete"}
+    assert migrate.current_revision(pg_url) == migrate.head_revision()
+
+
+def test_a_whole_item_life_from_the_cli_on_postgres(run_cli: Any, pg_url: str, tmp_path: Path) -> None:
+    def ok(*args: str, actor: str | None = None) -> str:
+        result = run_cli(*args, db=pg_url, actor=actor)  # type: ignore[arg-type]
+        assert result.code == 0, (args, result.err)
+        return result.out
+
+    ok("init", "--secretary", SECRETARY)
+    ok("user", "add", CHAIR, "--role", "chair", actor=SECRETARY)
+    ok("user", "add", "police", "--role", "member", actor=SECRETARY)
+    ok("matrix", "import", str(matrix(tmp_path, ["OF-01"])), actor=SECRETARY)
+    refused = run_cli("submit", "OF-01", db=pg_url, actor=SECRETARY)  # type: ignore[arg-type]
+    assert refused.code == 3 and "matrix_covered" in refused.err and "Traceback" not in refused.err
+    (tmp_path / "audit.txt").write_text("Audit of 30 contacts\n", encoding="utf-8")
+    ok(
+        "evidence",
+        "add",
+        "OF-01",
+        "audit",
+        "--file",
+        str(tmp_path / "audit.txt"),
+        "--dated",
+        days_ago(2).isoformat(),
+        actor=SECRETARY,
+    )
+    ok("evidence", "add", "OF-01", "data", "--note", "Figures", "--dated", days_ago(2).isoformat(), actor=SECRETARY)
+    ok("submit", "OF-01", actor=SECRETARY)
+    ok("challenge", "OF-01", "--reason", "Show the trend", actor="police")
+    ok("evidence", "add", "OF-01", "data", "--note", "Trend", "--dated", days_ago(1).isoformat(), actor=SECRETARY)
+    ok("resubmit", "OF-01", "--response", "Trend added", actor=SECRETARY)
+    ok("approve", "OF-01", "--meeting", TODAY, actor=CHAIR)
+    shown = json.loads(ok("item", "show", "OF-01", "--json"))
+    assert shown["state"] == "signed_off" and shown["version"] == 5
+    board = json.loads(ok("board", "--json"))
+    assert board["by_state"] == {"signed_off": 1}
+    history = json.loads(ok("history", "OF-01", "--json"))
+    assert [h["outcome"] for h in history].count("refused") == 1
+    assert "Audit chain intact" in ok("audit", "verify")
+    ok("audit", "export", "--format", "jsonl", "-o", str(tmp_path / "pg.jsonl"))
+    assert "verify" in ok("audit", "verify-export", str(tmp_path / "pg.jsonl"))
+    ok("report", "--meeting", TODAY, "-o", str(tmp_path / "pack.html"))
+    assert "OF-01" in (tmp_path / "pack.html").read_text(encoding="utf-8")
+
+
+def test_the_audit_table_is_append_only_on_postgres(pg_url: str) -> None:
+    import psycopg
+
+    init_register(pg_url, SECRETARY)
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit"):
+            with pytest.raises(psycopg.Error, match="append-only"):
+                conn.execute(statement)
+
+
+def _race_worker(url: str, chair: str, flag: str) -> int:
+    while not Path(flag).exists():
+        time.sleep(0.001)
+    proc = subprocess.run(
+        [sys.executable, "-m", "signoff", "--db", url, "--as", chair, "approve", "OF-01", "--meeting", TODAY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.returncode
+
+
+def test_two_chairs_approving_at_once_on_postgres_one_wins(pg_url: str, tmp_path: Path) -> None:
+    import threading
+
+    init_register(pg_url, SECRETARY)
+    add_user(pg_url, SECRETARY, "chair-a", ["chair"])
+    add_user(pg_url, SECRETARY, "chair-b", ["chair"])
+    refs = [f"OF-{n:02d}" for n in range(1, 2)]
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, refs))
+    for key in ("audit", "data"):
+        add_evidence(pg_url, SECRETARY, "OF-01", key, days_ago(1), note=key)
+    fire_event(pg_url, SECRETARY, "OF-01", "submit")
+    flag = str(tmp_path / "go")
+    codes: list[int] = []
+    threads = [
+        threading.Thread(target=lambda c=chair: codes.append(_race_worker(pg_url, c, flag)))
+        for chair in ("chair-a", "chair-b")
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    Path(flag).touch()
+    for t in threads:
+        t.join()
+    assert sorted(codes)[0] == 0 and sorted(codes)[1] in (3, 5), codes
+    from signoff.store.reader import Reader
+
+    with Reader(pg_url) as r:
+        applied = r.all("SELECT actor FROM audit WHERE event = 'approve' AND outcome = 'applied'")
+        approvals = r.all("SELECT COUNT(*) AS n FROM approvals")
+    assert len(applied) == 1 and approvals[0]["n"] == 1
+
+
+def test_concurrent_writers_on_postgres_lose_nothing(pg_url: str, tmp_path: Path) -> None:
+    init_register(pg_url, SECRETARY)
+    refs = [f"OF-{n:02d}" for n in range(1, 9)]
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, refs))
+    script = tmp_path / "writer.py"
+    script.write_text(
+        "import sys, datetime as dt\n"
+        "from signoff.services.evidence import add_evidence\n"
+        "url, ref, n = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+        "for i in range(n):\n"
+        "    add_evidence(url, 'sec', ref, 'audit', dt.date.today(), note=f'{ref} note {i}')\n",
+        encoding="utf-8",
+    )
+    procs = [subprocess.Popen([sys.executable, str(script), pg_url, ref, "25"]) for ref in refs]
+    assert [p.wait(timeout=120) for p in procs] == [0] * len(refs)
+    from signoff.services.audit import verify
+    from signoff.store.reader import Reader
+
+    report, _ = verify(pg_url)
+    assert report.ok, report.broken
+    with Reader(pg_url) as r:
+        n = r.one("SELECT COUNT(*) AS n FROM evidence")
+        adds = r.one("SELECT COUNT(*) AS n FROM audit WHERE event = 'evidence.add' AND outcome = 'applied'")
+    assert n is not None and adds is not None
+    assert n["n"] == adds["n"] == 8 * 25
+
+
+def test_a_register_moves_to_postgres_and_back_with_its_history(run_cli: Any, pg_url: str, tmp_path: Path) -> None:
+    demo = run_cli("demo", "--dir", str(tmp_path / "demo"))
+    assert demo.code == 0, demo.err
+    sqlite_db = tmp_path / "demo" / "signoff.db"
+    to_pg = run_cli("db", "copy", "--to", pg_url, db=sqlite_db, actor="sarah.okoro")
+    assert to_pg.code == 0, to_pg.err
+    assert "chain verifies" in to_pg.out
+    back = tmp_path / "back.db"
+    to_sqlite = run_cli("db", "copy", "--to", str(back), db=pg_url, actor="sarah.okoro")  # type: ignore[arg-type]
+    assert to_sqlite.code == 0, to_sqlite.err
+    for db in (pg_url, back):
+        assert run_cli("audit", "verify", db=db).code == 0  # type: ignore[arg-type]
+        assert run_cli("evidence", "verify", db=db).code == 0  # type: ignore[arg-type]
+    # The history is the same record for record: exports up to the copy's own entries are identical.
+    original = run_cli("audit", "export", "--format", "jsonl", db=sqlite_db).out.splitlines()
+    on_pg = run_cli("audit", "export", "--format", "jsonl", db=pg_url).out.splitlines()  # type: ignore[arg-type]
+    returned = run_cli("audit", "export", "--format", "jsonl", db=back).out.splitlines()
+    assert on_pg[: len(original)] == original == returned[: len(original)]
+    assert json.loads(on_pg[-1])["event"] == "register.copy"
+    boards = [json.loads(run_cli("board", "--json", db=db).out)["by_state"] for db in (sqlite_db, pg_url, back)]  # type: ignore[arg-type]
+    assert boards[0] == boards[1] == boards[2]
+    again = run_cli("db", "copy", "--to", pg_url, db=sqlite_db, actor="sarah.okoro")
+    assert again.code == 2 and "already holds a register" in again.err
+
+
+def test_an_unreachable_server_is_one_sentence(run_cli: Any) -> None:
+    result = run_cli("board", db="postgresql+psycopg://nobody@127.0.0.1:1/none")  # type: ignore[arg-type]
+    assert result.code == 1 and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1 and "database server" in result.err
+    bad = run_cli("board", db="mysql://x@y/z")  # type: ignore[arg-type]
+    assert bad.code == 2 and "postgresql" in bad.err
