@@ -6,12 +6,14 @@ import datetime as dt
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from signoff.errors import EXIT_CODES, SignoffError
-from signoff.store.location import Target
+
+if TYPE_CHECKING:
+    from signoff.store.location import Target
 
 
 @dataclass
@@ -52,7 +54,29 @@ def fail(err: SignoffError) -> None:
 
 
 class SignoffGroup(click.Group):
-    """Maps every SignoffError to one sentence on stderr and its documented exit code."""
+    """Loads each command's module on first use, and maps every SignoffError to one sentence on
+    stderr and its documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        import importlib
+
+        module, attr, _ = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(f"signoff.cli.{module}"), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table, without importing every command's module."""
+        width = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=entry[2]).get_short_help_str(width)) for name, entry in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -105,11 +129,59 @@ def cli(ctx: click.Context, db: str, actor: str | None) -> None:
     ctx.obj = Context(db=target(db), actor=actor)
 
 
-def register_commands() -> None:
-    from signoff.cli import audit, db, demo, events, evidence, oversight, register, views
-
-    for module in (register, evidence, events, views, oversight, audit, demo, db):
-        module.attach(cli)
-
-
-register_commands()
+# Every command, the module that defines it, and its one-line help. Modules are imported only
+# when their command runs, so `signoff --help` and a read command load one module, not nine;
+# tests/cli/test_command_table.py checks this table against the commands themselves.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("register", "init", "Create the register's database and its first user (a secretary)."),
+    "user": ("register", "user", "Users and their roles: secretary, chair, member, auditor."),
+    "item": ("register", "item", "Recommendations and notice items on the register."),
+    "matrix": ("register", "matrix", "The evidence matrix: what evidence is due for each item, and by when."),
+    "evidence": (
+        "evidence",
+        "evidence",
+        "Evidence presented against the matrix. Never edited or deleted: corrections supersede.",
+    ),
+    "submit": ("events", "submit", "Put an item's evidence to the board (secretary); freezes the evidence bundle."),
+    "challenge": ("events", "challenge", "Challenge submitted evidence (member, chair or secretary recording it)."),
+    "resubmit": ("events", "resubmit", "Answer the open challenge and put the item back to the board (secretary)."),
+    "amend": (
+        "events",
+        "amend",
+        "Re-freeze a submitted item's evidence after adding or correcting evidence (secretary).",
+    ),
+    "approve": ("events", "approve", "Sign an item off at a board meeting (chair)."),
+    "reopen": ("events", "reopen", "Re-open a signed-off item when later inspection evidence contradicts it (chair)."),
+    "fire": ("events", "fire", "Fire any event of the item's workflow (for custom workflows)."),
+    "board": ("views", "board", "The plan on a page: every item by state with its due date and RAG status, red first."),
+    "history": ("views", "history", "Every attempt on an item, applied or refused, in order."),
+    "workflow": ("views", "workflow", "The workflow definitions in force (workflows/*.toml)."),
+    "overdue": (
+        "oversight",
+        "overdue",
+        "Matrix evidence past its present-by date, and items past due, grouped by owner.",
+    ),
+    "limbo": (
+        "oversight",
+        "limbo",
+        "Items in 'perpetual limbo': no progress for weeks, repeated challenges, or left waiting past a meeting.",
+    ),
+    "measures": (
+        "oversight",
+        "measures",
+        "The target tracker: each measure against its threshold, with its trend over periods.",
+    ),
+    "meeting": ("oversight", "meeting", "The board's meeting calendar."),
+    "report": (
+        "oversight",
+        "report",
+        "The board pack: plan on a page, changes, items for sign-off, measures, overdue, limbo, a chart.",
+    ),
+    "audit": ("audit", "audit", "The append-only, hash-chained audit log."),
+    "db": ("db", "db_group", "The register's database file: backup, upgrade, check."),
+    "demo": (
+        "demo",
+        "demo",
+        "Build a demo register from the 2013 highlight report, walk items through the board, show the board.",
+    ),
+}

@@ -137,7 +137,3 @@ def audit_verify_export(file: Path, filtered: bool) -> None:
         f"{file}: {report.checked} record(s) verify ({report.first_seq}..{report.last_seq});"
         f" last record {report.last_seq}:{report.last_hash}"
     )
-
-
-def attach(group: click.Group) -> None:
-    group.add_command(audit)

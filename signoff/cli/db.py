@@ -80,7 +80,3 @@ def db_copy(c: Context, to: str) -> None:
         f"Copied {total} row(s) ({r.rows.get('audit', 0)} audit records) and {r.evidence_files} evidence file(s) "
         f"from {c.db} to the new register; its chain verifies, head {r.audit_head}."
     )
-
-
-def attach(group: click.Group) -> None:
-    group.add_command(db_group)

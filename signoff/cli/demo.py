@@ -30,7 +30,3 @@ def demo(c: Context, directory: Path) -> None:
     render_board(board(db))
     click.echo("")
     click.echo(f"Try: signoff --db {db} item show OF-03   |   signoff --db {db} audit verify")
-
-
-def attach(group: click.Group) -> None:
-    group.add_command(demo)

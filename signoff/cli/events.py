@@ -86,8 +86,3 @@ def reopen(c: Context, ref: str, reason: str) -> None:
 def fire(c: Context, ref: str, event: str, reason: str | None, response: str | None, meeting: dt.date | None) -> None:
     """Fire any event of the item's workflow (for custom workflows)."""
     _fire(c, ref, event, reason=reason, response=response, meeting=meeting)
-
-
-def attach(group: click.Group) -> None:
-    for command in (submit, challenge, resubmit, amend, approve, reopen, fire):
-        group.add_command(command)

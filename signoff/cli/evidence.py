@@ -108,7 +108,3 @@ def evidence_verify(c: Context) -> None:
             f"{len(problems)} problem(s) with {checked} evidence file(s): missing, altered, or not the file the log recorded."
         )
     output.message(f"All {checked} evidence file(s) match their SHA-256.")
-
-
-def attach(group: click.Group) -> None:
-    group.add_command(evidence)

@@ -155,8 +155,3 @@ def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> Non
         return
     output.write_atomically(out, text)
     click.echo(f"Wrote the board pack for {meeting_date.isoformat()} to {out}.", err=True)
-
-
-def attach(group: click.Group) -> None:
-    for command in (overdue, limbo, measures, meeting, report):
-        group.add_command(command)

@@ -196,8 +196,3 @@ def matrix_show(c: Context, ref: str, as_json: bool) -> None:
             title=f"Evidence matrix for {ref}",
             all_rows=True,
         )
-
-
-def attach(group: click.Group) -> None:
-    for command in (init, user, item, matrix):
-        group.add_command(command)

@@ -105,8 +105,3 @@ def workflow_guards() -> None:
         [("name", "Guard"), ("summary", "Holds when")],
         all_rows=True,
     )
-
-
-def attach(group: click.Group) -> None:
-    for command in (board, history, workflow):
-        group.add_command(command)
