@@ -73,7 +73,6 @@ class SqliteReader(Reader):
         try:
             uri = f"file:{db_path.resolve()}?mode=ro"
             self.conn = sqlite3.connect(uri, uri=True, timeout=15.0, isolation_level=None)
-            self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA busy_timeout=15000")
             rev = (
                 self.conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -101,7 +100,9 @@ class SqliteReader(Reader):
 
     def all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict[str, Any]]:
         try:
-            return [dict(r) for r in self.conn.execute(sql, params)]
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur]
         except sqlite3.Error as err:
             raise location.translate(err, self.path) from None
 
