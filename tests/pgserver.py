@@ -1,4 +1,7 @@
-"""A throwaway PostgreSQL cluster for the tests: Debian's server binaries, started and stopped here.
+"""A throwaway PostgreSQL cluster for the tests and the benchmark: Debian's server binaries, started and stopped here.
+
+The one copy: tests/conftest.py imports it as ``pgserver``; bench/pg.py loads this file by path
+(tests/ is not a package, and under pytest tests/bench is itself collected as a package named ``bench``).
 
 initdb refuses to run as root, so as root the cluster is made and run as the 'postgres' user.
 Nothing listens beyond 127.0.0.1, and the cluster's folder is removed afterwards.
@@ -39,8 +42,12 @@ def _as_owner(cmd: list[str]) -> list[str]:
 
 
 @contextmanager
-def cluster() -> Iterator[str]:
-    """Start a cluster; yield its base URL (postgresql+psycopg://postgres@127.0.0.1:PORT)."""
+def cluster(fsync: bool = False) -> Iterator[str]:
+    """Start a cluster; yield its base URL (postgresql+psycopg://postgres@127.0.0.1:PORT).
+
+    The tests run with fsync=off for speed; the benchmark asks for fsync=on so commits are durable,
+    as SQLite's synchronous=FULL commits are.
+    """
     bindir = server_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
@@ -57,7 +64,9 @@ def cluster() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
+    options = (
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync={'on' if fsync else 'off'} -c max_connections=60"
+    )
     subprocess.run(
         _as_owner([f"{bindir}/pg_ctl", "-D", data, "-o", options, "-l", os.path.join(data, "log"), "-w", "start"]),
         check=True,
