@@ -1,9 +1,13 @@
-"""In-process durable transitions: signoff's fire_event vs raw sqlite3 UPDATE+INSERT, same pragmas.
+"""In-process durable transitions: signoff's fire_event vs raw UPDATE+INSERT, one transaction each.
 
 Run as a child by bench.run: ``python -m bench.inproc DB RAW_DB COUNT REF...``; prints JSON.
-Both sides commit one transaction per transition with journal_mode=WAL and synchronous=FULL
-(signoff's pragmas, store/database.py) and BEGIN IMMEDIATE; the raw side also appends a
-correctly chained audit record, as a durable transition must.
+DB and RAW_DB are both SQLite files or both postgresql+psycopg:// URLs.
+
+SQLite: both sides commit one transaction per transition with journal_mode=WAL and
+synchronous=FULL (signoff's pragmas, store/database.py) and BEGIN IMMEDIATE.
+PostgreSQL: the raw side is psycopg on one connection, taking the chain head's advisory lock as
+signoff does (store/uow.py), on a cluster with fsync=on and synchronous_commit=on.
+Either way the raw side also appends a correctly chained audit record, as a durable transition must.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from pathlib import Path
 
 
-def ours(db: Path, refs: list[str]) -> list[float]:
+def ours(db: Path | str, refs: list[str]) -> list[float]:
     from signoff.services.events import fire_event
 
     # Warm up: imports, the engine, the shared machine (the first call is not a steady-state transition).
@@ -26,6 +30,59 @@ def ours(db: Path, refs: list[str]) -> list[float]:
         t = time.perf_counter()
         fire_event(db, "sec", r, "submit")
         out.append(time.perf_counter() - t)
+    return out
+
+
+def _record(seq: int, prev: str, now: str, ref: str) -> dict[str, object]:
+    from signoff.domain import chain
+
+    rec: dict[str, object] = {
+        "seq": seq,
+        "recorded_at": now,
+        "actor": "sec",
+        "roles": "secretary",
+        "item_ref": ref,
+        "event": "submit",
+        "from_state": "proposed",
+        "to_state": "evidence_submitted",
+        "outcome": "applied",
+        "detail": "{}",
+        "workflow_hash": None,
+        "prev_hash": prev,
+    }
+    rec["hash"] = chain.record_hash(rec)
+    return rec
+
+
+def raw_pg(url: str, refs: list[str]) -> list[float]:
+    import psycopg
+
+    from signoff import clock
+    from signoff.domain import chain
+    from signoff.store.uow import AUDIT_HEAD_LOCK
+
+    conn = psycopg.connect("postgresql://" + url.split("://", 1)[1])  # not autocommit: BEGIN on first execute
+    fields = chain.EXPORT_FIELDS
+    insert = f"INSERT INTO audit ({', '.join(fields)}) VALUES ({', '.join('%s' for _ in fields)})"
+    out = []
+    for n, r in enumerate(refs):
+        t = time.perf_counter()
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_HEAD_LOCK,))
+        row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        assert row is not None
+        now = clock.now_iso()
+        cur = conn.execute(
+            "UPDATE items SET state = 'evidence_submitted', version = version + 1, last_transition_at = %s"
+            " WHERE ref = %s AND state = 'proposed'",
+            (now, r),
+        )
+        assert cur.rowcount == 1
+        rec = _record(row[0] + 1, row[1], now, r)
+        conn.execute(insert, tuple(rec[f] for f in fields))
+        conn.commit()
+        if n:
+            out.append(time.perf_counter() - t)
+    conn.close()
     return out
 
 
@@ -50,21 +107,7 @@ def raw(db: Path, refs: list[str]) -> list[float]:
             (now, r),
         )
         assert cur.rowcount == 1
-        rec = {
-            "seq": seq + 1,
-            "recorded_at": now,
-            "actor": "sec",
-            "roles": "secretary",
-            "item_ref": r,
-            "event": "submit",
-            "from_state": "proposed",
-            "to_state": "evidence_submitted",
-            "outcome": "applied",
-            "detail": "{}",
-            "workflow_hash": None,
-            "prev_hash": prev,
-        }
-        rec["hash"] = chain.record_hash(rec)
+        rec = _record(seq + 1, prev, now, r)
         conn.execute(insert, tuple(rec[f] for f in fields))
         conn.execute("COMMIT")
         if n:
@@ -74,10 +117,14 @@ def raw(db: Path, refs: list[str]) -> list[float]:
 
 
 def main() -> None:
-    db, raw_db, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    db, raw_db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     refs = sys.argv[4 : 4 + count + 1]
-    ours_s = ours(db, refs)
-    raw_s = raw(raw_db, refs)
+    if "://" in db:
+        ours_s = ours(db, refs)
+        raw_s = raw_pg(raw_db, refs)
+    else:
+        ours_s = ours(Path(db), refs)
+        raw_s = raw(Path(raw_db), refs)
     result = {
         "ours_median_s": statistics.median(ours_s),
         "raw_median_s": statistics.median(raw_s),

@@ -4,6 +4,10 @@ in the same run, prints medians and ratios, and saves the figures as JSON.
     python -m bench.run                 # full: 10,000 items / 50,000 matrix rows, 1,000,000 audit records
     python -m bench.run --smoke         # CI-safe: tiny sizes, same cases, no timing assertions
     python -m bench.run --out FILE      # also write the JSON there (default bench/results/<time>.json)
+
+The write and export cases also run on PostgreSQL (cases named pg.*, "backend": "postgresql"),
+on a throwaway cluster the harness starts and stops (bench/pg.py); without the server binaries
+or psycopg those cases are reported as skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import datasets
+from bench import datasets, pg
 from bench.proc import Measure, measure, run_once, signoff_exe, tool
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +63,15 @@ TARGETS: dict[str, tuple[str, float]] = {
     "verify.audit": ("ratio", 1.5),
 }
 MEMORY_CASES = ("export.jsonl", "export.csv", "verify.audit")
+# The PostgreSQL cases, in the order they are reported; no targets in the issue for these.
+PG_CASES = (
+    "pg.bulk.db_copy_register",
+    "pg.write.submit_process",
+    "pg.write.transition_inprocess",
+    "pg.bulk.db_copy_audit",
+    "pg.export.jsonl",
+    "pg.export.csv",
+)
 
 
 def case(
@@ -68,10 +81,18 @@ def case(
     ours_cmd: str,
     ref_cmd: str | None,
     note: str = "",
+    backend: str = "sqlite",
 ) -> dict[str, Any]:
     o = ours.as_dict() if isinstance(ours, Measure) else ours
     r = ref.as_dict() if isinstance(ref, Measure) else ref
-    out: dict[str, Any] = {"case": name, "ours": o, "ours_cmd": ours_cmd, "reference": r, "reference_cmd": ref_cmd}
+    out: dict[str, Any] = {
+        "case": name,
+        "backend": backend,
+        "ours": o,
+        "ours_cmd": ours_cmd,
+        "reference": r,
+        "reference_cmd": ref_cmd,
+    }
     out["ratio"] = round(o["median_s"] / r["median_s"], 3) if r and r.get("median_s") else None
     if note:
         out["note"] = note
@@ -90,6 +111,12 @@ def case(
             out["memory_met"] = o["peak_rss_mib"] <= MiB_LIMIT
         out["met"] = bool(met)
     return out
+
+
+def skipped(name: str, reason: str) -> dict[str, Any]:
+    """A case that could not run here: reported with the reason, never a failure."""
+    backend = "postgresql" if name.startswith("pg.") else "sqlite"
+    return {"case": name, "backend": backend, "skipped": reason, "ours": None, "reference": None, "ratio": None}
 
 
 def machine_info() -> dict[str, Any]:
@@ -123,8 +150,13 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def run(sizes: Sizes, work: Path, smoke: bool) -> dict[str, Any]:
+def run(
+    sizes: Sizes, work: Path, smoke: bool, pg_base: str | None = None, pg_skip: str | None = None
+) -> dict[str, Any]:
+    """Every case; the pg.* ones on the cluster at ``pg_base``, or reported skipped for ``pg_skip``."""
     so = signoff_exe()
+    pg_skip = pg_skip or ("no PostgreSQL cluster" if pg_base is None else None)
+    psql = pg.psql_exe(pg.pgserver().server_bin()) if pg_base else None
     py = sys.executable
     results: list[dict[str, Any]] = []
     sqlite_utils = tool("sqlite-utils")
@@ -183,6 +215,28 @@ def run(sizes: Sizes, work: Path, smoke: bool) -> dict[str, Any]:
     ours = measure(lambda _n: [*so, "--db", str(reg), "item", "list", "--state", "proposed"], runs=sizes.read_runs)
     results.append(case("read.item_list", ours, peer_m, "signoff item list --state proposed (piped)", peer_cmd, note))
 
+    # ---- PostgreSQL: the register, copied by the real 'db copy' before any item is submitted -----
+    pg_reg = pg_raw = None
+    if pg_base is None:
+        results.append(skipped("pg.bulk.db_copy_register", f"{pg_skip}"))
+    else:
+        log("postgresql: db copy of the register")
+        pg_reg = pg.create_database(pg_base, "register")
+        m = measure(lambda _n: [*so, "--db", str(reg), "--as", "sec", "db", "copy", "--to", pg_reg], runs=1, warmup=0)
+        pg_raw = pg.create_database(pg_base, "register_raw", template="register")
+        results.append(
+            case(
+                "pg.bulk.db_copy_register",
+                m,
+                None,
+                f"signoff db copy --to postgresql://… ({sizes.items} items, {sizes.items * sizes.rows_per_item}"
+                " matrix rows, evidence; one run)",
+                None,
+                "one run; includes the migrations on the empty database and the chain verify of the copy",
+                backend="postgresql",
+            )
+        )
+
     # ---- write -------------------------------------------------------------------------------
     log("write")
     raw_db = work / "raw.db"
@@ -234,6 +288,7 @@ def run(sizes: Sizes, work: Path, smoke: bool) -> dict[str, Any]:
             "sqlite3 BEGIN IMMEDIATE; SELECT head; UPDATE; INSERT chained audit; COMMIT (WAL, synchronous=FULL)",
         )
     )
+    results.extend(_pg_write(sizes, so, py, pg_reg, pg_raw, submit_refs, refs, pg_skip))
 
     # ---- audit: export and verify on 1,000,000 records ----------------------------------------
     log(f"building a {sizes.audit:,}-record audit chain")
@@ -243,6 +298,25 @@ def run(sizes: Sizes, work: Path, smoke: bool) -> dict[str, Any]:
     datasets.fill_audit(adb, sizes.audit)
     log(f"audit chain built in {time.perf_counter() - t:.1f} s")
     select = f"SELECT {', '.join(datasets.chain.EXPORT_FIELDS)} FROM audit ORDER BY seq"
+    pg_audit = None
+    if pg_base is None:
+        results.append(skipped("pg.bulk.db_copy_audit", f"{pg_skip}"))
+    else:
+        log(f"postgresql: db copy of the {sizes.audit:,}-record audit log")
+        pg_audit = pg.create_database(pg_base, "audit")
+        m = measure(lambda _n: [*so, "--db", str(adb), "--as", "sec", "db", "copy", "--to", pg_audit], runs=1, warmup=0)
+        log(f"postgresql: db copy took {m.median_s:.1f} s")
+        results.append(
+            case(
+                "pg.bulk.db_copy_audit",
+                m,
+                None,
+                f"signoff db copy --to postgresql://… ({sizes.audit:,} audit records; one run)",
+                None,
+                "one run; includes the migrations and the full chain verify on PostgreSQL afterwards",
+                backend="postgresql",
+            )
+        )
     for fmt, flag in (("jsonl", "-json"), ("csv", "-csv")):
         log(f"export {fmt}")
         ours = measure(
@@ -266,6 +340,7 @@ def run(sizes: Sizes, work: Path, smoke: bool) -> dict[str, Any]:
                 f"sqlite3 {flag} {' '.join(extra)} FILE '{select}' > /dev/null" if sqlite3_cli else None,
             )
         )
+        results.append(_pg_export(sizes, so, fmt, pg_audit, psql, pg_skip))
     log("verify")
     ours = measure(lambda _n: [*so, "--db", str(adb), "audit", "verify"], runs=sizes.verify_runs, warmup=0)
     ref = measure(lambda _n: [py, "-m", "bench.hashloop", str(adb)], runs=sizes.verify_runs, warmup=0)
@@ -281,10 +356,108 @@ def run(sizes: Sizes, work: Path, smoke: bool) -> dict[str, Any]:
     return {
         "smoke": smoke,
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        "machine": {**machine_info(), "postgresql": pg.server_version(pg_base) if pg_base else None},
         "sizes": sizes.__dict__,
         "cases": results,
     }
+
+
+PG_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+
+
+def _pg_write(
+    sizes: Sizes,
+    so: list[str],
+    py: str,
+    pg_reg: str | None,
+    pg_raw: str | None,
+    submit_refs: list[str],
+    refs: list[str],
+    pg_skip: str | None,
+) -> list[dict[str, Any]]:
+    """The write cases on PostgreSQL: the same items submitted on a copy of the same register."""
+    if pg_reg is None or pg_raw is None:
+        return [
+            skipped("pg.write.submit_process", f"{pg_skip}"),
+            skipped("pg.write.transition_inprocess", f"{pg_skip}"),
+        ]
+    from signoff.store.uow import AUDIT_HEAD_LOCK
+
+    log("postgresql: write")
+    fields = datasets.chain.EXPORT_FIELDS
+    ours = measure(
+        lambda n: [*so, "--db", pg_reg, "--as", "sec", "submit", submit_refs[n]], runs=sizes.submit_runs, warmup=1
+    )
+    raw_script = (
+        "import psycopg,sys;c=psycopg.connect(sys.argv[1]);"
+        f"c.execute('{PG_LOCK}',({AUDIT_HEAD_LOCK},));"
+        "c.execute(\"UPDATE items SET state='evidence_submitted',version=version+1 WHERE ref=%s\",(sys.argv[2],));"
+        "s,h=c.execute('SELECT seq,hash FROM audit ORDER BY seq DESC LIMIT 1').fetchone();"
+        f"c.execute(\"INSERT INTO audit ({','.join(fields)}) VALUES (%s,'t','sec','secretary',%s,'submit','proposed',"
+        "'evidence_submitted','applied','{}',NULL,%s,%s)\",(s+1,sys.argv[2],h,'0'*64));c.commit()"
+    )
+    ref = measure(lambda n: [py, "-c", raw_script, pg.libpq(pg_raw), submit_refs[n]], runs=sizes.submit_runs, warmup=1)
+    out = [
+        case(
+            "pg.write.submit_process",
+            ours,
+            ref,
+            "signoff --db postgresql://… submit REF (whole process)",
+            "python -c 'psycopg: advisory lock; UPDATE; SELECT head; INSERT; COMMIT' (whole process)",
+            "no target in the issue; reported for tracking",
+            backend="postgresql",
+        )
+    ]
+    proc = subprocess.run(
+        [py, "-m", "bench.inproc", pg_reg, pg_raw, str(sizes.transitions), *refs],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        check=False,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"bench.inproc on PostgreSQL failed: {proc.stderr[-2000:]}")
+    ip = json.loads(proc.stdout)
+    out.append(
+        case(
+            "pg.write.transition_inprocess",
+            {"median_s": ip["ours_median_s"], "per_s": round(ip["ours_per_s"], 1), "runs": ip["transitions"]},
+            {"median_s": ip["raw_median_s"], "per_s": round(ip["raw_per_s"], 1), "runs": ip["transitions"]},
+            "fire_event(submit) per durable transition, on PostgreSQL",
+            "psycopg: advisory xact lock; SELECT head; UPDATE; INSERT chained audit; COMMIT (fsync=on)",
+            backend="postgresql",
+        )
+    )
+    return out
+
+
+def _pg_export(
+    sizes: Sizes, so: list[str], fmt: str, pg_audit: str | None, psql: str | None, pg_skip: str | None
+) -> dict[str, Any]:
+    """An export of the audit log on PostgreSQL beside psql's COPY ... TO STDOUT of the same columns."""
+    name = f"pg.export.{fmt}"
+    if pg_audit is None or psql is None:
+        return skipped(name, f"{pg_skip}")
+    log(f"postgresql: export {fmt}")
+    cols = ", ".join(datasets.chain.EXPORT_FIELDS)
+    if fmt == "csv":
+        copy = f"COPY (SELECT {cols} FROM audit ORDER BY seq) TO STDOUT WITH (FORMAT csv, HEADER)"
+    else:
+        copy = f"COPY (SELECT row_to_json(a) FROM (SELECT {cols} FROM audit ORDER BY seq) a) TO STDOUT"
+    ours = measure(
+        lambda _n: [*so, "--db", pg_audit, "audit", "export", "--format", fmt], runs=sizes.export_runs, warmup=0
+    )
+    ref = measure(lambda _n: [psql, "-X", "-q", "-d", pg.libpq(pg_audit), "-c", copy], runs=sizes.export_runs, warmup=0)
+    return case(
+        name,
+        ours,
+        ref,
+        f"signoff --db postgresql://… audit export --format {fmt} > /dev/null ({sizes.audit + 1:,} records)",
+        f'psql -c "{copy}" > /dev/null',
+        "peak MiB is the client process only (signoff / psql), not the server's"
+        + ("; COPY's text format doubles each backslash of the JSON" if fmt == "jsonl" else ""),
+        backend="postgresql",
+    )
 
 
 def _fmt_s(v: float | None) -> str:
@@ -294,8 +467,11 @@ def _fmt_s(v: float | None) -> str:
 
 
 def print_table(report: dict[str, Any]) -> None:
-    rows = [("case", "ours", "reference", "ratio", "ours MiB", "ref MiB", "target", "met")]
+    rows = [("case", "backend", "ours", "reference", "ratio", "ours MiB", "ref MiB", "target", "met")]
     for c in report["cases"]:
+        if c.get("skipped"):
+            rows.append((c["case"], c["backend"], "skipped", "-", "-", "-", "-", "-", "-"))
+            continue
         o, r = c["ours"], c["reference"]
         met = c.get("met")
         if met is not None and "memory_met" in c:
@@ -303,6 +479,7 @@ def print_table(report: dict[str, Any]) -> None:
         rows.append(
             (
                 c["case"],
+                c["backend"],
                 _fmt_s(o["median_s"]) + (f" ({o['per_s']}/s)" if "per_s" in o else ""),
                 (_fmt_s(r["median_s"]) + (f" ({r['per_s']}/s)" if "per_s" in r else "")) if r else "-",
                 f"{c['ratio']:.2f}x" if c["ratio"] is not None else "-",
@@ -333,7 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        report = run(sizes, work.resolve(), args.smoke)
+        with pg.maybe_cluster() as (pg_base, pg_skip):
+            if pg_skip:
+                log(f"PostgreSQL cases skipped: {pg_skip}")
+            report = run(sizes, work.resolve(), args.smoke, pg_base, pg_skip)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -342,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print_table(report)
+    reasons = {c["skipped"] for c in report["cases"] if c.get("skipped")}
+    for reason in sorted(reasons):
+        print(f"skipped: {reason}")
     print(f"\nfigures saved to {out} ({report['elapsed_s']} s)")
     return 0
 

@@ -22,6 +22,15 @@ CASES = {
     "export.csv",
     "verify.audit",
 }
+# Run on a throwaway cluster when PostgreSQL's server binaries and psycopg are here, else skipped.
+PG_CASES = {
+    "pg.bulk.db_copy_register",
+    "pg.write.submit_process",
+    "pg.write.transition_inprocess",
+    "pg.bulk.db_copy_audit",
+    "pg.export.jsonl",
+    "pg.export.csv",
+}
 
 
 def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
@@ -40,9 +49,24 @@ def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
     assert report["smoke"] is True
     assert {"python", "platform", "cpus", "sqlite"} <= set(report["machine"])
     by_name = {c["case"]: c for c in report["cases"]}
-    assert set(by_name) == CASES
-    for c in by_name.values():
-        assert c["ours"]["median_s"] > 0
+    assert set(by_name) == CASES | PG_CASES
+    for name in CASES:
+        assert by_name[name]["backend"] == "sqlite"
+        assert by_name[name]["ours"]["median_s"] > 0
+    pg_ran = {name for name in PG_CASES if not by_name[name].get("skipped")}
+    assert pg_ran in (set(), PG_CASES), f"PostgreSQL cases ran only in part: {sorted(pg_ran)}"
+    for name in PG_CASES:
+        c = by_name[name]
+        assert c["backend"] == "postgresql"
+        if c.get("skipped"):  # no server binaries or no psycopg: a reason, never a failure
+            assert isinstance(c["skipped"], str) and c["skipped"]
+            assert c["ours"] is None
+        else:
+            assert c["ours"]["median_s"] > 0
+    for name in ("pg.export.jsonl", "pg.export.csv", "pg.write.submit_process"):
+        if name in pg_ran:
+            assert by_name[name]["reference"]["median_s"] > 0
+            assert by_name[name]["ours"]["peak_rss_mib"] > 0
     for name in ("export.jsonl", "export.csv", "verify.audit"):
         assert by_name[name]["ours"]["peak_rss_mib"] > 0
     have_peer = Path(sys.executable).with_name("sqlite-utils").exists() or shutil.which("sqlite-utils")
