@@ -11,6 +11,7 @@ import click
 from signoff.cli.app import DATE, Context, pass_ctx
 from signoff.errors import SignoffError
 from signoff.render import output
+from signoff.render.progress import shown as progress_shown
 
 
 class ChainBroken(SignoffError):
@@ -48,10 +49,14 @@ def audit_export(
     if out is None:
         export(c.db, sys.stdout, fmt, item, since, until)
         return
+    from signoff.render.progress import progress
+    from signoff.services.audit import count as count_records
+
     tmp = out.with_name(out.name + ".partial")
     try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            count = export(c.db, fh, fmt, item, since, until)
+        total = count_records(c.db, item, since, until) if progress_shown() else None
+        with tmp.open("w", encoding="utf-8", newline="") as fh, progress(total, "Exporting audit log") as advance:
+            count = export(c.db, fh, fmt, item, since, until, advance=advance)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

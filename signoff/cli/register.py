@@ -163,9 +163,11 @@ def matrix_import(c: Context, file: Path) -> None:
     Columns: item_ref,item_kind,item_title,item_due,evidence_key,evidence_description,present_by
     (optional: item_owner, evidence_owner). Dates are YYYY-MM-DD; Excel's 'CSV UTF-8' is fine.
     """
+    from signoff.render.progress import progress
     from signoff.services.matrix import import_matrix
 
-    r = import_matrix(c.db, c.who(), file)
+    with progress(None, f"Importing {file.name}"):
+        r = import_matrix(c.db, c.who(), file)
     output.message(
         f"Imported {file.name}: {r.items_created} new item(s), {r.items_existing} already registered; "
         f"{r.rows_created} new matrix row(s), {r.rows_unchanged} unchanged."

@@ -7,10 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
+def shown() -> bool:
+    """Whether a progress bar would be drawn (stderr is a terminal); skip counting work otherwise."""
+    return sys.stderr.isatty()
+
+
 @contextmanager
 def progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``; draws a rich bar on stderr only when stderr is a terminal."""
-    if not sys.stderr.isatty():
+    if not shown():
         yield lambda n: None
         return
     from rich.console import Console

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,8 +44,11 @@ def export(
     item: str | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> int:
     """Stream matching records to ``out`` in sequence order; return how many were written.
+
+    ``advance(n)`` is told of every n records written (the CLI draws a progress bar with it).
 
     SQLite renders each record's line (json_quote, or CSV quoting) so Python only moves text in
     batches: a 1,000,000-record export runs near the sqlite3 shell's speed in flat memory. The
@@ -60,7 +63,7 @@ def export(
     with Reader(db_path) as r:
         line = _sql_line(fmt)
         if r.dialect != "sqlite" or not _renders_alike(r, fmt, line):
-            return _export_python(r, out, fmt, where, params)
+            return _export_python(r, out, fmt, where, params, advance)
         if fmt == "csv":
             out.write(",".join(chain.EXPORT_FIELDS) + "\n")
         sep = ",\n" if fmt == "json" else "\n"
@@ -71,6 +74,8 @@ def export(
             count += len(batch)
             out.write(lead + sep.join([row[0] for row in batch]))
             lead = sep
+            if advance:
+                advance(len(batch))
         if fmt == "json":
             out.write("\n]\n")
         elif count:
@@ -99,7 +104,9 @@ def _python_line(fmt: str) -> Any:
     return lambda row: encode(dict(zip(fields, row, strict=True)))
 
 
-def _export_python(r: Reader, out: IO[str], fmt: str, where: str, params: tuple[Any, ...]) -> int:
+def _export_python(
+    r: Reader, out: IO[str], fmt: str, where: str, params: tuple[Any, ...], advance: Callable[[int], None] | None
+) -> int:
     render = _python_line(fmt)
     rows = r.stream(_SELECT + where + " ORDER BY seq", params)
     count = 0
@@ -112,6 +119,10 @@ def _export_python(r: Reader, out: IO[str], fmt: str, where: str, params: tuple[
         out.write(lead + render(row))
         lead = sep
         count += 1
+        if advance and count % _BATCH == 0:
+            advance(_BATCH)
+    if advance:
+        advance(count % _BATCH)
     out.write("\n]\n" if fmt == "json" else ("\n" if count else ""))
     return count
 

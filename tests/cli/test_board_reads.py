@@ -172,3 +172,11 @@ def test_spreadsheets_in_and_out(run_cli, db_path: Path, tmp_path: Path) -> None
     (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
     broken = run_cli("matrix", "import", str(tmp_path / "broken.xlsx"), db=db_path, actor=SECRETARY)
     assert broken.code == 2 and "Excel" in broken.err and "Traceback" not in broken.err
+
+
+def test_long_exports_and_imports_stay_quiet_when_piped(run_cli, demo_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = run_cli("audit", "export", "--format", "jsonl", "-o", str(tmp_path / "a.jsonl"), db=demo_db)
+    assert out.code == 0 and out.out == ""
+    assert out.err.strip().startswith("Exported ") and len(out.err.strip().splitlines()) == 1  # no progress bar
+    lines = (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == int(out.err.split()[1])
