@@ -140,7 +140,14 @@ def meeting_list(c: Context, as_json: bool) -> None:
 
 @click.command()
 @click.option("--meeting", "meeting_date", required=True, type=DATE, help="The meeting the pack is for.")
-@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md"]),
+    default="html",
+    show_default=True,
+    help="html: one printable file; md: Markdown for the minutes.",
+)
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write to FILE (default: stdout).")
 @pass_ctx
 def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> None:
