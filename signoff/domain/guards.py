@@ -98,6 +98,12 @@ def _bundle_changed(a: Attempt) -> str | None:
     return None
 
 
+def _evidence_files_intact(a: Attempt) -> str | None:
+    if a.damaged_files:
+        return "stored evidence files are missing or altered: " + ", ".join(a.damaged_files)
+    return None
+
+
 def _measures_met(a: Attempt) -> str | None:
     missed = []
     for e in a.evidence:
@@ -133,6 +139,11 @@ GUARDS: dict[str, Guard] = {
         ),
         Guard("segregation_of_duties", "the approver added none of the item's evidence", _segregation_of_duties),
         Guard("bundle_unchanged", "the evidence is the bundle frozen at submission", _bundle_unchanged),
+        Guard(
+            "evidence_files_intact",
+            "every stored evidence file still has the SHA-256 recorded for it",
+            _evidence_files_intact,
+        ),
         Guard("bundle_changed", "evidence was added or corrected since the last submission", _bundle_changed),
         Guard("measures_met", "every measure meets its threshold, or the chair records why not", _measures_met),
     )

@@ -54,4 +54,5 @@ class Attempt:
     response: str | None = None
     meeting: dt.date | None = None
     override_reason: str | None = None
+    damaged_files: tuple[str, ...] = ()  # stored evidence files of the bundle that are missing or altered
     params: dict[str, str] = field(default_factory=dict)

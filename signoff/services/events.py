@@ -19,8 +19,9 @@ from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
 from signoff.services.common import Actor, in_unit_of_work, load_item
 from signoff.services.evidence import bundle_digest, current, fact, item_evidence
+from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Approval, Challenge, Item, MatrixRow, Submission
+from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Submission
 from signoff.store.uow import UnitOfWork
 
 
@@ -79,6 +80,7 @@ def fire_event(
             response=response,
             meeting=meeting,
             override_reason=override_reason,
+            damaged_files=_damaged_files(db_path, standing) if _guarded_by(wf, event, "evidence_files_intact") else (),
         )
         detail: dict[str, object] = {
             k: v
@@ -170,3 +172,21 @@ def _open_challenge(uow: UnitOfWork, item_id: int) -> Challenge | None:
         .where(Challenge.item_id == item_id, Challenge.answered_at == None)  # type: ignore[arg-type]  # noqa: E711
         .order_by(Challenge.id.desc())  # type: ignore[union-attr]
     ).first()
+
+
+def _guarded_by(wf: workflows.Workflow, event: str, guard: str) -> bool:
+    ev = wf.events.get(event)
+    return ev is not None and guard in ev.guards
+
+
+def _damaged_files(db_path: DbRef, records: list[Evidence]) -> tuple[str, ...]:
+    """Re-hash the stored copies of the bundle's files: the board signs off what was put to it."""
+    store = location.evidence_dir(db_path)
+    damaged = []
+    for r in records:
+        if r.kind != "file":
+            continue
+        path = blobs.blob_path(store, r.sha256)
+        if not path.is_file() or blobs.sha256_file(path)[0] != r.sha256:
+            damaged.append(f"#{r.id} {r.file_name}")
+    return tuple(damaged)

@@ -59,3 +59,33 @@ def test_amend_refreezes_the_bundle_after_late_evidence(db_path: Path, tmp_path:
 def test_every_record_names_the_rules_in_force(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT COUNT(*) FROM audit WHERE workflow_hash IS NULL").fetchone() == (0,)
+
+
+def test_approval_is_refused_when_a_stored_evidence_file_was_altered(db_path: Path, tmp_path: Path) -> None:
+    import os
+
+    import pytest
+
+    from signoff.errors import Refused
+    from signoff.store import blobs, location
+
+    csv_path = write_matrix(
+        tmp_path / "m.csv",
+        [("OF-01", "ofsted-recommendation", "Screen contacts", "", "audit", "Case audit", days_ago(3).isoformat())],
+    )
+    import_matrix(db_path, SECRETARY, csv_path)
+    paper = tmp_path / "audit.txt"
+    paper.write_text("30 contacts audited; all screened within a day\n", encoding="utf-8")
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(2), file=paper)
+    fire_event(db_path, SECRETARY, "OF-01", "submit")
+    (digest,) = sqlite3.connect(db_path).execute("SELECT sha256 FROM evidence").fetchone()
+    stored = blobs.blob_path(location.evidence_dir(db_path), digest)
+    os.chmod(stored, 0o644)
+    stored.write_text("30 contacts audited; 12 screened late\n", encoding="utf-8")
+    with pytest.raises(Refused) as refused:
+        fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
+    assert refused.value.failures == [
+        "evidence_files_intact: stored evidence files are missing or altered: #1 audit.txt"
+    ]
+    stored.write_text("30 contacts audited; all screened within a day\n", encoding="utf-8")
+    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0)) == "signed_off"

@@ -93,6 +93,8 @@ CASES: list[tuple[str, Attempt, str | None]] = [
         attempt(submitted_bundle="x" * 64, current_bundle="y" * 64),
         "evidence changed after submission",
     ),
+    ("evidence_files_intact", attempt(), None),
+    ("evidence_files_intact", attempt(damaged_files=("#3 audit.pdf",)), "missing or altered: #3 audit.pdf"),
     ("bundle_changed", attempt(submitted_bundle="x" * 64, current_bundle="y" * 64), None),
     ("bundle_changed", attempt(submitted_bundle="x" * 64, current_bundle="x" * 64), "unchanged since it was submitted"),
     ("measures_met", attempt(evidence=(measure(600, 639),)), None),
