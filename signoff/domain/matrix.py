@@ -20,7 +20,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "evidence_description",
     "present_by",
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("item_owner", "evidence_owner")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("item_owner", "evidence_owner")  # older files without them still import
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ STATE_COLOURS = {
     "challenged": "#f9a825",
     "signed_off": "#2e7d32",
 }
-RAG_COLOURS = {"red": "#c62828", "amber": "#f9a825", "green": "#2e7d32"}
 
 CSS = """
 body { font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 10.5pt; margin: 1.5em; color: #222; }

@@ -66,10 +66,6 @@ def target(db: DbRef) -> Target:
     return Target(f"sqlite:///{path}", path)
 
 
-def resolve(db: str | None) -> Target:
-    return target(db or os.environ.get("SIGNOFF_DB") or DEFAULT_DB)
-
-
 def evidence_dir(db: DbRef) -> Path:
     """Content-addressed copies of evidence files: beside a SQLite file; for a server, SIGNOFF_EVIDENCE_DIR.
 

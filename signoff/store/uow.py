@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlmodel import Session, col
 
 from signoff import clock
@@ -149,6 +149,3 @@ class UnitOfWork:
         record["hash"] = chain.record_hash(record)
         self.session.execute(AuditRecord.__table__.insert().values(**record))  # type: ignore[attr-defined]
         return record
-
-    def audit_count(self) -> int:
-        return int(self.session.exec(select(func.count()).select_from(AuditRecord)).one())  # type: ignore[call-overload]
