@@ -108,3 +108,12 @@ def pg_url(pg_cluster: str) -> str:
     import pgserver
 
     return pgserver.new_database(pg_cluster)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """An empty register location on each backend: a SQLite file path, or a fresh PostgreSQL database URL."""
+    if request.param == "sqlite":
+        return tmp_path / "reg.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url

@@ -16,8 +16,8 @@ YESTERDAY = days_ago(1).isoformat()
 TOMORROW = days_ago(-1).isoformat()
 
 
-def test_an_item_from_import_to_sign_off(run_cli: Callable[..., Any], tmp_path: Path) -> None:
-    db = tmp_path / "reg.db"
+def test_an_item_from_import_to_sign_off(run_cli: Callable[..., Any], tmp_path: Path, backend_db: Path | str) -> None:
+    db = backend_db
 
     def ok(*args: str, actor: str | None = "sec") -> str:
         r = run_cli(*args, db=db, actor=actor)
@@ -151,8 +151,10 @@ def test_an_item_from_import_to_sign_off(run_cli: Callable[..., Any], tmp_path: 
     assert state("OF-01") == "challenged"
 
 
-def test_a_measured_notice_item_needs_an_override(run_cli: Callable[..., Any], tmp_path: Path) -> None:
-    db = tmp_path / "reg.db"
+def test_a_measured_notice_item_needs_an_override(
+    run_cli: Callable[..., Any], tmp_path: Path, backend_db: Path | str
+) -> None:
+    db = backend_db
     assert run_cli("init", "--secretary", "sec", db=db).code == 0
     assert run_cli("user", "add", "chair", "--role", "chair", db=db, actor="sec").code == 0
     later = days_ago(-20).isoformat()
