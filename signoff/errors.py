@@ -43,6 +43,11 @@ class Conflict(SignoffError):
     exit_code = 5
 
 
+class TransientConflict(Conflict):
+    """The database aborted the transaction to keep concurrent writers apart (a serialisation
+    failure or a deadlock): the same attempt may simply be run again."""
+
+
 EXIT_CODES = {
     0: "done",
     1: "anything else (the message says what)",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlmodel import select
 
-from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError
+from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
 from signoff.store.tables import Item, User
 from signoff.store.uow import UnitOfWork
 
 T = TypeVar("T")
+TRANSIENT_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,21 @@ def in_unit_of_work(
     actor: Actor | None = None
     began = False
     try:
-        with UnitOfWork(db_path) as uow:
-            began = True
-            actor = load_actor(uow, actor_name)
-            result = body(uow, actor)
-            uow.commit()
-            return result
+        for attempt in range(1, TRANSIENT_RETRIES + 1):
+            try:
+                with UnitOfWork(db_path) as uow:
+                    began = True
+                    actor = load_actor(uow, actor_name)
+                    result = body(uow, actor)
+                    uow.commit()
+                    return result
+            except TransientConflict:
+                # PostgreSQL aborted the transaction to keep writers apart: nothing was kept, so
+                # run the whole attempt again, a bounded number of times.
+                if attempt == TRANSIENT_RETRIES:
+                    raise
+                time.sleep(0.02 * attempt)
+        raise AssertionError("unreachable")
     except (Refused, NotFound, BadInput, Conflict) as failure:
         if not began:
             raise

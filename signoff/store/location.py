@@ -83,6 +83,13 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
     from signoff.errors import Conflict
 
     text = str(err).lower()
+    # Before 'locked': PostgreSQL's deadlock message says 'blocked by process'.
+    if "could not serialize" in text or "deadlock detected" in text:
+        from signoff.errors import TransientConflict
+
+        return TransientConflict(
+            f"another user changed the register {db_path} at the same moment, again and again: run the command again."
+        )
     if "locked" in text or "busy" in text:
         return Conflict(
             f"the register {db_path} stayed locked by another user: wait a moment and run the command again."
@@ -106,8 +113,6 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
         )
     if "unable to open" in text:
         return SignoffError(f"the register {db_path} cannot be opened: check the path and its folder's permissions.")
-    if "could not serialize" in text or "deadlock detected" in text:
-        return Conflict(f"another user changed the register {db_path} at the same moment: run the command again.")
     if "authentication failed" in text or ("role" in text and "does not exist" in text):
         return SignoffError(
             f"the database server refused the login for {db_path}: check the user and password in SIGNOFF_DB."

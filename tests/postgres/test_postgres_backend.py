@@ -203,3 +203,34 @@ def test_an_unreachable_server_is_one_sentence(run_cli: Any) -> None:
     assert len(result.err.strip().splitlines()) == 1 and "database server" in result.err
     bad = run_cli("board", db="mysql://x@y/z")  # type: ignore[arg-type]
     assert bad.code == 2 and "postgresql" in bad.err
+
+
+def test_a_deadlock_is_retried_and_the_attempt_applies_once(pg_url: str, tmp_path: Path) -> None:
+    """Provoke a real deadlock against a submit; PostgreSQL aborts the submit, which runs again."""
+    import threading
+
+    import psycopg
+
+    from signoff.store.reader import Reader
+    from signoff.store.uow import AUDIT_HEAD_LOCK
+
+    init_register(pg_url, SECRETARY)
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, ["OF-01"]))
+    for key in ("audit", "data"):
+        add_evidence(pg_url, SECRETARY, "OF-01", key, days_ago(1), note=key)
+    other = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"))
+    other.execute("SET deadlock_timeout = '20s'")  # so the submit's backend is the one that detects the cycle
+    other.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_HEAD_LOCK,))  # holds the chain head
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(fire_event(pg_url, SECRETARY, "OF-01", "submit")))
+    worker.start()
+    time.sleep(1.0)  # the submit now holds the item FOR UPDATE and waits for the chain head
+    other.execute("SELECT state FROM items WHERE ref = 'OF-01' FOR UPDATE")  # cycle: the submit is aborted
+    other.rollback()  # let the retried submit through
+    worker.join(timeout=60)
+    other.close()
+    assert outcome == ["evidence_submitted"]
+    with Reader(pg_url) as r:
+        submits = r.all("SELECT outcome FROM audit WHERE event = 'submit'")
+        state = r.one("SELECT state, version FROM items WHERE ref = 'OF-01'")
+    assert submits == [{"outcome": "applied"}] and state == {"state": "evidence_submitted", "version": 2}
