@@ -71,7 +71,7 @@ class Evidence(SQLModel, table=True):
     dated: str
     recorded_at: str
     added_by: str
-    supersedes_id: Optional[int] = Field(default=None, foreign_key="evidence.id")
+    supersedes_id: Optional[int] = Field(default=None, foreign_key="evidence.id", index=True)
     measure: Optional[str] = None
     value: Optional[str] = None
     unit: Optional[str] = None

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
 
 from signoff.services.events import fire_event
@@ -89,3 +90,37 @@ def test_approval_is_refused_when_a_stored_evidence_file_was_altered(db_path: Pa
     ]
     stored.write_text("30 contacts audited; all screened within a day\n", encoding="utf-8")
     assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0)) == "signed_off"
+
+
+@pytest.mark.parametrize("table", ["evidence", "submissions", "approvals", "reschedules", "audit"])
+def test_records_of_the_decision_are_never_edited_or_deleted(db_path: Path, table: str) -> None:
+    conn = sqlite3.connect(db_path)
+    for statement in (f"UPDATE {table} SET rowid = rowid", f"DELETE FROM {table}"):
+        with pytest.raises(sqlite3.IntegrityError):
+            # The triggers fire per row, so give each table one row to protect first.
+            if conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0:
+                _one_row(conn, table)
+            conn.execute(statement)
+    conn.close()
+
+
+def _one_row(conn: sqlite3.Connection, table: str) -> None:
+    conn.execute(
+        "INSERT INTO items (ref, kind, title, state, version, created_at, last_transition_at)"
+        " VALUES ('T-1', 'ofsted-recommendation', 't', 'proposed', 1, 'x', 'x')"
+    )
+    rows = {
+        "evidence": "INSERT INTO evidence (item_id, key, kind, sha256, dated, recorded_at, added_by)"
+        " VALUES (1, 'k', 'note', 'x', 'x', 'x', 'x')",
+        "submissions": "INSERT INTO submissions (item_id, event, submitted_at, submitted_by, bundle_digest, evidence_ids)"
+        " VALUES (1, 'submit', 'x', 'x', 'x', '')",
+        "reschedules": "INSERT INTO reschedules (item_id, to_due, reason, changed_by, changed_at) VALUES (1, 'x', 'x', 'x', 'x')",
+    }
+    if table == "approvals":
+        conn.execute(rows["submissions"])
+        conn.execute(
+            "INSERT INTO approvals (item_id, submission_id, approved_at, approved_by, meeting, bundle_digest)"
+            " VALUES (1, 1, 'x', 'x', 'x', 'x')"
+        )
+    else:
+        conn.execute(rows[table])

@@ -99,6 +99,9 @@ def test_evidence_verify_catches_a_document_swapped_in_the_register(item: Path, 
     forged.write_bytes(b"Case-file audit: 50 of 50 contacts screened within a day.\n")
     digest, _ = blobs.put(location.evidence_dir(item), forged)
     conn = sqlite3.connect(item)
+    with pytest.raises(sqlite3.IntegrityError, match="never edited"):
+        conn.execute("UPDATE evidence SET sha256 = ? WHERE kind = 'file'", (digest,))
+    conn.execute("DROP TRIGGER evidence_no_update")  # a forger with the file in hand drops the guard first
     conn.execute("UPDATE evidence SET sha256 = ? WHERE kind = 'file'", (digest,))
     conn.commit()
     conn.close()

@@ -134,7 +134,8 @@ def test_limbo_flags_stalled_repeatedly_challenged_and_waiting_items(register: P
     add_evidence(register, SECRETARY, "OF-01", "audit", days_ago(3), note="Audit")
     add_evidence(register, SECRETARY, "OF-01", "data", days_ago(3), note="Data")
     fire_event(register, SECRETARY, "OF-01", "submit")
-    with conn:
+    with conn:  # as if submitted ten days ago: the trigger keeping submissions final is set aside for the setup
+        conn.execute("DROP TRIGGER submissions_no_update")
         conn.execute(
             "UPDATE submissions SET submitted_at = ? WHERE item_id = (SELECT id FROM items WHERE ref = 'OF-01')",
             (dt.datetime.combine(days_ago(10), dt.time(), dt.UTC).isoformat(),),
