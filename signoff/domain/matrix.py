@@ -60,6 +60,30 @@ def decode(data: bytes, source: str) -> str:
         raise BadInput(f"{source} is not UTF-8 text (byte {err.start}): save it from Excel as 'CSV UTF-8'.") from None
 
 
+def _item_columns(values: dict[str, str], errs: list[str]) -> tuple[str, str, dt.date | None]:
+    """Validate the item columns of one row; append what is wrong to ``errs``."""
+    try:
+        ref = check_ref(values["item_ref"])
+    except BadInput:
+        errs.append(f"item_ref {values['item_ref']!r} is not a valid ref")
+        ref = values["item_ref"]
+    kind = values["item_kind"]
+    if kind not in KINDS:
+        errs.append(f"item_kind {kind!r} is not one of {', '.join(KINDS)}")
+    try:
+        title = check_text(values["item_title"], "item_title")
+    except BadInput as e:
+        errs.append(str(e).rstrip("."))
+        title = ""
+    due = None
+    if values["item_due"]:
+        try:
+            due = _date(values["item_due"], "item_due")
+        except ValueError as e:
+            errs.append(str(e))
+    return ref, title, due
+
+
 def parse_rows(records: list[dict[str, str]], header: list[str], source: str, first_line: int = 2) -> list[ItemSpec]:
     """Validate every row; raise one BadInput listing every bad line, or return the items."""
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -69,34 +93,34 @@ def parse_rows(records: list[dict[str, str]], header: list[str], source: str, fi
         )
     problems: list[str] = []
     items: dict[str, ItemSpec] = {}
+    keys_of: dict[str, set[str]] = {}
+    # The item columns repeat on every row of an item: rows that repeat them exactly as the
+    # item's first row did need no second validation (a 50,000-row matrix stays fast).
+    first_seen: dict[str, tuple[str, str, str]] = {}
+    dates: dict[str, dt.date] = {}
     for offset, rec in enumerate(records):
         line = first_line + offset
-        if None in rec or any(v is None for v in rec.values()):
+        if None in rec or None in rec.values():
             problems.append(f"line {line}: wrong number of columns")
             continue
         values = {k: (v or "").strip() for k, v in rec.items() if k}
         if not any(values.values()):
             continue
         errs: list[str] = []
-        try:
-            ref = check_ref(values["item_ref"])
-        except BadInput:
-            errs.append(f"item_ref {values['item_ref']!r} is not a valid ref")
-            ref = values["item_ref"]
-        kind = values["item_kind"]
-        if kind not in KINDS:
-            errs.append(f"item_kind {kind!r} is not one of {', '.join(KINDS)}")
-        try:
-            title = check_text(values["item_title"], "item_title")
-        except BadInput as e:
-            errs.append(str(e).rstrip("."))
-            title = ""
-        due = None
-        if values["item_due"]:
-            try:
-                due = _date(values["item_due"], "item_due")
-            except ValueError as e:
-                errs.append(str(e))
+        raw_ref, kind = values["item_ref"], values["item_kind"]
+        item_columns = (kind, values["item_title"], values["item_due"])
+        item = items.get(raw_ref)
+        if item is not None and first_seen.get(raw_ref) == item_columns:
+            ref, title, due = item.ref, item.title, item.due
+        else:
+            ref, title, due = _item_columns(values, errs)
+            if item is not None and not errs:
+                if item.kind != kind:
+                    errs.append(f"item_kind {kind!r} conflicts with {item.kind!r} on line {item.line}")
+                if item.title != title:
+                    errs.append(f"item_title conflicts with the title on line {item.line}")
+                if item.due != due:
+                    errs.append(f"item_due conflicts with the due date on line {item.line}")
         try:
             key = check_key(values["evidence_key"])
         except BadInput:
@@ -107,27 +131,23 @@ def parse_rows(records: list[dict[str, str]], header: list[str], source: str, fi
         except BadInput as e:
             errs.append(str(e).rstrip("."))
             description = ""
-        present_by = None
-        try:
-            present_by = _date(values["present_by"], "present_by")
-        except ValueError as e:
-            errs.append(str(e))
-        item = items.get(ref)
-        if item is not None and not errs:
-            if item.kind != kind:
-                errs.append(f"item_kind {kind!r} conflicts with {item.kind!r} on line {item.line}")
-            if item.title != title:
-                errs.append(f"item_title conflicts with the title on line {item.line}")
-            if item.due != due:
-                errs.append(f"item_due conflicts with the due date on line {item.line}")
-            if any(r.key == key for r in item.rows):
-                errs.append(f"evidence_key {key!r} appears twice for {ref}")
+        present_by = dates.get(values["present_by"])
+        if present_by is None:
+            try:
+                present_by = dates[values["present_by"]] = _date(values["present_by"], "present_by")
+            except ValueError as e:
+                errs.append(str(e))
+        if item is not None and not errs and key in keys_of[ref]:
+            errs.append(f"evidence_key {key!r} appears twice for {ref}")
         if errs:
             problems.append(f"line {line}: " + "; ".join(errs))
             continue
         assert present_by is not None
         if item is None:
             item = items[ref] = ItemSpec(ref, kind, title, due, values.get("item_owner") or None, line)
+            keys_of[ref] = set()
+            first_seen[ref] = item_columns
+        keys_of[ref].add(key)
         item.rows.append(MatrixRowSpec(key, description, present_by, values.get("evidence_owner") or None, line))
     if problems:
         raise BadInput(f"{source} has {len(problems)} bad row(s) and nothing was imported: " + " | ".join(problems))
