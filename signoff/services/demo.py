@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from signoff import clock
+from signoff.domain.matrix import REQUIRED_COLUMNS
 from signoff.errors import BadInput, Refused
 from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
@@ -185,18 +186,7 @@ PAPERS = {
 def _write_matrix(path: Path, today: dt.date) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            [
-                "item_ref",
-                "item_kind",
-                "item_title",
-                "item_due",
-                "evidence_key",
-                "evidence_description",
-                "present_by",
-                "item_owner",
-            ]
-        )
+        w.writerow([*REQUIRED_COLUMNS, "item_owner"])
         for ref, kind, title, due, owner, rows in ITEMS:
             for key, description, by in rows:
                 w.writerow(
