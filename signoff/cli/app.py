@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -45,6 +46,23 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
+
+
+class OutputPath(click.ParamType):
+    """A file to write: refused up front when it is a folder or its folder does not exist."""
+
+    name = "FILE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = Path(value)
+        if path.is_dir():
+            self.fail(f"{path} is a folder: give a file name, e.g. {path / 'export.csv'}", param, ctx)
+        if not path.parent.is_dir():
+            self.fail(f"the folder {path.parent} does not exist: create it first or choose another path", param, ctx)
+        return path
+
+
+OUTPUT = OutputPath()
 
 
 def fail(err: SignoffError) -> None:
@@ -91,6 +109,9 @@ class SignoffGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(1)
+        except OSError as err:  # a file that cannot be read or written: say which, and why
+            where = f" {err.filename}" if err.filename else ""
+            fail(SignoffError(f"cannot use{where}: {err.strerror or err}; check the path and its permissions."))
         except Exception as err:
             if os.environ.get("SIGNOFF_DEBUG"):
                 raise

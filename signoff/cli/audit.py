@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
 from signoff.errors import SignoffError
 from signoff.render import output
 from signoff.render.progress import shown as progress_shown
@@ -35,7 +35,7 @@ def audit() -> None:
 @click.option("--item", metavar="REF", help="Only this item's records.")
 @click.option("--since", type=DATE, help="Records on or after this date.")
 @click.option("--until", type=DATE, help="Records on or before this date.")
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
+@click.option("-o", "--output", "out", type=OUTPUT, help="Write to FILE instead of stdout.")
 @pass_ctx
 def audit_export(
     c: Context, fmt: str, item: str | None, since: dt.date | None, until: dt.date | None, out: Path | None
@@ -129,11 +129,15 @@ def audit_head(c: Context, as_json: bool) -> None:
     is_flag=True,
     help="FILE was exported with --item: gaps in seq are expected and the links across them are not checked.",
 )
-def audit_verify_export(file: Path, filtered: bool) -> None:
+@click.option(
+    "--anchor", metavar="SEQ:HASH", help="A head read into the minutes; catches a truncated or re-hashed export."
+)
+def audit_verify_export(file: Path, filtered: bool, anchor: str | None) -> None:
     """Check an exported CSV, JSONL or JSON file offline; exit 1 on any break."""
+    from signoff.domain.chain import parse_anchor
     from signoff.services.audit import verify_export
 
-    report = verify_export(file, filtered=filtered)
+    report = verify_export(file, filtered=filtered, anchor=parse_anchor(anchor) if anchor else None)
     hint = ""
     if not filtered and any("missing before it" in why for _, why in report.broken):
         hint = " (if it was exported with --item, its gaps are expected: check it with --filtered)"

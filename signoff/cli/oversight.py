@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
 from signoff.render import output
 
 
@@ -148,7 +148,7 @@ def meeting_list(c: Context, as_json: bool) -> None:
     show_default=True,
     help="html: one printable file; md: Markdown for the minutes.",
 )
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write to FILE (default: stdout).")
+@click.option("-o", "--output", "out", type=OUTPUT, help="Write to FILE (default: stdout).")
 @pass_ctx
 def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> None:
     """The board pack: plan on a page, changes, items for sign-off, measures, overdue, limbo, a chart."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
 from signoff.domain.roles import ROLES
 from signoff.render import output
 
@@ -102,7 +102,7 @@ def item_reschedule(c: Context, ref: str, due: dt.date, reason: str) -> None:
 @click.option("--kind", help="Only items of this workflow.")
 @click.option("--page", default=1, type=click.IntRange(min=1), help="Page of the table on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), help="Write an Excel workbook (.xlsx).")
+@click.option("-o", "--output", "out", type=OUTPUT, help="Write an Excel workbook (.xlsx).")
 @pass_ctx
 def item_list(c: Context, state: str | None, kind: str | None, page: int, as_json: bool, out: Path | None) -> None:
     """List items with their state and RAG status."""

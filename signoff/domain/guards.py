@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from signoff.domain.model import Attempt
+from signoff.domain.model import Attempt, EvidenceFact
 
 Check = Callable[[Attempt], "str | None"]
 
@@ -104,12 +104,28 @@ def _evidence_files_intact(a: Attempt) -> str | None:
     return None
 
 
+def latest_measures(evidence: tuple[EvidenceFact, ...]) -> list[EvidenceFact]:
+    """Each measure's standing value: its latest period (then its latest record). Earlier periods are
+    the trend, not the test."""
+    latest: dict[str, EvidenceFact] = {}
+    for e in evidence:
+        if e.kind != "measure" or e.value is None or e.threshold is None or e.measure is None:
+            continue
+        held = latest.get(e.measure)
+        if held is None or (e.period or "", e.recorded_at) >= (held.period or "", held.recorded_at):
+            latest[e.measure] = e
+    return [latest[m] for m in sorted(latest)]
+
+
+def measure_met(e: EvidenceFact) -> bool:
+    assert e.value is not None and e.threshold is not None
+    return e.value <= e.threshold if e.direction == "at-most" else e.value >= e.threshold
+
+
 def _measures_met(a: Attempt) -> str | None:
     missed = []
-    for e in a.evidence:
-        if e.kind != "measure" or e.value is None or e.threshold is None:
-            continue
-        ok = e.value <= e.threshold if e.direction == "at-most" else e.value >= e.threshold
+    for e in latest_measures(a.evidence):
+        ok = measure_met(e)
         if not ok:
             missed.append(f"{e.measure} {e.value:g} against {e.direction} {e.threshold:g}")
     if not missed:

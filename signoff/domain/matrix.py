@@ -60,7 +60,7 @@ def decode(data: bytes, source: str) -> str:
         raise BadInput(f"{source} is not UTF-8 text (byte {err.start}): save it from Excel as 'CSV UTF-8'.") from None
 
 
-def _item_columns(values: dict[str, str], errs: list[str]) -> tuple[str, str, dt.date | None]:
+def _item_columns(values: dict[str, str], errs: list[str], kinds: tuple[str, ...]) -> tuple[str, str, dt.date | None]:
     """Validate the item columns of one row; append what is wrong to ``errs``."""
     try:
         ref = check_ref(values["item_ref"])
@@ -68,8 +68,8 @@ def _item_columns(values: dict[str, str], errs: list[str]) -> tuple[str, str, dt
         errs.append(f"item_ref {values['item_ref']!r} is not a valid ref")
         ref = values["item_ref"]
     kind = values["item_kind"]
-    if kind not in KINDS:
-        errs.append(f"item_kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind not in kinds:
+        errs.append(f"item_kind {kind!r} is not one of {', '.join(kinds)}")
     try:
         title = check_text(values["item_title"], "item_title")
     except BadInput as e:
@@ -84,7 +84,21 @@ def _item_columns(values: dict[str, str], errs: list[str]) -> tuple[str, str, dt
     return ref, title, due
 
 
-def parse_rows(records: list[dict[str, str]], header: list[str], source: str, first_line: int = 2) -> list[ItemSpec]:
+def _owner(values: dict[str, str], column: str, errs: list[str]) -> str | None:
+    try:
+        return check_text(values.get(column), column, required=False) or None
+    except BadInput as e:
+        errs.append(str(e).rstrip("."))
+        return None
+
+
+def parse_rows(
+    records: list[dict[str, str]],
+    header: list[str],
+    source: str,
+    first_line: int = 2,
+    kinds: tuple[str, ...] = KINDS,
+) -> list[ItemSpec]:
     """Validate every row; raise one BadInput listing every bad line, or return the items."""
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
@@ -113,7 +127,7 @@ def parse_rows(records: list[dict[str, str]], header: list[str], source: str, fi
         if item is not None and first_seen.get(raw_ref) == item_columns:
             ref, title, due = item.ref, item.title, item.due
         else:
-            ref, title, due = _item_columns(values, errs)
+            ref, title, due = _item_columns(values, errs, kinds)
             if item is not None and not errs:
                 if item.kind != kind:
                     errs.append(f"item_kind {kind!r} conflicts with {item.kind!r} on line {item.line}")
@@ -143,12 +157,17 @@ def parse_rows(records: list[dict[str, str]], header: list[str], source: str, fi
             problems.append(f"line {line}: " + "; ".join(errs))
             continue
         assert present_by is not None
+        item_owner = _owner(values, "item_owner", errs)
+        evidence_owner = _owner(values, "evidence_owner", errs)
+        if errs:
+            problems.append(f"line {line}: " + "; ".join(errs))
+            continue
         if item is None:
-            item = items[ref] = ItemSpec(ref, kind, title, due, values.get("item_owner") or None, line)
+            item = items[ref] = ItemSpec(ref, kind, title, due, item_owner, line)
             keys_of[ref] = set()
             first_seen[ref] = item_columns
         keys_of[ref].add(key)
-        item.rows.append(MatrixRowSpec(key, description, present_by, values.get("evidence_owner") or None, line))
+        item.rows.append(MatrixRowSpec(key, description, present_by, evidence_owner, line))
     if problems:
         raise BadInput(f"{source} has {len(problems)} bad row(s) and nothing was imported: " + " | ".join(problems))
     if not items:
@@ -156,7 +175,7 @@ def parse_rows(records: list[dict[str, str]], header: list[str], source: str, fi
     return list(items.values())
 
 
-def parse_csv(data: bytes, source: str) -> list[ItemSpec]:
+def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[ItemSpec]:
     text = decode(data, source)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
@@ -168,4 +187,4 @@ def parse_csv(data: bytes, source: str) -> list[ItemSpec]:
     if header != reader_fields:
         records = [{(k.strip() if k else k): v for k, v in r.items()} for r in records]
     # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
-    return parse_rows(records, header, source)
+    return parse_rows(records, header, source, kinds=kinds)

@@ -23,6 +23,7 @@ class EvidenceFact:
     value: float | None = None
     threshold: float | None = None
     direction: str | None = None
+    period: str | None = None
 
 
 @dataclass(frozen=True)

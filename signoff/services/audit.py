@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -254,12 +255,24 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
     return rows(), False
 
 
-def verify_export(path: Path, filtered: bool = False) -> chain.ChainReport:
+def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
     """Check an exported file offline: every record's hash, and the links between consecutive records.
 
     ``filtered``: the file was exported with --item, so gaps in seq are expected (see verify_stream).
+    When the file starts at record 1, record 1's prev_hash is checked against the genesis of the
+    database id that record 1 (the register's creation) carries. ``anchor`` as in ``verify``.
     """
-    records, _ = _read_export(path)
+    try:
+        records, _ = _read_export(path)
+        head = next(iter(records), None)
+    except UnicodeDecodeError as err:
+        raise BadInput(
+            f"{path} is not UTF-8 text (byte {err.start}): give the file exactly as it was exported."
+        ) from None
+    if head is None:
+        raise BadInput(f"{path} holds no audit records: an empty export proves nothing; export it again.")
+    records = itertools.chain([head], records)
+    start_prev = _genesis_of(head)
     fields = chain.EXPORT_FIELDS
 
     def checked() -> Iterator[dict[str, Any]]:
@@ -278,9 +291,24 @@ def verify_export(path: Path, filtered: bool = False) -> chain.ChainReport:
                 yield rec
 
     try:
-        return chain.verify_stream(checked(), start_prev=None, contiguous=not filtered)
+        return chain.verify_stream(checked(), start_prev=start_prev, contiguous=not filtered, anchor=anchor)
+    except UnicodeDecodeError as err:
+        raise BadInput(
+            f"{path} is not UTF-8 text (byte {err.start}): give the file exactly as it was exported."
+        ) from None
     except (TypeError, ValueError, KeyError, AttributeError) as err:
         raise BadInput(f"{path} has a malformed record ({err}): export it again.") from None
+
+
+def _genesis_of(first: Any) -> str | None:
+    """The genesis hash when the export starts at record 1 (the register's creation), else None."""
+    try:
+        if not isinstance(first, dict) or str(first.get("seq")) != "1" or first.get("event") != "register.init":
+            return None
+        database_id = json.loads(first["detail"]).get("database_id")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return chain.genesis(database_id) if isinstance(database_id, str) else None
 
 
 def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:

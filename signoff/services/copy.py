@@ -18,6 +18,7 @@ from signoff.store.location import DbRef
 from signoff.store.uow import UnitOfWork
 
 BATCH = 5000
+SECRETARY_ONLY = frozenset({SECRETARY})
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,21 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
     location.require_existing(src)
     revision = migrate.current_revision(src)
     location.check_revision(revision, src)
+    # Who is copying is settled on the source before anything is written anywhere; a refusal is
+    # recorded there.
+    in_unit_of_work(src, actor_name, "register.copy", lambda uow, actor: require_role(actor, SECRETARY_ONLY, "db copy"))
     dst_revision = migrate.current_revision(dst)
     if dst_revision is None:
         if dst.path is not None and not dst.path.parent.is_dir():
             raise BadInput(f"the folder {dst.path.parent} does not exist: create it first.")
-        migrate.upgrade(dst)
+        if dst.path is not None and dst.path.exists() and dst.path.stat().st_size > 0:
+            raise BadInput(f"{dst} exists and is not a signoff register: copy into a new file.")
+        try:
+            migrate.upgrade(dst)
+        except SignoffError:
+            raise
+        except Exception as err:  # a driver error creating the destination's tables
+            raise location.translate(getattr(err, "orig", None) or err, dst) from None
     elif dst_revision != location.SCHEMA_HEAD:
         location.check_revision(dst_revision, dst)
     dst_engine = engine_for(dst)
@@ -54,7 +65,6 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
         raise BadInput(f"{dst} already holds a register: copy into an empty database.")
 
     with UnitOfWork(src) as uow:  # the source stays locked for writes while it is read: one consistent copy
-        require_role(_actor(uow, actor_name), frozenset({SECRETARY}), "db copy")
         counts: dict[str, int] = {}
         reading = uow.session.connection()
         with dst_engine.begin() as writing:
@@ -93,12 +103,6 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
 
     in_unit_of_work(dst, actor_name, "register.copy", record)
     return CopyResult(counts, files, f"{report.last_seq}:{report.last_hash}")
-
-
-def _actor(uow: UnitOfWork, name: str) -> Actor:
-    from signoff.services.common import load_actor
-
-    return load_actor(uow, name)
 
 
 def _copy_evidence(src: location.Target, dst: location.Target) -> int:

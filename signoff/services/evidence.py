@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ def fact(r: Evidence) -> EvidenceFact:
         value=float(r.value) if r.value is not None else None,
         threshold=float(r.threshold) if r.threshold is not None else None,
         direction=r.direction,
+        period=r.period,
     )
 
 
@@ -84,12 +86,18 @@ def add_evidence(
     kind = "file" if file is not None else "measure" if measure is not None else "note"
     note_text = names.check_text(note, "note") if note is not None else None
     file_name = size = None
+    digest = ""
     if file is not None:
-        digest, size = blobs.put(location.evidence_dir(db_path), file)
+        if not file.is_file():
+            raise BadInput(f"evidence file {file} does not exist or is not a file: check the path.")
         file_name = file.name
     elif measure is not None:
         if measure.direction not in ("at-most", "at-least"):
             raise BadInput(f"direction {measure.direction!r} is not at-most or at-least.")
+        if not (math.isfinite(measure.value) and math.isfinite(measure.threshold)):
+            raise BadInput("a measure's --value and --threshold must be ordinary numbers (not inf or nan).")
+        names.check_text(measure.unit, "unit", required=False)
+        names.check_text(measure.period, "period", required=False)
         names.check_text(measure.measure, "measure name")
         text = f"{measure.measure}|{measure.value!r}|{measure.unit}|{measure.period}|{measure.threshold!r}|{measure.direction}"
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -107,10 +115,20 @@ def add_evidence(
             old = uow.session.get(Evidence, supersedes)
             if old is None or old.item_id != item.id:
                 raise NotFound(f"{ref} has no evidence record {supersedes}: see 'signoff evidence list {ref}'.")
+            if old.key != key:
+                raise BadInput(
+                    f"evidence record {supersedes} is for matrix row {old.key!r}, not {key!r}: "
+                    f"a correction supersedes evidence of the same row."
+                )
             if any(e.supersedes_id == supersedes for e in item_evidence(uow, item.id)):
                 raise BadInput(
                     f"evidence record {supersedes} is already superseded: supersede its replacement instead."
                 )
+        nonlocal digest, size
+        if file is not None:
+            # Copied only once the attempt is allowed; a copy whose record then fails to commit is an
+            # unreferenced blob, harmless (the store is content-addressed).
+            digest, size = blobs.put(location.evidence_dir(db_path), file)
         record = Evidence(
             item_id=item.id,
             key=key,

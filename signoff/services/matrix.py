@@ -30,7 +30,8 @@ class ImportResult:
     rows_unchanged: int
 
 
-def read_file(path: Path) -> list[matrix_rules.ItemSpec]:
+def read_file(path: Path, kinds: tuple[str, ...]) -> list[matrix_rules.ItemSpec]:
+    """Parse and validate a matrix file; ``kinds`` are the workflows items may follow."""
     if not path.is_file():
         raise BadInput(f"matrix file {path} does not exist: check the path.")
     if path.suffix.lower() == ".xlsx":
@@ -40,16 +41,13 @@ def read_file(path: Path) -> list[matrix_rules.ItemSpec]:
             header, records = xlsx_input.read(path)
         except Exception as err:  # openpyxl raises many kinds for a damaged workbook
             raise BadInput(f"{path.name} is not a readable Excel workbook ({err}): save it again from Excel.") from None
-        return matrix_rules.parse_rows(records, header, path.name)
-    return matrix_rules.parse_csv(path.read_bytes(), path.name)
+        return matrix_rules.parse_rows(records, header, path.name, kinds=kinds)
+    return matrix_rules.parse_csv(path.read_bytes(), path.name, kinds)
 
 
 def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
-    specs = read_file(path)
     known = workflows.load_all()
-    bad = [f"line {s.line}: item_kind {s.kind!r} has no workflow" for s in specs if s.kind not in known]
-    if bad:
-        raise BadInput(f"{path.name} has {len(bad)} bad row(s) and nothing was imported: " + " | ".join(bad))
+    specs = read_file(path, tuple(known))
     file_digest = hashlib.sha256(path.read_bytes()).hexdigest()
 
     def body(uow: UnitOfWork, actor: Actor) -> ImportResult:
@@ -57,7 +55,11 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         # One pass over the register's refs rather than an IN list of every ref in the file: binding
         # 10,000 parameters costs more than reading 10,000 short rows.
         wanted = {s.ref for s in specs}
-        existing = {ref: (item_id, kind) for item_id, ref, kind in _registered(uow) if ref in wanted}
+        registered = _registered(uow)
+        existing = {ref: (item_id, kind) for item_id, ref, kind, _ in registered if ref in wanted}
+        closed = {
+            ref for _, ref, kind, state in registered if ref in wanted and kind in known and state in known[kind].final
+        }
         problems = [
             f"line {s.line}: {s.ref} is already registered as {existing[s.ref][1]}, not {s.kind}"
             for s in specs
@@ -95,7 +97,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
             "last_transition_at",
         )
         uow.bulk_insert(Item.__table__, item_columns, new_items)  # type: ignore[attr-defined]
-        ids: dict[str, int] = {ref: item_id for item_id, ref, _ in _registered(uow) if ref in wanted}
+        ids: dict[str, int] = {ref: item_id for item_id, ref, _, _ in _registered(uow) if ref in wanted}
         have_rows: dict[tuple[int, str], MatrixRow] = {}
         if existing:
             existing_ids = [item_id for item_id, _ in existing.values()]
@@ -107,7 +109,11 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         for s in specs:
             for r in s.rows:
                 old = have_rows.get((ids[s.ref], r.key))
-                if old is None:
+                if old is None and s.ref in closed:
+                    clashes.append(
+                        f"line {r.line}: {s.ref} is signed off; reopen it before adding the evidence requirement {r.key!r}"
+                    )
+                elif old is None:
                     new_rows.append((ids[s.ref], r.key, r.description, r.present_by.isoformat(), r.owner))
                 elif old.description == r.description and old.present_by == r.present_by.isoformat():
                     unchanged += 1
@@ -136,8 +142,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
     return in_unit_of_work(db_path, actor_name, "matrix.import", body)
 
 
-def _registered(uow: UnitOfWork) -> list[tuple[int, str, str]]:
-    """Every item's id, ref and kind."""
-    return [
-        (int(i), str(r), str(k)) for i, r, k in uow.session.execute(select(col(Item.id), col(Item.ref), col(Item.kind)))
-    ]
+def _registered(uow: UnitOfWork) -> list[tuple[int, str, str, str]]:
+    """Every item's id, ref, kind and state."""
+    rows = uow.session.execute(select(col(Item.id), col(Item.ref), col(Item.kind), col(Item.state)))
+    return [(int(i), str(r), str(k), str(st)) for i, r, k, st in rows]

@@ -22,7 +22,8 @@ def overdue(db_path: DbRef, as_of: dt.date | None = None) -> dict[str, Any]:
             "SELECT i.ref, i.title, m.key, m.description, m.present_by, COALESCE(m.owner, i.owner) AS owner"
             " FROM matrix_rows m JOIN items i ON i.id = m.item_id"
             " WHERE m.present_by < :day"
-            "   AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.item_id = i.id AND e.key = m.key)"
+            "   AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.item_id = i.id AND e.key = m.key"
+            "                   AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id))"
             " ORDER BY owner, m.present_by, i.ref",
             {"day": day},
         )
@@ -146,7 +147,7 @@ def board_pack(db_path: DbRef, meeting: dt.date) -> dict[str, Any]:
             " WHERE recorded_at >= :since AND recorded_at < :until AND item_ref IS NOT NULL"
             "   AND (COALESCE(from_state, '') <> COALESCE(to_state, '') OR outcome = 'refused') ORDER BY seq",
             {
-                "since": (since + dt.timedelta(days=1)).isoformat(),
+                "since": since.isoformat(),
                 "until": (meeting + dt.timedelta(days=1)).isoformat(),
             },
         )

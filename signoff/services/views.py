@@ -19,7 +19,9 @@ from signoff.store.reader import Reader
 # One pass per table, grouped and joined, rather than correlated subqueries per item: the board
 # of a 10,000-item register reads each table once.
 _ITEM_STATUS_SQL = """
-WITH covered AS (SELECT DISTINCT item_id, key FROM evidence),
+WITH covered AS (
+  SELECT DISTINCT e.item_id, e.key FROM evidence e
+  WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)),
 mx AS (
   SELECT m.item_id, COUNT(*) AS matrix_rows, COUNT(c.key) AS keys_covered,
          MIN(CASE WHEN c.key IS NULL THEN m.present_by END) AS next_uncovered
@@ -27,11 +29,16 @@ mx AS (
   GROUP BY m.item_id),
 ch AS (SELECT item_id, COUNT(*) AS challenges FROM challenges GROUP BY item_id),
 ms AS (
-  SELECT e.item_id, COUNT(*) AS measures_missed FROM evidence e
-  WHERE e.kind = 'measure' AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
-    AND ((e.direction = 'at-most' AND CAST(e.value AS REAL) > CAST(e.threshold AS REAL))
-      OR (e.direction = 'at-least' AND CAST(e.value AS REAL) < CAST(e.threshold AS REAL)))
-  GROUP BY e.item_id),
+  SELECT item_id, COUNT(*) AS measures_missed FROM (
+    SELECT e.item_id, e.value, e.threshold, e.direction,
+           ROW_NUMBER() OVER (PARTITION BY e.item_id, e.measure
+                              ORDER BY COALESCE(e.period, '') DESC, e.recorded_at DESC) AS latest
+    FROM evidence e
+    WHERE e.kind = 'measure' AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)) m
+  WHERE m.latest = 1
+    AND ((m.direction = 'at-most' AND CAST(m.value AS DOUBLE PRECISION) > CAST(m.threshold AS DOUBLE PRECISION))
+      OR (m.direction = 'at-least' AND CAST(m.value AS DOUBLE PRECISION) < CAST(m.threshold AS DOUBLE PRECISION)))
+  GROUP BY item_id),
 sub AS (SELECT item_id, substr(MAX(submitted_at), 1, 10) AS submitted_on FROM submissions GROUP BY item_id)
 SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.version,
        i.created_at, i.last_transition_at,

@@ -148,6 +148,7 @@ class SignoffModel(RuleBasedStateMachine):
             if m.open_challenge_tick is not None and not any(e[3] > m.open_challenge_tick for e in m.evidence):
                 out.append("evidence_since_challenge")
         elif event == "approve":
+            out += self.coverage_failures(m)
             if m.open_challenge_tick is not None:
                 out.append("no_open_challenge")
             # Every submission in these runs happens today: once submitted, only today's meeting is valid.

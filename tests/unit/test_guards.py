@@ -190,6 +190,7 @@ def test_a_refusal_lists_every_failed_guard_not_just_the_first() -> None:
     assert heads == [
         "state",
         "permission",
+        "matrix_covered",
         "no_open_challenge",
         "meeting_date_valid",
         "segregation_of_duties",
