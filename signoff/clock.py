@@ -21,7 +21,9 @@ def iso(moment: dt.datetime) -> str:
 
 
 def today() -> dt.date:
-    return now().date()
+    """The board's calendar date where the command runs: dates a secretary types are local dates
+    (a meeting held at 00:30 on a British summer night is on today's date, not yesterday's)."""
+    return dt.date.today()
 
 
 def parse_date(text: str, what: str = "date") -> dt.date:

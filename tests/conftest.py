@@ -23,7 +23,8 @@ TODAY = dt.date.today()
 
 
 def days_ago(n: int) -> dt.date:
-    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=n)
+    """A calendar date relative to today, as signoff's clock sees today (the local date)."""
+    return dt.date.today() - dt.timedelta(days=n)
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +65,7 @@ def run_cli(tmp_path: Path) -> Callable[..., Run]:
             cmd += ["--as", actor]
         cmd += list(args)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+        env["SIGNOFF_EVIDENCE_DIR"] = str(tmp_path / "shared-evidence")  # used by PostgreSQL registers only
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, input=input, timeout=120)
         return Run(proc.returncode, proc.stdout, proc.stderr)
 

@@ -193,7 +193,9 @@ def upgrade() -> None:
             "$$ BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$"
         )
         for name, action in (("audit_no_update", "UPDATE"), ("audit_no_delete", "DELETE")):
-            op.execute(f"CREATE TRIGGER {name} BEFORE {action} ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()")
+            op.execute(
+                f"CREATE TRIGGER {name} BEFORE {action} ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()"
+            )
         return
     op.execute(
         "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "

@@ -30,11 +30,20 @@ def upgrade() -> None:
             "CREATE FUNCTION record_is_final() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN RAISE EXCEPTION '% records are never edited or deleted', TG_TABLE_NAME; END $$"
         )
+    if postgres:
+        # Row triggers do not see TRUNCATE: refuse it per statement, on the audit log too.
+        for table in (*TABLES, "audit"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION record_is_final()"
+            )
     for table in TABLES:
         for action in ("UPDATE", "DELETE"):
             name = f"{table}_no_{action.lower()}"
             if postgres:
-                op.execute(f"CREATE TRIGGER {name} BEFORE {action} ON {table} FOR EACH ROW EXECUTE FUNCTION record_is_final()")
+                op.execute(
+                    f"CREATE TRIGGER {name} BEFORE {action} ON {table} FOR EACH ROW EXECUTE FUNCTION record_is_final()"
+                )
             else:
                 op.execute(
                     f"CREATE TRIGGER {name} BEFORE {action} ON {table} "
@@ -47,6 +56,9 @@ def downgrade() -> None:
     for table in TABLES:
         for action in ("update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}" + (f" ON {table}" if postgres else ""))
+    if postgres:
+        for table in (*TABLES, "audit"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
     if postgres:
         op.execute("DROP FUNCTION IF EXISTS record_is_final()")
     with op.batch_alter_table("evidence", schema=None) as batch_op:

@@ -82,7 +82,16 @@ def reopen(c: Context, ref: str, reason: str) -> None:
 @click.option("--reason", help="A reason, for events that need one.")
 @click.option("--response", help="A response to an open challenge.")
 @click.option("--meeting", type=DATE, help="A board meeting date.")
+@click.option("--override-reason", help="Why the board goes ahead although a measure misses its threshold.")
 @pass_ctx
-def fire(c: Context, ref: str, event: str, reason: str | None, response: str | None, meeting: dt.date | None) -> None:
+def fire(
+    c: Context,
+    ref: str,
+    event: str,
+    reason: str | None,
+    response: str | None,
+    meeting: dt.date | None,
+    override_reason: str | None,
+) -> None:
     """Fire any event of the item's workflow (for custom workflows)."""
-    _fire(c, ref, event, reason=reason, response=response, meeting=meeting)
+    _fire(c, ref, event, reason=reason, response=response, meeting=meeting, override_reason=override_reason)

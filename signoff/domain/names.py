@@ -82,5 +82,5 @@ def check_text(text: str | None, what: str, required: bool = True) -> str:
     if _has_control(value):
         raise BadInput(f"the {what} contains control characters: remove them and try again.")
     if len(value) > MAX_TEXT:
-        raise BadInput(f"the {what} is {len(value)} characters long: keep it under {MAX_TEXT}.")
+        raise BadInput(f"the {what} is {len(value)} characters long: keep it to at most {MAX_TEXT:,}.")
     return value

@@ -168,7 +168,7 @@ def _load_dir(directory: str) -> dict[str, Workflow]:
     base = Path(directory)
     if not base.is_dir():
         raise WorkflowError(f"workflow folder {base} does not exist: set SIGNOFF_WORKFLOWS to a folder of .toml files.")
-    for path in sorted(base.glob("*.toml")):
+    for path in sorted(p for p in base.glob("*.toml") if p.is_file()):
         wf = parse(path, path.read_bytes())
         if wf.name in found:
             raise _fail(path, "name", f"repeats workflow name {wf.name!r} already defined in {found[wf.name].path}")

@@ -317,7 +317,6 @@ def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:
     Each evidence record is also checked against the evidence.add audit record that created it,
     so a document swapped by editing the register's sha256 (and the store) is caught as well.
     """
-    store = location.evidence_dir(db_path)
     problems = []
     with Reader(db_path) as r:
         rows = r.all("SELECT DISTINCT sha256, file_name FROM evidence WHERE kind = 'file' ORDER BY sha256")
@@ -343,6 +342,7 @@ def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:
         differ += ["item"] if ref != e["ref"] else []
         if differ:
             problems.append(f"{what}: its {', '.join(differ)} differ from audit record {seq}")
+    store = location.evidence_dir(db_path) if rows else Path()
     for row in rows:
         path = blobs.blob_path(store, row["sha256"])
         if not path.is_file():

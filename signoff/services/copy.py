@@ -66,6 +66,7 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
 
     with UnitOfWork(src) as uow:  # the source stays locked for writes while it is read: one consistent copy
         counts: dict[str, int] = {}
+        file_rows = 0
         reading = uow.session.connection()
         with dst_engine.begin() as writing:
             for table in metadata.sorted_tables:
@@ -75,6 +76,8 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
                 for part in result.mappings().partitions(BATCH):
                     writing.execute(insert(table), [dict(r) for r in part])
                     counts[table.name] += len(part)
+                    if table.name == "evidence":
+                        file_rows += sum(1 for r in part if r["kind"] == "file")
             if not dst.is_sqlite:
                 for table in metadata.sorted_tables:
                     if "id" in table.c and table.c.id.primary_key:
@@ -83,7 +86,7 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
                             text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, :called)"),
                             {"t": table.name, "v": top or 1, "called": top is not None},
                         )
-    files = _copy_evidence(src, dst)
+    files = _copy_evidence(src, dst, file_rows)
     report, _ = verify(dst)
     if not report.ok:
         raise SignoffError(f"the copy in {dst} does not verify ({report.broken[0][1]}): do not use it.")
@@ -105,7 +108,9 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
     return CopyResult(counts, files, f"{report.last_seq}:{report.last_hash}")
 
 
-def _copy_evidence(src: location.Target, dst: location.Target) -> int:
+def _copy_evidence(src: location.Target, dst: location.Target, files: int) -> int:
+    if not files:
+        return 0
     source_dir, dest_dir = location.evidence_dir(src), location.evidence_dir(dst)
     if not source_dir.is_dir() or source_dir.resolve() == dest_dir.resolve():
         return 0

@@ -181,11 +181,12 @@ def _guarded_by(wf: workflows.Workflow, event: str, guard: str) -> bool:
 
 def _damaged_files(db_path: DbRef, records: list[Evidence]) -> tuple[str, ...]:
     """Re-hash the stored copies of the bundle's files: the board signs off what was put to it."""
+    files = [r for r in records if r.kind == "file"]
+    if not files:
+        return ()
     store = location.evidence_dir(db_path)
     damaged = []
-    for r in records:
-        if r.kind != "file":
-            continue
+    for r in files:
         path = blobs.blob_path(store, r.sha256)
         if not path.is_file() or blobs.sha256_file(path)[0] != r.sha256:
             damaged.append(f"#{r.id} {r.file_name}")

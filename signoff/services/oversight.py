@@ -28,14 +28,16 @@ def overdue(db_path: DbRef, as_of: dt.date | None = None) -> dict[str, Any]:
             {"day": day},
         )
         items = r.all(
-            "SELECT ref, title, state, due, original_due, owner FROM items"
-            " WHERE due IS NOT NULL AND due < :day AND state <> 'signed_off' ORDER BY owner, due, ref",
+            "SELECT ref, kind, title, state, due, original_due, owner FROM items"
+            " WHERE due IS NOT NULL AND due < :day ORDER BY owner, due, ref",
             {"day": day},
         )
     by_owner: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {"evidence": [], "items": []})
     for row in rows:
         row["days_late"] = (dt.date.fromisoformat(day) - dt.date.fromisoformat(row["present_by"])).days
         by_owner[row["owner"] or "(no owner)"]["evidence"].append(row)
+    finals = {name: wf.final for name, wf in workflows.load_all().items()}
+    items = [i for i in items if i["state"] not in finals.get(i["kind"], ())]
     for item in items:
         item["days_late"] = (dt.date.fromisoformat(day) - dt.date.fromisoformat(item["due"])).days
         by_owner[item["owner"] or "(no owner)"]["items"].append(item)

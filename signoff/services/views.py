@@ -12,7 +12,7 @@ from typing import Any
 from signoff import clock
 from signoff.domain.rag import ItemStatus, judge
 from signoff.engine import workflow as workflows
-from signoff.errors import NotFound
+from signoff.errors import BadInput, NotFound
 from signoff.store.location import DbRef
 from signoff.store.reader import Reader
 
@@ -73,6 +73,12 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
 
 
 def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+    flows = workflows.load_all()
+    if kind and kind not in flows:
+        raise NotFound(f"unknown workflow {kind!r}: use one of {', '.join(sorted(flows))}.")
+    states = sorted({st for wf in flows.values() for st in wf.states})
+    if state and state not in states:
+        raise BadInput(f"unknown state {state!r}: use one of {', '.join(states)}.")
     where = []
     today = clock.today()
     params: dict[str, Any] = {"today": today.isoformat(), "state": state, "kind": kind}
@@ -81,7 +87,6 @@ def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None)
     if kind:
         where.append("i.kind = :kind")
     sql = _ITEM_STATUS_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY i.ref"
-    flows = workflows.load_all()
     with Reader(db_path) as r:
         return [_judge(row, flows, today) for row in r.all(sql, params)]
 

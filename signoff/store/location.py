@@ -70,12 +70,19 @@ def evidence_dir(db: DbRef) -> Path:
     """Content-addressed copies of evidence files: beside a SQLite file; for a server, SIGNOFF_EVIDENCE_DIR.
 
     With PostgreSQL the board's users share one database from several machines, so the evidence
-    store must be a shared folder too; it defaults to ./signoff-evidence.
+    store must be a shared folder too; SIGNOFF_EVIDENCE_DIR must name it (a default
+    that depends on the working folder would make the same register pass and fail checks).
     """
     t = target(db)
     if t.path is not None:
         return t.path.with_name(t.path.name + ".evidence")
-    return Path(os.environ.get("SIGNOFF_EVIDENCE_DIR") or "signoff-evidence")
+    shared = os.environ.get("SIGNOFF_EVIDENCE_DIR")
+    if not shared:
+        raise BadInput(
+            "evidence files of a PostgreSQL register live in a shared folder: set SIGNOFF_EVIDENCE_DIR to it "
+            "(the same folder on every user's machine)."
+        )
+    return Path(shared)
 
 
 def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:

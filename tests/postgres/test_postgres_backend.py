@@ -44,7 +44,7 @@ def test_models_and_migrations_agree_on_postgres(pg_url: str) -> None:
         triggers = {r[0] for r in conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
     assert diffs == []
     final = ("audit", "evidence", "submissions", "approvals", "reschedules")
-    assert triggers == {f"{t}_no_{a}" for t in final for a in ("update", "delete")}
+    assert triggers == {f"{t}_no_{a}" for t in final for a in ("update", "delete", "truncate")}
     assert migrate.current_revision(pg_url) == migrate.head_revision()
 
 
@@ -97,8 +97,8 @@ def test_the_audit_table_is_append_only_on_postgres(pg_url: str) -> None:
     init_register(pg_url, SECRETARY)
     dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit"):
-            with pytest.raises(psycopg.Error, match="append-only"):
+        for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit", "TRUNCATE audit"):
+            with pytest.raises(psycopg.Error, match="append-only|never edited or deleted"):
                 conn.execute(statement)
 
 
@@ -235,3 +235,21 @@ def test_a_deadlock_is_retried_and_the_attempt_applies_once(pg_url: str, tmp_pat
         submits = r.all("SELECT outcome FROM audit WHERE event = 'submit'")
         state = r.one("SELECT state, version FROM items WHERE ref = 'OF-01'")
     assert submits == [{"outcome": "applied"}] and state == {"state": "evidence_submitted", "version": 2}
+
+
+def test_evidence_files_of_a_server_register_need_the_shared_folder(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signoff.errors import BadInput
+
+    init_register(pg_url, SECRETARY)
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, ["OF-01"]))
+    paper = tmp_path / "audit.txt"
+    paper.write_text("audit\n", encoding="utf-8")
+    monkeypatch.delenv("SIGNOFF_EVIDENCE_DIR", raising=False)
+    with pytest.raises(BadInput, match="SIGNOFF_EVIDENCE_DIR"):
+        add_evidence(pg_url, SECRETARY, "OF-01", "audit", days_ago(1), file=paper)
+    add_evidence(pg_url, SECRETARY, "OF-01", "data", days_ago(1), note="notes need no folder")
+    monkeypatch.setenv("SIGNOFF_EVIDENCE_DIR", str(tmp_path / "shared"))
+    add_evidence(pg_url, SECRETARY, "OF-01", "audit", days_ago(1), file=paper)
+    assert any((tmp_path / "shared").rglob("*"))

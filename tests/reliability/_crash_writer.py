@@ -21,7 +21,7 @@ from signoff.services.matrix import import_matrix
 def main() -> int:
     db, run, seed = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     rnd = random.Random(seed)
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.date.today()
     if len(sys.argv) > 4 and sys.argv[4] == "bulk":
         csv_path = db.with_name(f"bulk-{run}.csv")
         lines = ["item_ref,item_kind,item_title,item_due,evidence_key,evidence_description,present_by"]

@@ -28,7 +28,7 @@ def main() -> int:
     refs = refs_text.split(",")
     rnd = random.Random(int(seed))
     sec, chair, mem = f"sec-{worker}", f"chair-{worker}", f"mem-{worker}"
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.date.today()
     with open(log_path, "w", encoding="utf-8") as log:
         for i in range(int(events)):
             ref = rnd.choice(refs)

@@ -63,7 +63,7 @@ def run_signoff(
 
 
 def matrix_csv(path: Path, refs: list[str], keys: tuple[str, ...] = ("k1", "k2")) -> Path:
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.date.today()
     lines = ["item_ref,item_kind,item_title,item_due,evidence_key,evidence_description,present_by"]
     for n, ref in enumerate(refs):
         for key in keys:

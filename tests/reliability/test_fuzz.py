@@ -31,7 +31,7 @@ FUZZ = settings(
     derandomize=True,
 )
 
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = dt.date.today()
 REFS = ["IT-0", "IT-1", "IT-2"]
 USERS = ["sec", "sec-0", "chair-0", "mem-0"]
 
