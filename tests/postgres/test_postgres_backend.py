@@ -98,7 +98,7 @@ def test_the_audit_table_is_append_only_on_postgres(pg_url: str) -> None:
     dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn, autocommit=True) as conn:
         for statement in ("UPDATE audit SET actor = 'someone else'", "DELETE FROM audit", "TRUNCATE audit"):
-            with pytest.raises(psycopg.Error, match="append-only|never edited or deleted"):
+            with pytest.raises(psycopg.Error, match=r"append-only|never edited or deleted"):
                 conn.execute(statement)
 
 
