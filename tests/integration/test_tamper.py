@@ -337,7 +337,9 @@ def test_cli_verify_fails_when_sqlite_quick_check_fails(db: Path, monkeypatch: p
     from signoff.cli import cli
     from signoff.store.reader import SqliteReader
 
-    monkeypatch.setattr(SqliteReader, "quick_check", lambda self: "*** in database main *** Page 7: btreeInitPage() error")
+    monkeypatch.setattr(
+        SqliteReader, "quick_check", lambda self: "*** in database main *** Page 7: btreeInitPage() error"
+    )
     result = CliRunner().invoke(cli, ["--db", str(db), "audit", "verify"])
     assert result.exit_code == 1
     assert "quick_check" in str(result.output) + str(result.exception or "")

@@ -126,7 +126,12 @@ BAD: list[tuple[str, str, str, list[str]]] = [
     ("roles not a list", 'roles = ["chair"]', 'roles = "chair"', ["'events.approve.roles'", "list of names"]),
     ("missing dest", 'dest = "signed_off"\n', "", ["'events.approve.dest'", "is missing"]),
     ("not TOML", 'name = "custom"', "name = custom", ["not valid TOML"]),
-    ("an event nobody may fire", 'roles = ["chair"]', "roles = []", ["'events.approve.roles'", "is empty", "secretary"]),
+    (
+        "an event nobody may fire",
+        'roles = ["chair"]',
+        "roles = []",
+        ["'events.approve.roles'", "is empty", "secretary"],
+    ),
     (
         "a repeated state",
         'states = ["proposed", "evidence_submitted", "challenged", "signed_off"]',
