@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 from signoff.domain.model import KINDS
 from signoff.domain.names import check_key, check_ref, check_text
@@ -85,6 +86,8 @@ def _item_columns(values: dict[str, str], errs: list[str], kinds: tuple[str, ...
 
 
 def _owner(values: dict[str, str], column: str, errs: list[str]) -> str | None:
+    if not values.get(column):
+        return None
     try:
         return check_text(values.get(column), column, required=False) or None
     except BadInput as e:
@@ -117,7 +120,7 @@ def parse_rows(
         if None in rec or None in rec.values():
             problems.append(f"line {line}: wrong number of columns")
             continue
-        values = {k: (v or "").strip() for k, v in rec.items() if k}
+        values = {k: v.strip() for k, v in rec.items() if k}
         if not any(values.values()):
             continue
         errs: list[str] = []
@@ -177,14 +180,21 @@ def parse_rows(
 
 def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[ItemSpec]:
     text = decode(data, source)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        records = list(reader)
+        header = [h.strip() for h in next(reader, [])]
+        width = len(header)
+        records: list[dict[Any, Any]] = []
+        for row in reader:
+            if not row:
+                continue  # a blank line, as csv.DictReader skips them
+            rec: dict[Any, Any] = dict(zip(header, row, strict=False))
+            if len(row) > width:
+                rec[None] = row[width:]  # extra cells: reported as a wrong number of columns
+            elif len(row) < width:
+                rec.update(dict.fromkeys(header[len(row) :]))
+            records.append(rec)
     except csv.Error as err:
         raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader_fields = reader.fieldnames or []
-    if header != reader_fields:
-        records = [{(k.strip() if k else k): v for k, v in r.items()} for r in records]
     # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
     return parse_rows(records, header, source, kinds=kinds)
