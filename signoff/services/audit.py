@@ -16,7 +16,7 @@ from signoff.domain import chain
 from signoff.errors import BadInput, SignoffError
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.reader import Reader
+from signoff.store.reader import Reader, SqliteReader
 
 FORMATS = ("csv", "jsonl", "json")
 _NULLABLE = {"item_ref", "from_state", "to_state", "workflow_hash"}
@@ -65,23 +65,35 @@ def export(
         line = _sql_line(fmt)
         if r.dialect != "sqlite" or not _renders_alike(r, fmt, line):
             return _export_python(r, out, fmt, where, params, advance)
+        write = _byte_writer(out)
         if fmt == "csv":
-            out.write(",".join(chain.EXPORT_FIELDS) + "\n")
-        sep = ",\n" if fmt == "json" else "\n"
+            write((",".join(chain.EXPORT_FIELDS) + "\n").encode())
+        sep = b",\n" if fmt == "json" else b"\n"
         if fmt == "json":
-            out.write("[\n")
-        lead = ""
-        for batch in r.batches(f"SELECT {line} FROM audit{where} ORDER BY seq", params, _BATCH):
+            write(b"[\n")
+        assert isinstance(r, SqliteReader)
+        for batch in r.byte_batches(f"SELECT {line} FROM audit{where} ORDER BY seq", params, _BATCH):
+            if count:
+                write(sep)
+            write(sep.join([row[0] for row in batch]))
             count += len(batch)
-            out.write(lead + sep.join([row[0] for row in batch]))
-            lead = sep
             if advance:
                 advance(len(batch))
         if fmt == "json":
-            out.write("\n]\n")
+            write(b"\n]\n")
         elif count:
-            out.write("\n")
+            write(b"\n")
     return count
+
+
+def _byte_writer(out: IO[str]) -> Callable[[bytes], Any]:
+    """Write UTF-8 bytes straight to a text stream's buffer (no decode and re-encode of a
+    million lines); a stream without one (StringIO) gets the decoded text."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        return lambda data: out.write(data.decode("utf-8"))
+    out.flush()
+    return buffer.write  # type: ignore[no-any-return]
 
 
 _BATCH = 4096
