@@ -85,14 +85,20 @@ def _item_columns(values: dict[str, str], errs: list[str], kinds: tuple[str, ...
     return ref, title, due
 
 
-def _owner(values: dict[str, str], column: str, errs: list[str]) -> str | None:
-    if not values.get(column):
+def _owner(values: dict[str, str], column: str, errs: list[str], known_good: set[str]) -> str | None:
+    """An owner cell, checked as free text; a name already accepted on an earlier row is not checked again."""
+    text = values.get(column)
+    if not text:
         return None
+    if text in known_good:
+        return text
     try:
-        return check_text(values.get(column), column, required=False) or None
+        owner = check_text(text, column, required=False) or None
     except BadInput as e:
         errs.append(str(e).rstrip("."))
         return None
+    known_good.add(text)
+    return owner
 
 
 def parse_rows(
@@ -101,6 +107,7 @@ def parse_rows(
     source: str,
     first_line: int = 2,
     kinds: tuple[str, ...] = KINDS,
+    stripped: bool = False,
 ) -> list[ItemSpec]:
     """Validate every row; raise one BadInput listing every bad line, or return the items."""
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -115,12 +122,13 @@ def parse_rows(
     # item's first row did need no second validation (a 50,000-row matrix stays fast).
     first_seen: dict[str, tuple[str, str, str]] = {}
     dates: dict[str, dt.date] = {}
+    owners: set[str] = set()
     for offset, rec in enumerate(records):
         line = first_line + offset
         if None in rec or None in rec.values():
             problems.append(f"line {line}: wrong number of columns")
             continue
-        values = {k: v.strip() for k, v in rec.items() if k}
+        values = rec if stripped else {k: v.strip() for k, v in rec.items() if k}
         if not any(values.values()):
             continue
         errs: list[str] = []
@@ -160,8 +168,8 @@ def parse_rows(
             problems.append(f"line {line}: " + "; ".join(errs))
             continue
         assert present_by is not None
-        item_owner = _owner(values, "item_owner", errs)
-        evidence_owner = _owner(values, "evidence_owner", errs)
+        item_owner = _owner(values, "item_owner", errs, owners)
+        evidence_owner = _owner(values, "evidence_owner", errs, owners)
         if errs:
             problems.append(f"line {line}: " + "; ".join(errs))
             continue
@@ -188,7 +196,7 @@ def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[
         for row in reader:
             if not row:
                 continue  # a blank line, as csv.DictReader skips them
-            rec: dict[Any, Any] = dict(zip(header, row, strict=False))
+            rec: dict[Any, Any] = dict(zip(header, map(str.strip, row), strict=False))
             if len(row) > width:
                 rec[None] = row[width:]  # extra cells: reported as a wrong number of columns
             elif len(row) < width:
@@ -197,4 +205,4 @@ def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[
     except csv.Error as err:
         raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
     # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
-    return parse_rows(records, header, source, kinds=kinds)
+    return parse_rows(records, header, source, kinds=kinds, stripped=True)

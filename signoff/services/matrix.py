@@ -5,6 +5,7 @@ Bulk rows go in through Core executemany, not ORM objects: a region's 50,000 row
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,13 @@ def read_file(path: Path, kinds: tuple[str, ...]) -> list[matrix_rules.ItemSpec]
         except Exception as err:  # openpyxl raises many kinds for a damaged workbook
             raise BadInput(f"{path.name} is not a readable Excel workbook ({err}): save it again from Excel.") from None
         return matrix_rules.parse_rows(records, header, path.name, kinds=kinds)
-    return matrix_rules.parse_csv(path.read_bytes(), path.name, kinds)
+    # 50,000 rows make hundreds of thousands of small acyclic objects; pausing the cycle collector
+    # while they are built saves its repeated full scans (about a tenth of the parse).
+    gc.disable()
+    try:
+        return matrix_rules.parse_csv(path.read_bytes(), path.name, kinds)
+    finally:
+        gc.enable()
 
 
 def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
