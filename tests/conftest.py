@@ -119,3 +119,14 @@ def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
         return tmp_path / "reg.db"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def register_db(backend_db: Path | str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
+    """An initialised register with the four roles, on each backend in turn."""
+    monkeypatch.setenv("SIGNOFF_EVIDENCE_DIR", str(tmp_path / "shared-evidence"))  # used by PostgreSQL only
+    init_register(backend_db, SECRETARY)
+    add_user(backend_db, SECRETARY, CHAIR, ["chair"])
+    add_user(backend_db, SECRETARY, MEMBER, ["member"])
+    add_user(backend_db, SECRETARY, AUDITOR, ["auditor"])
+    return backend_db

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,14 @@ from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.schedule import add_meeting
 from signoff.store import location
+from signoff.store.reader import Reader
+
+
+@pytest.fixture
+def db_path(register_db: Path | str) -> Path | str:
+    """These rules hold on both backends."""
+    return register_db
+
 
 ROW = ("OF-01", "ofsted-recommendation", "Screen contacts", "", "audit", "Case audit", days_ago(3).isoformat())
 
@@ -137,7 +144,8 @@ def test_owners_in_a_matrix_follow_the_free_text_rule(db_path: Path, tmp_path: P
     )
     with pytest.raises(BadInput, match="line 2: the item_owner contains control characters"):
         import_matrix(db_path, SECRETARY, write_matrix(tmp_path / "m.csv", [(*ROW, "Evil\u202eowner", "")], header))
-    assert sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM items").fetchone() == (0,)
+    with Reader(db_path) as r:
+        assert r.one("SELECT COUNT(*) AS n FROM items") == {"n": 0}
 
 
 def test_a_custom_workflow_kind_imports_through_the_matrix(
