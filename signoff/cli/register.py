@@ -172,6 +172,12 @@ def matrix_import(c: Context, file: Path) -> None:
         f"Imported {file.name}: {r.items_created} new item(s), {r.items_existing} already registered; "
         f"{r.rows_created} new matrix row(s), {r.rows_unchanged} unchanged."
     )
+    if r.items_differing:
+        shown = ", ".join(r.items_differing[:5]) + (" …" if len(r.items_differing) > 5 else "")
+        output.message(
+            f"{len(r.items_differing)} registered item(s) have a different title or due date in the file and were "
+            f"left as they are ({shown}); move a due date with 'signoff item reschedule'."
+        )
 
 
 @matrix.command("show")

@@ -29,6 +29,7 @@ class ImportResult:
     items_existing: int
     rows_created: int
     rows_unchanged: int
+    items_differing: tuple[str, ...] = ()  # registered items whose title or due date the file gives differently
 
 
 def read_file(path: Path, kinds: tuple[str, ...]) -> list[matrix_rules.ItemSpec]:
@@ -63,10 +64,14 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         # 10,000 parameters costs more than reading 10,000 short rows.
         wanted = {s.ref for s in specs}
         registered = _registered(uow)
-        existing = {ref: (item_id, kind) for item_id, ref, kind, _ in registered if ref in wanted}
-        closed = {
-            ref for _, ref, kind, state in registered if ref in wanted and kind in known and state in known[kind].final
-        }
+        existing = {r[1]: (r[0], r[2]) for r in registered if r[1] in wanted}
+        closed = {r[1] for r in registered if r[1] in wanted and r[2] in known and r[3] in known[r[2]].final}
+        as_registered = {r[1]: (r[4], r[5]) for r in registered if r[1] in wanted}
+        differing = tuple(
+            s.ref
+            for s in specs
+            if s.ref in as_registered and as_registered[s.ref] != (s.title, s.due.isoformat() if s.due else None)
+        )
         problems = [
             f"line {s.line}: {s.ref} is already registered as {existing[s.ref][1]}, not {s.kind}"
             for s in specs
@@ -104,7 +109,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
             "last_transition_at",
         )
         uow.bulk_insert(Item.__table__, item_columns, new_items)  # type: ignore[attr-defined]
-        ids: dict[str, int] = {ref: item_id for item_id, ref, _, _ in _registered(uow) if ref in wanted}
+        ids: dict[str, int] = {r[1]: r[0] for r in _registered(uow) if r[1] in wanted}
         have_rows: dict[tuple[int, str], MatrixRow] = {}
         if existing:
             existing_ids = [item_id for item_id, _ in existing.values()]
@@ -130,7 +135,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
             raise BadInput(f"{path.name} conflicts with the register and nothing was imported: " + " | ".join(clashes))
         row_columns = ("item_id", "key", "description", "present_by", "owner")
         uow.bulk_insert(MatrixRow.__table__, row_columns, new_rows)  # type: ignore[attr-defined]
-        result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged)
+        result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged, differing)
         uow.audit(
             actor=actor.name,
             roles=actor.roles_text,
@@ -149,7 +154,9 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
     return in_unit_of_work(db_path, actor_name, "matrix.import", body)
 
 
-def _registered(uow: UnitOfWork) -> list[tuple[int, str, str, str]]:
-    """Every item's id, ref, kind and state."""
-    rows = uow.session.execute(select(col(Item.id), col(Item.ref), col(Item.kind), col(Item.state)))
-    return [(int(i), str(r), str(k), str(st)) for i, r, k, st in rows]
+def _registered(uow: UnitOfWork) -> list[tuple[int, str, str, str, str, str | None]]:
+    """Every item's id, ref, kind, state, title and due date."""
+    rows = uow.session.execute(
+        select(col(Item.id), col(Item.ref), col(Item.kind), col(Item.state), col(Item.title), col(Item.due))  # type: ignore[call-overload]
+    )
+    return [(int(i), str(r), str(k), str(st), str(t), d) for i, r, k, st, t, d in rows]

@@ -24,7 +24,17 @@ def init_register(db: location.DbRef, secretary: str) -> str:
     names.check_user_name(secretary)
     db_path = location.target(db)
     if migrate.current_revision(db_path) is not None:
-        raise BadInput(f"{db_path} is already a signoff register: use it, or pass --db with a new path.")
+        with UnitOfWork(db_path) as uow:
+            finished = uow.session.get(Meta, "database_id") is not None
+        if finished:
+            raise BadInput(f"{db_path} is already a signoff register: use it, or pass --db with a new path.")
+        # An init that stopped after the migrations and before its first user: finish it now.
+    else:
+        _create_schema(db_path)
+    return _give_identity(db_path, secretary)
+
+
+def _create_schema(db_path: location.Target) -> None:
     if db_path.path is not None:
         if db_path.path.exists() and db_path.path.stat().st_size > 0:
             raise BadInput(f"{db_path} exists and is not a signoff register: choose another path with --db.")
@@ -38,6 +48,10 @@ def init_register(db: location.DbRef, secretary: str) -> str:
         raise
     except Exception as err:  # an OS or driver error while creating the file
         raise location.translate(err, db_path) from None
+
+
+def _give_identity(db_path: location.Target, secretary: str) -> str:
+    """The register's id, its creation record and its first secretary, in one transaction."""
     database_id = str(uuid.uuid4())
     now = clock.now_iso()
     with UnitOfWork(db_path) as uow:

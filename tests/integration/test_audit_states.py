@@ -124,3 +124,17 @@ def _one_row(conn: sqlite3.Connection, table: str) -> None:
         )
     else:
         conn.execute(rows[table])
+
+
+def test_an_init_interrupted_after_its_migrations_is_finished_by_the_next_init(tmp_path: Path) -> None:
+    from signoff.errors import BadInput
+    from signoff.services.audit import verify
+    from signoff.services.register import init_register
+    from signoff.store import migrate
+
+    db = tmp_path / "half.db"
+    migrate.upgrade(db)  # as if init had stopped between its two steps
+    init_register(db, SECRETARY)
+    assert verify(db)[0].ok
+    with pytest.raises(BadInput, match="already a signoff register"):
+        init_register(db, SECRETARY)

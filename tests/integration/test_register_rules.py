@@ -179,3 +179,11 @@ def test_a_custom_workflow_kind_imports_through_the_matrix(
         assert result.items_created == 1 and views.item_detail(db_path, "LS-01")["kind"] == "lscb-action"
     finally:
         workflow._load_dir.cache_clear()
+
+
+def test_a_reimport_reports_items_whose_title_or_due_date_it_would_change(db_path: Path, tmp_path: Path) -> None:
+    import_matrix(db_path, SECRETARY, write_matrix(tmp_path / "m.csv", [ROW]))
+    changed = (ROW[0], ROW[1], "Screen every contact", days_ago(-40).isoformat(), *ROW[4:])
+    result = import_matrix(db_path, SECRETARY, write_matrix(tmp_path / "m2.csv", [changed]))
+    assert result.items_differing == ("OF-01",) and result.rows_unchanged == 1
+    assert views.item_detail(db_path, "OF-01")["title"] == "Screen contacts"  # left as registered
