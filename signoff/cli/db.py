@@ -42,13 +42,12 @@ def db_upgrade(c: Context) -> None:
     """Back the register up to DB.bak-TIMESTAMP, then apply pending schema migrations."""
     from signoff.services.maintenance import upgrade
 
-    r = upgrade(c.db)
-    if r.backup is None:
+    r = upgrade(c.db, c.actor)
+    if r.from_revision == r.to_revision:
         output.message(f"{c.db} is already at schema {r.to_revision}: nothing to do.")
         return
-    output.message(
-        f"Upgraded {c.db} from schema {r.from_revision} to {r.to_revision}; the copy from before is {r.backup.path}."
-    )
+    kept = f"; the copy from before is {r.backup.path}" if r.backup else "; back the database up with pg_dump as usual"
+    output.message(f"Upgraded {c.db} from schema {r.from_revision} to {r.to_revision}{kept}.")
 
 
 @db_group.command("check")

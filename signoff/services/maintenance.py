@@ -159,12 +159,16 @@ def backup_name(db_path: Path, now: dt.datetime | None = None) -> Path:
     return path
 
 
-def upgrade(db: location.DbRef) -> UpgradeResult:
-    """Back the register up, then bring its schema to this version's head in one transaction."""
+def upgrade(db: location.DbRef, actor: str | None = None) -> UpgradeResult:
+    """Back the register up, then bring its schema to this version's head in one transaction.
+
+    The upgrade itself is then recorded in the audit log, by ``actor`` (``--as``) or, failing
+    that, the login name of whoever ran it: a change of schema is part of the record.
+    """
     from signoff.store import migrate
 
     if not location.target(db).is_sqlite:
-        return _upgrade_server(location.target(db))
+        return _upgrade_server(location.target(db), actor)
     db_path = _sqlite_only(db, "db upgrade", "")
 
     conn = _open_source(db_path)
@@ -198,10 +202,11 @@ def upgrade(db: location.DbRef) -> UpgradeResult:
             f"{db_path} is at schema {after} after the upgrade, not {location.SCHEMA_HEAD}: "
             f"restore {saved.path} and report this."
         )
+    _record_upgrade(db_path, actor, current, after, str(saved.path))
     return UpgradeResult(current, after, saved)
 
 
-def _upgrade_server(t: location.Target) -> UpgradeResult:
+def _upgrade_server(t: location.Target, actor: str | None) -> UpgradeResult:
     """PostgreSQL runs the whole upgrade in one transaction (its DDL is transactional): all or nothing.
 
     No file copy is taken here; the council's own pg_dump schedule is the backup (see README).
@@ -223,7 +228,33 @@ def _upgrade_server(t: location.Target) -> UpgradeResult:
         except Exception as err:
             cause = location.translate(getattr(err, "orig", None) or err, t)
             raise SignoffError(f"{cause} The upgrade was rolled back; nothing changed.") from None
-    return UpgradeResult(current, migrate.current_revision(t) or current, None)
+    after = migrate.current_revision(t) or current
+    if after != current:
+        _record_upgrade(t, actor, current, after, None)
+    return UpgradeResult(current, after, None)
+
+
+def _record_upgrade(db: location.DbRef, actor: str | None, before: str, after: str, backup: str | None) -> None:
+    import getpass
+
+    from sqlmodel import select
+
+    from signoff.store.tables import Meta, User
+    from signoff.store.uow import UnitOfWork
+
+    name = actor or getpass.getuser()
+    with UnitOfWork(db) as uow:
+        if uow.session.get(Meta, "database_id") is None:
+            return  # a register whose init never finished has no chain to record in yet
+        user = uow.session.exec(select(User).where(User.name == name)).first()
+        uow.audit(
+            actor=name,
+            roles=user.roles if user else "",
+            event="register.upgrade",
+            outcome="applied",
+            detail={"from_schema": before, "to_schema": after, "backup": backup},
+        )
+        uow.commit()
 
 
 def integrity_check(db: location.DbRef) -> list[str]:

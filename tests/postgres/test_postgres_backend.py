@@ -253,3 +253,23 @@ def test_evidence_files_of_a_server_register_need_the_shared_folder(
     monkeypatch.setenv("SIGNOFF_EVIDENCE_DIR", str(tmp_path / "shared"))
     add_evidence(pg_url, SECRETARY, "OF-01", "audit", days_ago(1), file=paper)
     assert any((tmp_path / "shared").rglob("*"))
+
+
+def test_db_upgrade_on_postgres_applies_the_migrations_and_records_itself(run_cli: Any, pg_url: str) -> None:
+    import psycopg
+
+    from signoff.store import migrate
+
+    migrate.upgrade(pg_url, "0001")
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('database_id', 'pg-upgrade-test')")
+    refused = run_cli("board", db=pg_url)
+    assert refused.code == 1 and "signoff db upgrade" in refused.err
+    done = run_cli("db", "upgrade", db=pg_url, actor="sec")
+    assert done.code == 0 and "from schema 0001 to" in done.out and "pg_dump" in done.out, done.err
+    assert migrate.current_revision(pg_url) == migrate.head_revision()
+    log = [json.loads(line) for line in run_cli("audit", "export", "--format", "jsonl", db=pg_url).out.splitlines()]
+    assert [(r["event"], r["actor"]) for r in log] == [("register.upgrade", "sec")]
+    assert run_cli("audit", "verify", db=pg_url).code == 0
+    again = run_cli("db", "upgrade", db=pg_url)
+    assert again.code == 0 and "nothing to do" in again.out

@@ -3,6 +3,7 @@ a failed upgrade changes nothing, and a backup taken while others write is one c
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -173,11 +174,19 @@ def test_upgrade_from_the_first_released_schema_loses_nothing(tmp_path: Path) ->
     head = migrate.head_revision()
     assert head == location.SCHEMA_HEAD
     assert migrate.current_revision(db) == head
-    assert snapshot(db) == before  # every row of every original table survived, byte for byte
+    after = snapshot(db)
+    assert {t: rows for t, rows in after.items() if t != "audit"} == {
+        t: rows for t, rows in before.items() if t != "audit"
+    }
+    assert after["audit"][:9] == before["audit"]  # every row of every original table survived, byte for byte
+    assert len(after["audit"]) == 10  # and the upgrade itself is on the record
     check_register(db)
     verified = run_signoff(db, "audit", "verify")
     assert verified.code == 0, verified.err
-    assert "9 record(s)" in verified.out
+    assert "10 record(s)" in verified.out
+    last = json.loads(run_signoff(db, "audit", "export", "--format", "jsonl").out.strip().splitlines()[-1])
+    assert last["event"] == "register.upgrade"
+    assert json.loads(last["detail"])["from_schema"] == FIRST_RELEASED
 
     # The backup was taken first, with the online backup API: the register exactly as it was.
     backups = sorted(tmp_path.glob("old.db.bak-*"))
@@ -226,7 +235,9 @@ def test_a_failed_upgrade_changes_nothing_and_keeps_the_backup(tmp_path: Path) -
     assert snapshot(db) == before
     r = run_signoff(db, "db", "upgrade")
     assert r.code == 0, r.err
-    assert snapshot(db) == before
+    after = snapshot(db)
+    assert {t: v for t, v in after.items() if t != "audit"} == {t: v for t, v in before.items() if t != "audit"}
+    assert after["audit"][:-1] == before["audit"]  # the re-run upgrade added only its own record
     check_register(db)
 
 
