@@ -11,20 +11,9 @@ import json
 import sqlite3
 import sys
 
-FIELDS = (
-    "seq",
-    "recorded_at",
-    "actor",
-    "roles",
-    "item_ref",
-    "event",
-    "from_state",
-    "to_state",
-    "outcome",
-    "detail",
-    "workflow_hash",
-    "prev_hash",
-)
+from signoff.domain.chain import CHAINED_FIELDS
+
+FIELDS = CHAINED_FIELDS  # the field list only; the hashing below is written out independently
 
 
 def main() -> None:
