@@ -6,7 +6,7 @@ Services load these from the store; guards read them; nothing here touches a dat
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 KINDS: tuple[str, ...] = ("ofsted-recommendation", "improvement-notice")
 
@@ -56,4 +56,3 @@ class Attempt:
     meeting: dt.date | None = None
     override_reason: str | None = None
     damaged_files: tuple[str, ...] = ()  # stored evidence files of the bundle that are missing or altered
-    params: dict[str, str] = field(default_factory=dict)

@@ -17,20 +17,20 @@ from signoff.errors import Refused
 
 
 class Token:
-    """What the machine moves: the item's state and the attempt its guards read."""
+    """What the machine moves: the item's state, the attempt, and the guards the event names."""
 
-    __slots__ = ("attempt", "failed", "state")
+    __slots__ = ("attempt", "failed", "guards", "state")
 
-    def __init__(self, attempt: Attempt) -> None:
+    def __init__(self, attempt: Attempt, guards: tuple[str, ...]) -> None:
         self.state = attempt.state
         self.attempt = attempt
+        self.guards = guards
         self.failed: list[str] = []
 
 
 def _guards_hold(event_data: Any) -> bool:
     token: Token = event_data.model
-    names = token.attempt.params["_guards"].split(",") if token.attempt.params.get("_guards") else []
-    token.failed = guard_rules.failures(names, token.attempt)
+    token.failed = guard_rules.failures(token.guards, token.attempt)
     return not token.failed
 
 
@@ -80,18 +80,9 @@ def fire(workflow: Workflow, attempt: Attempt) -> str:
     failures = check(workflow, attempt)
     if failures:
         raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(failures), failures)
-    event = workflow.events[attempt.event]
-    params = dict(attempt.params)
-    params["_guards"] = ",".join(event.guards)
-    token = Token(_with_params(attempt, params))
+    token = Token(attempt, workflow.events[attempt.event].guards)
     machine = machine_for(workflow)
     moved = machine.events[attempt.event].trigger(token)
     if not moved:
         raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(token.failed), token.failed)
     return token.state
-
-
-def _with_params(attempt: Attempt, params: dict[str, str]) -> Attempt:
-    from dataclasses import replace
-
-    return replace(attempt, params=params)

@@ -117,12 +117,12 @@ def test_the_shared_machine_itself_enforces_the_guards() -> None:
     bad = good("submit", "proposed")
     from dataclasses import replace
 
-    bad = replace(bad, evidence=(), params={"_guards": "matrix_covered,evidence_dated"})
-    token = machine.Token(bad)
+    bad = replace(bad, evidence=())
+    token = machine.Token(bad, ("matrix_covered", "evidence_dated"))
     assert shared.events["submit"].trigger(token) is False
     assert token.state == "proposed"
     assert token.failed == ["matrix_covered: no evidence for matrix rows: a"]
-    ok = machine.Token(replace(good("submit", "proposed"), params={"_guards": "matrix_covered,evidence_dated"}))
+    ok = machine.Token(good("submit", "proposed"), ("matrix_covered", "evidence_dated"))
     assert shared.events["submit"].trigger(ok) is True
     assert ok.state == "evidence_submitted"
 
