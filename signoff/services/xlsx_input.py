@@ -32,7 +32,8 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
                 text = str(value)
             rec[name] = text
         for name in header:
-            rec.setdefault(name, "") if name else None
+            if name:
+                rec.setdefault(name, "")  # a short row: its missing cells are empty
         records.append(rec)
     wb.close()
     return header, records

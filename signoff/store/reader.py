@@ -106,29 +106,12 @@ class SqliteReader(Reader):
         except sqlite3.Error as err:
             raise location.translate(err, self.path) from None
 
-    def stream(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 2000
-    ) -> Iterator[tuple[Any, ...]]:
-        """Plain tuples in batches: flat memory however long the log grows."""
-        try:
-            cur = self.conn.cursor()
-            cur.row_factory = None
-            cur.execute(sql, params)
-            while True:
-                batch = cur.fetchmany(size)
-                if not batch:
-                    return
-                yield from batch
-        except sqlite3.Error as err:
-            raise location.translate(err, self.path) from None
-
     def batches(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 4096
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Lists of plain tuples, for bulk paths that handle a batch at a time (exports)."""
         try:
             cur = self.conn.cursor()
-            cur.row_factory = None
             cur.execute(sql, params)
             while batch := cur.fetchmany(size):
                 yield batch
