@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 from signoff.domain import chain
+from signoff.domain.matrix import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 SECRETARY = "sec"
 CHAIR = "chair"
@@ -54,19 +55,7 @@ def write_matrix_csv(path: Path, items: int, rows_per_item: int) -> Path:
     rnd = random.Random(7)
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            (
-                "item_ref",
-                "item_kind",
-                "item_title",
-                "item_due",
-                "evidence_key",
-                "evidence_description",
-                "present_by",
-                "item_owner",
-                "evidence_owner",
-            )
-        )
+        w.writerow((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
         for i in range(items):
             kind = KINDS[i % 2]
             due = f"20{25 + i % 3}-{1 + i % 12:02d}-{1 + i % 28:02d}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from signoff.domain.matrix import REQUIRED_COLUMNS
 from signoff.services.register import add_user, init_register
 
 SECRETARY = "sec"
@@ -75,15 +76,7 @@ def run_cli(tmp_path: Path) -> Callable[..., Run]:
 def write_matrix(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> Path:
     import csv
 
-    header = header or (
-        "item_ref",
-        "item_kind",
-        "item_title",
-        "item_due",
-        "evidence_key",
-        "evidence_description",
-        "present_by",
-    )
+    header = header or REQUIRED_COLUMNS
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)

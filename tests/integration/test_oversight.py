@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import CHAIR, MEMBER, SECRETARY, days_ago, write_matrix
 
+from signoff.domain.matrix import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from signoff.errors import BadInput, Refused
 from signoff.services import oversight, views
 from signoff.services.events import fire_event
@@ -16,17 +17,7 @@ from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.schedule import add_meeting, reschedule
 
-HEADER = (
-    "item_ref",
-    "item_kind",
-    "item_title",
-    "item_due",
-    "evidence_key",
-    "evidence_description",
-    "present_by",
-    "item_owner",
-    "evidence_owner",
-)
+HEADER = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
 
 
 @pytest.fixture

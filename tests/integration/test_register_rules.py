@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CHAIR, MEMBER, SECRETARY, days_ago, write_matrix
 
+from signoff.domain.matrix import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from signoff.errors import BadInput, Refused
 from signoff.services import oversight, views
 from signoff.services.events import fire_event
@@ -131,17 +132,7 @@ def test_the_pack_shows_what_was_decided_on_the_previous_meeting_day(db_path: Pa
 
 
 def test_owners_in_a_matrix_follow_the_free_text_rule(db_path: Path, tmp_path: Path) -> None:
-    header = (
-        "item_ref",
-        "item_kind",
-        "item_title",
-        "item_due",
-        "evidence_key",
-        "evidence_description",
-        "present_by",
-        "item_owner",
-        "evidence_owner",
-    )
+    header = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
     with pytest.raises(BadInput, match="line 2: the item_owner contains control characters"):
         import_matrix(db_path, SECRETARY, write_matrix(tmp_path / "m.csv", [(*ROW, "Evil\u202eowner", "")], header))
     with Reader(db_path) as r:
