@@ -62,6 +62,11 @@ def require_role(actor: Actor, allowed: frozenset[str], action: str, item_ref: s
     raise err
 
 
+def record_applied(uow: UnitOfWork, actor: Actor, event: str, **fields: Any) -> dict[str, Any]:
+    """Append the audit record of an applied change by ``actor``, in the change's own transaction."""
+    return uow.audit(actor=actor.name, roles=actor.roles_text, event=event, outcome="applied", **fields)
+
+
 def in_unit_of_work(
     db_path: DbRef,
     actor_name: str,

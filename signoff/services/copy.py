@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from signoff.domain.roles import SECRETARY
 from signoff.errors import BadInput, SignoffError
-from signoff.services.common import Actor, in_unit_of_work, require_role
+from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store import location, migrate
 from signoff.store.location import DbRef
 from signoff.store.uow import UnitOfWork
@@ -92,11 +92,10 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
         raise SignoffError(f"the copy in {dst} does not verify ({report.broken[0][1]}): do not use it.")
 
     def record(uow: UnitOfWork, actor: Actor) -> None:
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="register.copy",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "register.copy",
             detail={
                 "from": str(src),
                 "records": counts.get("audit", 0),

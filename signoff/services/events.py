@@ -17,7 +17,7 @@ from signoff.domain.model import Attempt, ChallengeFact
 from signoff.engine import machine
 from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
-from signoff.services.common import Actor, in_unit_of_work, load_item
+from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied
 from signoff.services.evidence import bundle_digest, current, fact, item_evidence
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
@@ -150,11 +150,10 @@ def fire_event(
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"{ref} was changed by someone else meanwhile: look at it again and retry.")
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event=event,
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            event,
             item_ref=ref,
             from_state=from_state,
             to_state=new_state,

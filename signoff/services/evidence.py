@@ -17,7 +17,7 @@ from signoff.domain.model import EvidenceFact
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
-from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
+from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
 from signoff.store.tables import Evidence, MatrixRow
@@ -166,11 +166,10 @@ def add_evidence(
             )
         if supersedes is not None:
             detail["supersedes"] = supersedes
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="evidence.add",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "evidence.add",
             item_ref=ref,
             from_state=item.state,
             to_state=item.state,

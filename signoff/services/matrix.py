@@ -17,7 +17,7 @@ from signoff.domain import matrix as matrix_rules
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput
-from signoff.services.common import Actor, in_unit_of_work, require_role
+from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store.location import DbRef
 from signoff.store.tables import Item, MatrixRow
 from signoff.store.uow import UnitOfWork
@@ -136,11 +136,10 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         row_columns = ("item_id", "key", "description", "present_by", "owner")
         uow.bulk_insert(MatrixRow.__table__, row_columns, new_rows)  # type: ignore[attr-defined]
         result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged, differing)
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="matrix.import",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "matrix.import",
             detail={
                 "file": path.name,
                 "sha256": file_digest,

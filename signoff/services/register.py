@@ -12,7 +12,7 @@ from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS, ROLES, SECRETARY
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, SignoffError
-from signoff.services.common import Actor, in_unit_of_work, require_role
+from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store import location, migrate
 from signoff.store.location import DbRef
 from signoff.store.tables import Item, Meta, User
@@ -92,11 +92,10 @@ def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> No
             raise BadInput(f"user {name!r} already exists: choose another name.")
         uow.session.add(User(name=name, roles=",".join(wanted), created_at=clock.now_iso(), created_by=actor.name))
         uow.session.flush()
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="user.add",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "user.add",
             detail={"user": name, "roles": wanted},
         )
 
@@ -137,11 +136,10 @@ def add_item(
             )
         )
         uow.session.flush()
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="item.add",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "item.add",
             item_ref=ref,
             to_state=wf.initial,
             workflow_hash=wf.digest,

@@ -10,7 +10,7 @@ from signoff import clock
 from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput
-from signoff.services.common import Actor, in_unit_of_work, load_item, require_role
+from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store.location import DbRef
 from signoff.store.tables import Meeting, Reschedule
 from signoff.store.uow import UnitOfWork
@@ -44,11 +44,10 @@ def reschedule(db_path: DbRef, actor_name: str, ref: str, due: dt.date, reason: 
             item.original_due = old or due.isoformat()
         uow.session.add(item)
         uow.session.flush()
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="item.reschedule",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "item.reschedule",
             item_ref=ref,
             from_state=item.state,
             to_state=item.state,
@@ -69,11 +68,10 @@ def add_meeting(db_path: DbRef, actor_name: str, date: dt.date, note: str | None
             raise BadInput(f"a board meeting on {date.isoformat()} is already on the calendar.")
         uow.session.add(Meeting(date=date.isoformat(), note=note, added_by=actor.name, added_at=clock.now_iso()))
         uow.session.flush()
-        uow.audit(
-            actor=actor.name,
-            roles=actor.roles_text,
-            event="meeting.add",
-            outcome="applied",
+        record_applied(
+            uow,
+            actor,
+            "meeting.add",
             detail={"date": date.isoformat(), "note": note},
         )
 
