@@ -35,3 +35,16 @@ def parse_date(text: str, what: str = "date") -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise BadInput(f"{what} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2013-09-30.") from None
+
+
+_CANONICAL_LEN = len("2026-01-02T03:04:05.000006+00:00")
+
+
+def is_canonical(text: str) -> bool:
+    """Whether ``text`` is a timestamp exactly as ``iso`` writes it (UTC, microseconds, +00:00)."""
+    if len(text) != _CANONICAL_LEN or not text.endswith("+00:00"):
+        return False
+    try:
+        return iso(dt.datetime.fromisoformat(text)) == text
+    except ValueError:
+        return False

@@ -176,7 +176,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fire": ("events", "fire", "Fire any event of the item's workflow (for custom workflows)."),
     "board": ("views", "board", "The plan on a page: every item by state with its due date and RAG status, red first."),
     "history": ("views", "history", "Every attempt on an item, applied or refused, in order."),
-    "workflow": ("views", "workflow", "The workflow definitions in force (workflows/*.toml)."),
+    "workflow": (
+        "views",
+        "workflow",
+        "The workflow rules pinned in the register: in force, proposed, and how they change.",
+    ),
     "overdue": (
         "oversight",
         "overdue",

@@ -92,19 +92,42 @@ def _report(report: object, what: str) -> None:
 @click.option("--anchor", metavar="SEQ:HASH", help="A head read into the minutes; catches truncation and re-hashing.")
 @pass_ctx
 def audit_verify(c: Context, anchor: str | None) -> None:
-    """Recompute the whole hash chain and run SQLite's quick_check; exit 1 on any break."""
+    """Recompute the hash chain, replay it, and reconcile every table with it; exit 1 on any break."""
     from signoff.domain.chain import parse_anchor
-    from signoff.services.audit import verify
+    from signoff.services.audit import verify_register
 
     parsed = parse_anchor(anchor) if anchor else None
-    report, integrity = verify(c.db, parsed)
+    report, integrity, reconciled = verify_register(c.db, parsed)
     _report(report, "the audit chain is broken")
+    _report_replay(reconciled)
     if integrity != "ok" and not integrity.startswith("not applicable"):
         raise ChainBroken(f"the database failed SQLite's quick_check: {integrity}.")
     output.message(
         f"Audit chain intact: {report.checked} record(s), head {report.last_seq}:{report.last_hash}; "
-        f"quick_check {integrity}."
+        f"replay: every record legal, {reconciled.rows_checked} table row(s) match the chain; quick_check {integrity}."
     )
+
+
+def _report_replay(reconciled: object) -> None:
+    """Print what replaying the chain found; raise ChainBroken if the tables or records are not what it proves."""
+    from signoff.services.reconcile import Reconciliation
+
+    assert isinstance(reconciled, Reconciliation)
+    if reconciled.legacy:
+        first, last = reconciled.legacy
+        output.message(
+            f"records {first}..{last} predate full detail: their hashes and times are checked; "
+            "the tables are checked from the baseline taken when the register was upgraded."
+        )
+    for seq, why in reconciled.problems:
+        output.message(f"record {seq}: {why}")
+    for line in reconciled.differences:
+        output.message(line)
+    if not reconciled.ok:
+        raise ChainBroken(
+            f"the register does not match its audit chain: {len(reconciled.problems)} illegal record(s), "
+            f"{len(reconciled.differences)} difference(s) between the chain and the tables."
+        )
 
 
 @audit.command("head")

@@ -24,12 +24,19 @@ ITEM_COLUMNS = [
 
 @click.command()
 @click.option("--secretary", required=True, metavar="NAME", help="The executive group's secretary, the first user.")
+@click.option(
+    "--workflows",
+    "workflows_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of workflow .toml files to pin in the register (default: the shipped ones).",
+)
 @pass_ctx
-def init(c: Context, secretary: str) -> None:
-    """Create the register's database and its first user (a secretary)."""
+def init(c: Context, secretary: str, workflows_dir: Path | None) -> None:
+    """Create the register's database, pin its workflow rules, and add its first user (a secretary)."""
     from signoff.services.register import init_register
 
-    database_id = init_register(c.db, secretary)
+    database_id = init_register(c.db, secretary, workflows_dir)
     output.message(f"Created register {c.db} (id {database_id}) with secretary {secretary}.")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from signoff.cli.app import Context, pass_ctx
@@ -55,17 +57,60 @@ def history(c: Context, ref: str, as_json: bool) -> None:
 
 @click.group()
 def workflow() -> None:
-    """The workflow definitions in force (workflows/*.toml)."""
+    """The workflow rules pinned in the register: in force, proposed, and how they change."""
 
 
 @workflow.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def workflow_list(as_json: bool) -> None:
-    """Each workflow with its states, events, roles and guards."""
-    from signoff.engine.workflow import load_all
+@pass_ctx
+def workflow_list(c: Context, as_json: bool) -> None:
+    """The sets of rules in the register: the one in force, pending proposals, retired sets."""
+    from dataclasses import asdict
 
+    from signoff.services.rules import listing
+
+    rows = [asdict(v) for v in listing(c.db)]
+    if as_json:
+        output.emit_json(rows)
+        return
+    for row in rows:
+        row["workflows"] = ", ".join(row["workflows"])
+    output.table(
+        rows,
+        [
+            ("digest", "Digest"),
+            ("status", "Status"),
+            ("workflows", "Workflows"),
+            ("proposed_by", "Proposed by"),
+            ("reason", "Reason"),
+            ("adopted_at", "Adopted at"),
+            ("adopted_by", "Adopted by"),
+        ],
+        all_rows=True,
+    )
+
+
+@workflow.command("show")
+@click.argument("name")
+@pass_ctx
+def workflow_show(c: Context, name: str) -> None:
+    """Print the pinned TOML text of one workflow in force."""
+    from signoff.services.rules import show
+
+    click.echo(show(c.db, name), nl=False)
+
+
+@workflow.command("events")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def workflow_events(c: Context, as_json: bool) -> None:
+    """Each workflow in force with its events, states, roles and guards."""
+    from signoff.store.reader import Reader
+
+    with Reader(c.db) as r:
+        flows = r.rules().flows
     rows = []
-    for wf in load_all().values():
+    for wf in flows.values():
         for ev in wf.events.values():
             rows.append(
                 {
@@ -93,6 +138,31 @@ def workflow_list(as_json: bool) -> None:
             ],
             all_rows=True,
         )
+
+
+@workflow.command("propose")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reason", required=True, help="Why the rules should change (recorded).")
+@pass_ctx
+def workflow_propose(c: Context, directory: Path, reason: str) -> None:
+    """Propose a new set of workflow definitions (secretary); the chair adopts it by its digest."""
+    from signoff.services.rules import propose
+
+    digest = propose(c.db, c.who(), directory, reason)
+    output.message(
+        f"Proposed rules {digest}: the chair puts them in force with 'signoff workflow adopt {digest[:16]}'."
+    )
+
+
+@workflow.command("adopt")
+@click.argument("digest")
+@pass_ctx
+def workflow_adopt(c: Context, digest: str) -> None:
+    """Put a proposed set of workflow definitions in force (chair)."""
+    from signoff.services.rules import adopt
+
+    found = adopt(c.db, c.who(), digest)
+    output.message(f"Rules {found} are now in force.")
 
 
 @workflow.command("guards")

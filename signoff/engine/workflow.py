@@ -64,18 +64,26 @@ class Workflow:
     events: dict[str, EventDef]
     digest: str
     path: str
+    source: str = ""
 
 
-def workflows_dir() -> Path:
-    """SIGNOFF_WORKFLOWS, else the copy shipped in the wheel, else the source tree's workflows/."""
-    override = os.environ.get("SIGNOFF_WORKFLOWS")
-    if override:
-        return Path(override)
+def shipped_dir() -> Path:
+    """The definitions shipped with signoff: the copy in the wheel, else the source tree's workflows/."""
     here = Path(__file__).resolve().parent.parent
     shipped = here / "_workflows"
     if shipped.is_dir():
         return shipped
     return here.parent / "workflows"
+
+
+def workflows_dir() -> Path:
+    """Where a NEW register's rules come from: SIGNOFF_WORKFLOWS, else the shipped definitions.
+
+    Read only when rules are first pinned in a register (``init``, or ``db upgrade`` of a register
+    made before rules were pinned). An existing register runs on the rules pinned inside it.
+    """
+    override = os.environ.get("SIGNOFF_WORKFLOWS")
+    return Path(override) if override else shipped_dir()
 
 
 def _fail(path: Path, key: str, problem: str) -> WorkflowError:
@@ -159,6 +167,7 @@ def parse(path: Path, data: bytes) -> Workflow:
         events=events,
         digest=hashlib.sha256(data).hexdigest(),
         path=str(path),
+        source=data.decode("utf-8"),
     )
 
 
@@ -167,28 +176,73 @@ def _load_dir(directory: str) -> dict[str, Workflow]:
     found: dict[str, Workflow] = {}
     base = Path(directory)
     if not base.is_dir():
-        raise WorkflowError(f"workflow folder {base} does not exist: set SIGNOFF_WORKFLOWS to a folder of .toml files.")
+        raise WorkflowError(f"workflow folder {base} does not exist: give a folder of .toml workflow files.")
     for path in sorted(p for p in base.glob("*.toml") if p.is_file()):
         wf = parse(path, path.read_bytes())
         if wf.name in found:
             raise _fail(path, "name", f"repeats workflow name {wf.name!r} already defined in {found[wf.name].path}")
         found[wf.name] = wf
+    if not found:
+        raise WorkflowError(f"workflow folder {base} holds no .toml workflow files: give a folder that does.")
     return found
 
 
+def load_dir(directory: Path) -> dict[str, Workflow]:
+    """Parse and validate every definition in a folder (for ``init --workflows`` and ``workflow propose``)."""
+    return _load_dir(str(directory.resolve()))
+
+
 def load_all() -> dict[str, Workflow]:
+    """The definitions a new register would pin (see ``workflows_dir``)."""
     return _load_dir(str(workflows_dir()))
 
 
-def ruleset_digest() -> str:
-    """One digest of every workflow in force: the rules a register-wide record was made under."""
-    flows = load_all()
+def ruleset_digest(flows: dict[str, Workflow] | None = None) -> str:
+    """One digest of a set of workflows: the rules a register-wide record was made under."""
+    flows = load_all() if flows is None else flows
     text = "\n".join(f"{name}:{flows[name].digest}" for name in sorted(flows))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def get(name: str) -> Workflow:
+    """A definition among those a new register would pin (unit tests and the demo use these)."""
     flows = load_all()
     if name not in flows:
         raise NotFound(f"unknown workflow {name!r}: use one of {', '.join(sorted(flows))}.")
     return flows[name]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The set of workflows in force in one register, as pinned in it (never read from disk)."""
+
+    digest: str
+    flows: dict[str, Workflow]
+
+    def get(self, name: str) -> Workflow:
+        if name not in self.flows:
+            raise NotFound(f"unknown workflow {name!r}: use one of {', '.join(sorted(self.flows))}.")
+        return self.flows[name]
+
+    def sources(self) -> dict[str, str]:
+        return {name: wf.source for name, wf in sorted(self.flows.items())}
+
+
+def rules_from_sources(sources: dict[str, str]) -> Rules:
+    """Rules from pinned TOML texts by workflow name; parsed once per process for each set."""
+    return _rules(tuple(sorted(sources.items())))
+
+
+@cache
+def _rules(pairs: tuple[tuple[str, str], ...]) -> Rules:
+    flows: dict[str, Workflow] = {}
+    for name, source in pairs:
+        wf = parse(Path(f"<pinned {name}>"), source.encode("utf-8"))
+        if wf.name != name:
+            raise WorkflowError(f"pinned workflow {name!r} declares the name {wf.name!r}: the register is damaged.")
+        flows[name] = wf
+    return Rules(ruleset_digest(flows), flows)
+
+
+def rules_of(flows: dict[str, Workflow]) -> Rules:
+    return Rules(ruleset_digest(flows), dict(flows))

@@ -205,15 +205,40 @@ def _as_records(rows: Iterator[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
 
 def verify(db_path: DbRef, anchor: tuple[int, str] | None = None) -> tuple[chain.ChainReport, str]:
     """Recompute the whole chain from the database's genesis; also run SQLite's quick_check."""
+    report, integrity, _ = verify_register(db_path, anchor, replay=False)
+    return report, integrity
+
+
+def verify_register(
+    db_path: DbRef, anchor: tuple[int, str] | None = None, replay: bool = True
+) -> tuple[chain.ChainReport, str, Any]:
+    """Recompute the chain, replay it and reconcile every table with it, in one read snapshot.
+
+    Returns the chain report, SQLite's quick_check, and the reconciliation (None if not replayed).
+    Records stream through once: memory follows the register's rows, not the log's length.
+    """
+    from signoff.engine.replay import Replay
+    from signoff.services.reconcile import reconcile
+
     with Reader(db_path) as r:
         database_id = r.meta("database_id")
         if database_id is None:
             raise SignoffError(f"{db_path} has no database id: it was not made by 'signoff init'.")
-        report = chain.verify_stream(
-            _as_records(r.stream(_SELECT + " ORDER BY seq")), chain.genesis(database_id), anchor=anchor
-        )
+        rows = _as_records(r.stream(_SELECT + " ORDER BY seq"))
+        replayer = Replay() if replay else None
+        if replayer is not None:
+            rows = _fed(rows, replayer)
+        report = chain.verify_stream(rows, chain.genesis(database_id), anchor=anchor)
+        reconciled = reconcile(r, replayer) if replayer is not None else None
         integrity = r.quick_check()
-    return report, integrity
+    return report, integrity, reconciled
+
+
+def _fed(rows: Iterator[dict[str, Any]], replayer: Any) -> Iterator[dict[str, Any]]:
+    feed = replayer.feed
+    for row in rows:
+        feed(row)
+        yield row
 
 
 def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:

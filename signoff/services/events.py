@@ -48,7 +48,7 @@ def fire_event(
         assert item.id is not None
         # Read before the UPDATE below: an ORM-enabled update refreshes the loaded row in place.
         from_state, version = item.state, item.version
-        wf = workflows.get(item.kind)
+        wf = uow.rules().get(item.kind)
         records = item_evidence(uow, item.id)
         standing = current(records)
         open_challenge = _open_challenge(uow, item.id)
@@ -102,44 +102,49 @@ def fire_event(
                 "detail": detail,
             }
             raise
-        now = clock.now_iso()
+        now = uow.now
         effects = wf.events[event].effects
-        if "open_challenge" in effects:
-            uow.session.add(
-                Challenge(item_id=item.id, event=event, raised_at=now, raised_by=actor.name, reason=reason or "")
-            )
         if "answer_challenge" in effects and open_challenge is not None:
             open_challenge.response = response
             open_challenge.answered_at = now
             open_challenge.answered_by = actor.name
             uow.session.add(open_challenge)
+            detail["answers_challenge"] = open_challenge.id
+        if "open_challenge" in effects:
+            raised = Challenge(item_id=item.id, event=event, raised_at=now, raised_by=actor.name, reason=reason or "")
+            uow.session.add(raised)
+            uow.session.flush()
+            detail["challenge_id"] = raised.id
         if "freeze_bundle" in effects:
             digest = bundle_digest(standing)
-            uow.session.add(
-                Submission(
-                    item_id=item.id,
-                    event=event,
-                    submitted_at=now,
-                    submitted_by=actor.name,
-                    bundle_digest=digest,
-                    evidence_ids=",".join(str(r.id) for r in standing),
-                )
+            frozen = Submission(
+                item_id=item.id,
+                event=event,
+                submitted_at=now,
+                submitted_by=actor.name,
+                bundle_digest=digest,
+                evidence_ids=",".join(str(r.id) for r in standing),
             )
+            uow.session.add(frozen)
+            uow.session.flush()
+            detail["submission_id"] = frozen.id
             detail["bundle"] = digest
             detail["evidence_ids"] = [r.id for r in standing]
         if "record_approval" in effects and latest is not None and meeting is not None:
             assert latest.id is not None
-            uow.session.add(
-                Approval(
-                    item_id=item.id,
-                    submission_id=latest.id,
-                    approved_at=now,
-                    approved_by=actor.name,
-                    meeting=meeting.isoformat(),
-                    bundle_digest=latest.bundle_digest,
-                    override_reason=override_reason,
-                )
+            approval = Approval(
+                item_id=item.id,
+                submission_id=latest.id,
+                approved_at=now,
+                approved_by=actor.name,
+                meeting=meeting.isoformat(),
+                bundle_digest=latest.bundle_digest,
+                override_reason=override_reason,
             )
+            uow.session.add(approval)
+            uow.session.flush()
+            detail["approval_id"] = approval.id
+            detail["submission_id"] = latest.id
             detail["bundle"] = latest.bundle_digest
         if expected_version is not None:
             version = expected_version

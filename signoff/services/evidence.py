@@ -11,11 +11,9 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from signoff import clock
 from signoff.domain import names
 from signoff.domain.model import EvidenceFact
 from signoff.domain.roles import REGISTER_ACTIONS
-from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
@@ -138,7 +136,7 @@ def add_evidence(
             file_size=size,
             sha256=digest,
             dated=dated.isoformat(),
-            recorded_at=clock.now_iso(),
+            recorded_at=uow.now,
             added_by=actor.name,
             supersedes_id=supersedes,
             measure=measure.measure if measure else None,
@@ -162,7 +160,12 @@ def add_evidence(
             detail.update(file=file_name, size=size)
         if measure:
             detail.update(
-                measure=measure.measure, value=record.value, threshold=record.threshold, direction=measure.direction
+                measure=measure.measure,
+                value=record.value,
+                unit=measure.unit,
+                period=measure.period,
+                threshold=record.threshold,
+                direction=measure.direction,
             )
         if supersedes is not None:
             detail["supersedes"] = supersedes
@@ -173,7 +176,7 @@ def add_evidence(
             item_ref=ref,
             from_state=item.state,
             to_state=item.state,
-            workflow_hash=workflows.get(item.kind).digest,
+            workflow_hash=uow.rules().get(item.kind).digest,
             detail=detail,
         )
         return record.id

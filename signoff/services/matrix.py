@@ -12,10 +12,8 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from signoff import clock
 from signoff.domain import matrix as matrix_rules
 from signoff.domain.roles import REGISTER_ACTIONS
-from signoff.engine import workflow as workflows
 from signoff.errors import BadInput
 from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store.location import DbRef
@@ -54,12 +52,19 @@ def read_file(path: Path, kinds: tuple[str, ...]) -> list[matrix_rules.ItemSpec]
 
 
 def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
-    known = workflows.load_all()
-    specs = read_file(path, tuple(known))
+    from signoff.store.reader import Reader
+
+    with Reader(db_path) as r:
+        kinds = tuple(r.rules().flows)
+    specs = read_file(path, kinds)
     file_digest = hashlib.sha256(path.read_bytes()).hexdigest()
 
     def body(uow: UnitOfWork, actor: Actor) -> ImportResult:
         require_role(actor, REGISTER_ACTIONS["matrix.import"], "matrix import")
+        known = uow.rules().flows
+        gone = sorted({s.kind for s in specs if s.kind not in known})
+        if gone:
+            raise BadInput(f"{path.name} names workflows no longer in force ({', '.join(gone)}): import it again.")
         # One pass over the register's refs rather than an IN list of every ref in the file: binding
         # 10,000 parameters costs more than reading 10,000 short rows.
         wanted = {s.ref for s in specs}
@@ -79,7 +84,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         ]
         if problems:
             raise BadInput(f"{path.name} conflicts with the register and nothing was imported: " + " | ".join(problems))
-        now = clock.now_iso()
+        now = uow.now
         new_items = [
             (
                 s.ref,
@@ -133,6 +138,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
                     clashes.append(f"line {r.line}: {s.ref} already has a different {r.key!r} row")
         if clashes:
             raise BadInput(f"{path.name} conflicts with the register and nothing was imported: " + " | ".join(clashes))
+        refs = {item_id: ref for ref, item_id in ids.items()}
         row_columns = ("item_id", "key", "description", "present_by", "owner")
         uow.bulk_insert(MatrixRow.__table__, row_columns, new_rows)  # type: ignore[attr-defined]
         result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged, differing)
@@ -143,8 +149,10 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
             detail={
                 "file": path.name,
                 "sha256": file_digest,
-                "items_created": [i[0] for i in new_items],
-                "rows_created": len(new_rows),
+                # What replay rebuilds the new items and rows from: [ref, kind, title, owner, due] and
+                # [ref, key, description, present_by, owner].
+                "items": [[i[0], i[1], i[2], i[3], i[4]] for i in new_items],
+                "rows": [[refs[r[0]], r[1], r[2], r[3], r[4]] for r in new_rows],
                 "rows_unchanged": unchanged,
             },
         )

@@ -8,7 +8,6 @@ from collections import defaultdict
 from typing import Any
 
 from signoff import clock
-from signoff.engine import workflow as workflows
 from signoff.services import views
 from signoff.store.location import DbRef
 from signoff.store.reader import Reader
@@ -32,11 +31,12 @@ def overdue(db_path: DbRef, as_of: dt.date | None = None) -> dict[str, Any]:
             " WHERE due IS NOT NULL AND due < :day ORDER BY owner, due, ref",
             {"day": day},
         )
+        flows = r.rules().flows
     by_owner: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: {"evidence": [], "items": []})
     for row in rows:
         row["days_late"] = (dt.date.fromisoformat(day) - dt.date.fromisoformat(row["present_by"])).days
         by_owner[row["owner"] or "(no owner)"]["evidence"].append(row)
-    finals = {name: wf.final for name, wf in workflows.load_all().items()}
+    finals = {name: wf.final for name, wf in flows.items()}
     items = [i for i in items if i["state"] not in finals.get(i["kind"], ())]
     for item in items:
         item["days_late"] = (dt.date.fromisoformat(day) - dt.date.fromisoformat(item["due"])).days
@@ -97,7 +97,7 @@ def measures(db_path: DbRef) -> list[dict[str, Any]]:
 
 def _states_over_time(r: Reader, until: dt.date) -> list[dict[str, Any]]:
     """Items by state at the end of each week: registrations from the items, moves from the audit log."""
-    flows = workflows.load_all()
+    flows = r.rules().flows
     created = [
         (row["created_at"], row["ref"], flows[row["kind"]].initial if row["kind"] in flows else "proposed")
         for row in r.all("SELECT ref, kind, created_at FROM items ORDER BY created_at")

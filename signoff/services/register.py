@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 from sqlmodel import select
 
-from signoff import clock
 from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS, ROLES, SECRETARY
 from signoff.engine import workflow as workflows
@@ -19,9 +19,13 @@ from signoff.store.tables import Item, Meta, User
 from signoff.store.uow import UnitOfWork
 
 
-def init_register(db: location.DbRef, secretary: str) -> str:
-    """Create the database through the migrations, give it an id, and add its first secretary."""
+def init_register(db: location.DbRef, secretary: str, workflows_dir: Path | None = None) -> str:
+    """Create the database through the migrations, give it an id, pin its workflow rules (the shipped
+    ones, or those in ``workflows_dir``) and add its first secretary."""
     names.check_user_name(secretary)
+    from signoff.services import rules as rule_sets
+
+    pinned_rules = rule_sets.load_folder(workflows_dir)  # a bad definition is refused before anything is written
     db_path = location.target(db)
     if migrate.current_revision(db_path) is not None:
         with UnitOfWork(db_path) as uow:
@@ -31,7 +35,7 @@ def init_register(db: location.DbRef, secretary: str) -> str:
         # An init that stopped after the migrations and before its first user: finish it now.
     else:
         _create_schema(db_path)
-    return _give_identity(db_path, secretary)
+    return _give_identity(db_path, secretary, pinned_rules, rule_sets.origin_of(workflows_dir))
 
 
 def _create_schema(db_path: location.Target) -> None:
@@ -50,11 +54,13 @@ def _create_schema(db_path: location.Target) -> None:
         raise location.translate(err, db_path) from None
 
 
-def _give_identity(db_path: location.Target, secretary: str) -> str:
-    """The register's id, its creation record and its first secretary, in one transaction."""
+def _give_identity(db_path: location.Target, secretary: str, rules: workflows.Rules, origin: str) -> str:
+    """The register's id, its creation record, its rules and its first secretary, in one transaction."""
+    from signoff.services import rules as rule_sets
+
     database_id = str(uuid.uuid4())
-    now = clock.now_iso()
     with UnitOfWork(db_path) as uow:
+        now = uow.now
         uow.session.add(Meta(key="database_id", value=database_id))
         uow.session.add(Meta(key="created_at", value=now))
         uow.session.add(User(name=secretary, roles=SECRETARY, created_at=now, created_by=secretary))
@@ -65,7 +71,9 @@ def _give_identity(db_path: location.Target, secretary: str) -> str:
             event="register.init",
             outcome="applied",
             detail={"database_id": database_id, "schema": location.SCHEMA_HEAD},
+            workflow_hash=rules.digest,
         )
+        rule_sets.pin(uow, secretary, SECRETARY, rules, origin)
         uow.audit(
             actor=secretary,
             roles=SECRETARY,
@@ -90,7 +98,7 @@ def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> No
         require_role(actor, REGISTER_ACTIONS["user.add"], "user add")
         if uow.session.exec(select(User).where(User.name == name)).first() is not None:
             raise BadInput(f"user {name!r} already exists: choose another name.")
-        uow.session.add(User(name=name, roles=",".join(wanted), created_at=clock.now_iso(), created_by=actor.name))
+        uow.session.add(User(name=name, roles=",".join(wanted), created_at=uow.now, created_by=actor.name))
         uow.session.flush()
         record_applied(
             uow,
@@ -114,13 +122,13 @@ def add_item(
     names.check_ref(ref)
     title = names.check_text(title, "title")
     owner = names.check_text(owner, "owner", required=False) or None
-    wf = workflows.get(kind)
 
     def body(uow: UnitOfWork, actor: Actor) -> None:
         require_role(actor, REGISTER_ACTIONS["item.add"], "item add", ref)
+        wf = uow.rules().get(kind)
         if uow.session.exec(select(Item).where(Item.ref == ref)).first() is not None:
             raise BadInput(f"item {ref!r} already exists: choose another ref.")
-        now = clock.now_iso()
+        now = uow.now
         due_text = due.isoformat() if due else None
         uow.session.add(
             Item(

@@ -6,7 +6,6 @@ import datetime as dt
 
 from sqlmodel import select
 
-from signoff import clock
 from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput
@@ -28,17 +27,16 @@ def reschedule(db_path: DbRef, actor_name: str, ref: str, due: dt.date, reason: 
         old = item.due
         if old == due.isoformat():
             raise BadInput(f"{ref} is already due on {old}: give a different --due date.")
-        now = clock.now_iso()
-        uow.session.add(
-            Reschedule(
-                item_id=item.id,
-                from_due=old,
-                to_due=due.isoformat(),
-                reason=reason,
-                changed_by=actor.name,
-                changed_at=now,
-            )
+        now = uow.now
+        moved = Reschedule(
+            item_id=item.id,
+            from_due=old,
+            to_due=due.isoformat(),
+            reason=reason,
+            changed_by=actor.name,
+            changed_at=now,
         )
+        uow.session.add(moved)
         item.due = due.isoformat()
         if item.original_due is None:
             item.original_due = old or due.isoformat()
@@ -51,7 +49,7 @@ def reschedule(db_path: DbRef, actor_name: str, ref: str, due: dt.date, reason: 
             item_ref=ref,
             from_state=item.state,
             to_state=item.state,
-            detail={"from_due": old, "to_due": due.isoformat(), "reason": reason},
+            detail={"reschedule_id": moved.id, "from_due": old, "to_due": due.isoformat(), "reason": reason},
         )
         return old
 
@@ -66,13 +64,14 @@ def add_meeting(db_path: DbRef, actor_name: str, date: dt.date, note: str | None
         require_role(actor, REGISTER_ACTIONS["meeting.add"], "meeting add")
         if uow.session.exec(select(Meeting).where(Meeting.date == date.isoformat())).first() is not None:
             raise BadInput(f"a board meeting on {date.isoformat()} is already on the calendar.")
-        uow.session.add(Meeting(date=date.isoformat(), note=note, added_by=actor.name, added_at=clock.now_iso()))
+        meeting = Meeting(date=date.isoformat(), note=note, added_by=actor.name, added_at=uow.now)
+        uow.session.add(meeting)
         uow.session.flush()
         record_applied(
             uow,
             actor,
             "meeting.add",
-            detail={"date": date.isoformat(), "note": note},
+            detail={"meeting_id": meeting.id, "date": date.isoformat(), "note": note},
         )
 
     in_unit_of_work(db_path, actor_name, "meeting.add", body)

@@ -73,7 +73,12 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
 
 
 def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-    flows = workflows.load_all()
+    with Reader(db_path) as r:
+        return _item_rows(r, state, kind)
+
+
+def _item_rows(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:
+    flows = r.rules().flows
     if kind and kind not in flows:
         raise NotFound(f"unknown workflow {kind!r}: use one of {', '.join(sorted(flows))}.")
     states = sorted({st for wf in flows.values() for st in wf.states})
@@ -87,15 +92,14 @@ def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None)
     if kind:
         where.append("i.kind = :kind")
     sql = _ITEM_STATUS_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY i.ref"
-    with Reader(db_path) as r:
-        return [_judge(row, flows, today) for row in r.all(sql, params)]
+    return [_judge(row, flows, today) for row in r.all(sql, params)]
 
 
 def board(db_path: DbRef) -> dict[str, Any]:
     """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head."""
-    flows = workflows.load_all()
     today = clock.today()
     with Reader(db_path) as r:
+        flows = r.rules().flows
         items = [
             _judge(row, flows, today)
             for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref", {"today": today.isoformat()})
@@ -114,9 +118,9 @@ def board(db_path: DbRef) -> dict[str, Any]:
 
 
 def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
-    flows = workflows.load_all()
     today = clock.today()
     with Reader(db_path) as r:
+        flows = r.rules().flows
         row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = :ref", {"ref": ref, "today": today.isoformat()})
         if row is None:
             raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")

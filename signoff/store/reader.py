@@ -62,6 +62,14 @@ class Reader:
     def quick_check(self) -> str:
         raise NotImplementedError
 
+    def rules(self) -> Any:
+        """The workflow rules pinned in force in this register (an ``engine.workflow.Rules``)."""
+        from signoff.store import pinned
+
+        in_force = self.meta(pinned.IN_FORCE)
+        defs = self.all(pinned.DEFS_SQL, (in_force,)) if in_force else []
+        return pinned.rules(getattr(self, "path", "the register"), in_force, [(d["name"], d["source"]) for d in defs])
+
 
 class SqliteReader(Reader):
     def __init__(self, db_path: location.DbRef) -> None:

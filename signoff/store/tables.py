@@ -162,4 +162,27 @@ class Meeting(SQLModel, table=True):
     added_at: str
 
 
+class RuleSet(SQLModel, table=True):
+    """A set of workflow definitions pinned in the register: proposed by the secretary, put in
+    force by the chair (the set a register starts with is pinned and in force at once)."""
+
+    __tablename__ = "rulesets"
+    digest: str = Field(primary_key=True, max_length=64)
+    proposed_at: str
+    proposed_by: str
+    reason: Optional[str] = None
+    adopted_at: Optional[str] = None
+    adopted_by: Optional[str] = None
+
+
+class WorkflowDef(SQLModel, table=True):
+    """One workflow definition of a pinned set: its full TOML text and digest. Never edited."""
+
+    __tablename__ = "workflow_defs"
+    ruleset: str = Field(primary_key=True, foreign_key="rulesets.digest", max_length=64)
+    name: str = Field(primary_key=True, max_length=64)
+    digest: str = Field(max_length=64)
+    source: str
+
+
 metadata = SQLModel.metadata

@@ -47,6 +47,8 @@ class UnitOfWork:
         self.check_schema = check_schema
         self.session: Session
         self._database_id: str | None = None
+        self._now: str | None = None
+        self._rules: Any = None
 
     def __enter__(self) -> UnitOfWork:
         if self.check_schema:
@@ -62,6 +64,10 @@ class UnitOfWork:
                     self.session.close()
                     raise location.translate(err.orig or err, self.db_path) from None
                 time.sleep(0.05 * (attempt + 1))
+        if not self.target.is_sqlite:
+            # Writers serialise on the chain head from the start, as SQLite's BEGIN IMMEDIATE does: the
+            # transaction's clock (``now``) is then read under the lock and the log's times never go back.
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
         if self.check_schema:
             try:
                 rev = self.session.exec(text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
@@ -104,6 +110,33 @@ class UnitOfWork:
             self._database_id = row.value
         return self._database_id
 
+    @property
+    def now(self) -> str:
+        """This transaction's time, read once under the write lock: every row it writes and every
+        audit record it appends carry it, so replaying the chain can check the rows' timestamps.
+        Never earlier than the last record's time, so recorded_at never goes back along the chain."""
+        if self._now is None:
+            last = self.session.execute(
+                select(col(AuditRecord.recorded_at)).order_by(col(AuditRecord.seq).desc()).limit(1)
+            ).scalar()
+            now = clock.now_iso()
+            self._now = max(now, last) if isinstance(last, str) and clock.is_canonical(last) else now
+        return self._now
+
+    def rules(self) -> Any:
+        """The workflow rules pinned in force in this register (an ``engine.workflow.Rules``)."""
+        if self._rules is None:
+            from signoff.store import pinned
+            from signoff.store.tables import WorkflowDef
+
+            row = self.session.get(Meta, pinned.IN_FORCE)
+            in_force = row.value if row is not None else None
+            defs = self.session.execute(
+                select(col(WorkflowDef.name), col(WorkflowDef.source)).where(col(WorkflowDef.ruleset) == in_force)
+            ).all()
+            self._rules = pinned.rules(self.target, in_force, [(n, src) for n, src in defs])
+        return self._rules
+
     def audit(
         self,
         *,
@@ -120,22 +153,17 @@ class UnitOfWork:
         """Append one chained audit record in this transaction and return it.
 
         Every record names the rules in force: the item's workflow digest where there is one,
-        otherwise the digest of the whole set of workflows.
+        otherwise the digest of the whole set of workflows pinned in force.
         """
         if workflow_hash is None:
-            from signoff.engine.workflow import ruleset_digest
-
-            workflow_hash = ruleset_digest()
-        if not self.target.is_sqlite:
-            # SQLite already holds the write lock; PostgreSQL serialises appends on the chain head here.
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
+            workflow_hash = self.rules().digest
         head = self.session.execute(
             select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
         ).first()
         seq, prev = (head[0] + 1, head[1]) if head else (1, chain.genesis(self.database_id()))
         record: dict[str, Any] = {
             "seq": seq,
-            "recorded_at": clock.now_iso(),
+            "recorded_at": self.now,
             "actor": actor,
             "roles": roles,
             "item_ref": item_ref,

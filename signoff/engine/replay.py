@@ -1,0 +1,443 @@
+"""Replaying the audit chain: the state every table should hold, rebuilt from the records alone.
+
+The chain is the register's source of truth; the tables are a projection of it. ``Replay`` is fed
+the records in sequence order and
+
+- checks each applied record is *legal* where it stands: its time is canonical UTC and never goes
+  back, its actor holds a role the rules in force allow, a transition starts from the state the
+  item is in and is an event the pinned workflow allows from there, and it names the rules in force;
+- rebuilds, from what each record carries, the rows it wrote: users, items, matrix rows, evidence,
+  submissions, challenges, approvals, reschedules, meetings, pinned rules and the register's meta.
+
+``rows()`` then gives those tables in the same canonical form the store reads them in, so a
+reconciliation compares them row by row (services/reconcile.py). Memory grows with the register's
+rows, never with the length of the log: the records stream through.
+
+Registers written before records carried full detail start with *legacy* records: their times and
+hashes are checked, and a ``register.baseline`` record written when the register was upgraded
+carries the tables as they then stood, from which replay continues in full.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from signoff.clock import is_canonical
+from signoff.domain.roles import CHAIR, REGISTER_ACTIONS, SECRETARY
+from signoff.engine.workflow import Rules, WorkflowError, rules_from_sources
+
+# Table name → (key columns, value columns), in the order the store reads them for reconciliation.
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "meta": (("key",), ("value",)),
+    "rulesets": (("digest",), ("proposed_at", "proposed_by", "reason", "adopted_at", "adopted_by")),
+    "workflow_defs": (("ruleset", "name"), ("digest", "source")),
+    "users": (("name",), ("roles", "created_at", "created_by")),
+    "items": (
+        ("ref",),
+        ("kind", "title", "owner", "due", "original_due", "state", "version", "created_at", "last_transition_at"),
+    ),
+    "matrix_rows": (("ref", "key"), ("description", "present_by", "owner")),
+    "evidence": (
+        ("id",),
+        (
+            "ref",
+            "key",
+            "kind",
+            "sha256",
+            "file_name",
+            "file_size",
+            "dated",
+            "recorded_at",
+            "added_by",
+            "supersedes_id",
+            "measure",
+            "value",
+            "unit",
+            "period",
+            "threshold",
+            "direction",
+        ),
+    ),
+    "submissions": (("id",), ("ref", "event", "submitted_at", "submitted_by", "bundle_digest", "evidence_ids")),
+    "challenges": (
+        ("id",),
+        ("ref", "event", "raised_at", "raised_by", "reason", "response", "answered_at", "answered_by"),
+    ),
+    "approvals": (
+        ("id",),
+        ("ref", "submission_id", "approved_at", "approved_by", "meeting", "bundle_digest", "override_reason"),
+    ),
+    "reschedules": (("id",), ("ref", "from_due", "to_due", "reason", "changed_by", "changed_at")),
+    "meetings": (("date",), ("id", "note", "added_by", "added_at")),
+}
+# The meta keys the chain is the source of; others (settings) are not decisions.
+META_KEYS = ("database_id", "created_at", "rules_in_force")
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Replay:
+    """Feed records in sequence order with ``feed``; read ``problems`` and ``rows()`` at the end."""
+
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    legacy: list[int] = field(default_factory=list)  # seqs of records that predate full detail
+    full: bool = False
+    tables: dict[str, dict[tuple[Any, ...], Row]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    _rules: Rules | None = None
+    _sets: dict[str, dict[str, str]] = field(default_factory=dict)  # ruleset digest → {name: source}
+    _last_at: str = ""
+    _open: dict[str, int] = field(default_factory=dict)  # item ref → its open challenge's id
+    applied: int = 0
+
+    # -- the walk -------------------------------------------------------------------------------
+
+    def feed(self, rec: Mapping[str, Any]) -> None:
+        seq = rec["seq"] if isinstance(rec.get("seq"), int) else 0
+        at = rec.get("recorded_at")
+        if not isinstance(at, str) or not is_canonical(at):
+            self._bad(seq, f"its time {at!r} is not canonical UTC (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
+        elif at < self._last_at:
+            self._bad(seq, f"its time {at} is earlier than the record before it ({self._last_at})")
+        else:
+            self._last_at = at
+        event = str(rec.get("event"))
+        if rec.get("outcome") != "applied":
+            if rec.get("outcome") != "refused":
+                self._bad(seq, f"its outcome {rec.get('outcome')!r} is neither applied nor refused")
+            return
+        self.applied += 1
+        if event == "register.init" and seq == 1:
+            self.full = True
+        if event == "register.baseline":
+            self._baseline(seq, rec)
+            return
+        if not self.full:
+            self.legacy.append(seq)
+            return
+        try:
+            detail = json.loads(rec["detail"])
+        except (TypeError, ValueError):
+            self._bad(seq, "its detail is not JSON")
+            return
+        if not isinstance(detail, dict):
+            self._bad(seq, "its detail is not a JSON object")
+            return
+        try:
+            self._apply(seq, rec, event, detail)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            self._bad(seq, f"it does not carry what a {event} record needs ({type(err).__name__}: {err})")
+
+    def _bad(self, seq: int, why: str) -> None:
+        self.problems.append((seq, why))
+
+    # -- who may do what ------------------------------------------------------------------------
+
+    def _roles(self, name: str) -> frozenset[str]:
+        user = self.tables["users"].get((name,))
+        return frozenset(r for r in user["roles"].split(",") if r) if user else frozenset()
+
+    def _check_actor(self, seq: int, rec: Mapping[str, Any], allowed: frozenset[str], what: str) -> None:
+        actor = rec["actor"]
+        held = self._roles(actor)
+        if (actor,) not in self.tables["users"]:
+            self._bad(seq, f"its actor {actor!r} is not a user of the register at this point")
+            return
+        if rec["roles"] != ",".join(sorted(held)):
+            self._bad(seq, f"it claims roles {rec['roles']!r} but {actor} holds {','.join(sorted(held))!r}")
+        if not held & allowed:
+            self._bad(
+                seq, f"{actor} ({','.join(sorted(held))}) may not {what}: it needs {' or '.join(sorted(allowed))}"
+            )
+
+    def _check_rules_hash(self, seq: int, rec: Mapping[str, Any], kind: str | None = None) -> None:
+        if self._rules is None:
+            self._bad(seq, "it comes before any workflow rules were pinned")
+            return
+        allowed = {self._rules.digest}
+        if kind is not None and kind in self._rules.flows:
+            allowed.add(self._rules.flows[kind].digest)
+        if rec.get("workflow_hash") not in allowed:
+            self._bad(seq, "its workflow hash is not that of the rules in force at this point of the chain")
+
+    def _item(self, seq: int, ref: Any) -> Row | None:
+        item = self.tables["items"].get((ref,))
+        if item is None:
+            self._bad(seq, f"it names item {ref!r}, which no earlier record registered")
+        return item
+
+    # -- what each kind of record does ------------------------------------------------------------
+
+    def _apply(self, seq: int, rec: Mapping[str, Any], event: str, d: dict[str, Any]) -> None:
+        at, actor, ref = rec["recorded_at"], rec["actor"], rec.get("item_ref")
+        t = self.tables
+        if event == "register.init":
+            t["meta"][("database_id",)] = {"value": d["database_id"]}
+            t["meta"][("created_at",)] = {"value": at}
+            return
+        if event == "workflow.pin":
+            if self._rules is not None and rec["actor"] != "":
+                self._check_actor(seq, rec, frozenset({SECRETARY, CHAIR}), "pin workflow rules")
+            self._store_set(seq, d, actor, at, None)
+            self._adopt(d["ruleset"], actor, at)
+            self._check_rules_hash(seq, rec)
+            return
+        if event == "workflow.propose":
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, frozenset({SECRETARY}), "propose workflow rules")
+            self._store_set(seq, d, actor, at, d.get("reason"))
+            return
+        if event == "workflow.adopt":
+            self._check_actor(seq, rec, frozenset({CHAIR}), "adopt workflow rules")
+            if (d["ruleset"],) not in t["rulesets"]:
+                self._bad(seq, f"it adopts rules {d['ruleset'][:16]}… that no record proposed")
+                return
+            self._adopt(d["ruleset"], actor, at)
+            self._check_rules_hash(seq, rec)
+            return
+        if event in ("register.upgrade", "register.copy"):
+            return  # the file, not the board's decisions: nothing in the tables
+        if event == "user.add":
+            first = not t["users"] and d["user"] == actor
+            if not first:
+                self._check_rules_hash(seq, rec)
+                self._check_actor(seq, rec, REGISTER_ACTIONS["user.add"], "add users")
+            if (d["user"],) in t["users"]:
+                self._bad(seq, f"it adds user {d['user']!r}, who already exists")
+            roles = d["roles"]
+            t["users"][(d["user"],)] = {"roles": ",".join(sorted(roles)), "created_at": at, "created_by": actor}
+            return
+        if event == "meeting.add":
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, REGISTER_ACTIONS["meeting.add"], "add meetings")
+            t["meetings"][(d["date"],)] = {
+                "id": d["meeting_id"],
+                "note": d.get("note"),
+                "added_by": actor,
+                "added_at": at,
+            }
+            return
+        if event == "matrix.import":
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, REGISTER_ACTIONS["matrix.import"], "import the matrix")
+            for new_ref, kind, title, owner, due in d["items"]:
+                self._new_item(seq, new_ref, kind, title, owner, due, at)
+            for row_ref, key, description, present_by, owner in d["rows"]:
+                if (row_ref,) not in t["items"]:
+                    self._bad(seq, f"it adds a matrix row to item {row_ref!r}, which no earlier record registered")
+                t["matrix_rows"][(row_ref, key)] = {
+                    "description": description,
+                    "present_by": present_by,
+                    "owner": owner,
+                }
+            return
+        if event == "item.add":
+            self._check_actor(seq, rec, REGISTER_ACTIONS["item.add"], "add items")
+            self._new_item(seq, ref, d["kind"], d["title"], d.get("owner"), d.get("due"), at)
+            item = t["items"].get((ref,))
+            self._check_rules_hash(seq, rec, item["kind"] if item else None)
+            if item is not None and rec.get("to_state") != item["state"]:
+                self._bad(seq, f"it registers {ref} in state {rec.get('to_state')!r}, not the workflow's initial state")
+            return
+        item = self._item(seq, ref) if ref is not None else None
+        if item is None:
+            if ref is None:
+                self._bad(seq, f"it is an applied {event!r} record, which no version of signoff writes")
+            return
+        self._check_rules_hash(seq, rec, item["kind"])
+        if rec.get("from_state") != item["state"]:
+            self._bad(seq, f"it moves {ref} from {rec.get('from_state')!r}, but replay has it in {item['state']!r}")
+        if event == "evidence.add":
+            self._check_actor(seq, rec, REGISTER_ACTIONS["evidence.add"], "add evidence")
+            self._evidence(seq, ref, actor, at, d)
+            return
+        if event == "item.reschedule":
+            self._check_actor(seq, rec, REGISTER_ACTIONS["item.reschedule"], "reschedule items")
+            t["reschedules"][(d["reschedule_id"],)] = {
+                "ref": ref,
+                "from_due": d["from_due"],
+                "to_due": d["to_due"],
+                "reason": d["reason"],
+                "changed_by": actor,
+                "changed_at": at,
+            }
+            if item["original_due"] is None:
+                item["original_due"] = item["due"] or d["to_due"]
+            item["due"] = d["to_due"]
+            return
+        self._transition(seq, rec, item, event, d)
+
+    def _transition(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
+        ref, at, actor = rec["item_ref"], rec["recorded_at"], rec["actor"]
+        assert self._rules is not None  # _check_rules_hash reported it otherwise
+        wf = self._rules.flows.get(item["kind"])
+        ev = wf.events.get(event) if wf else None
+        if ev is None:
+            self._bad(seq, f"{event!r} is not an event of {item['kind']} in the rules in force")
+            return
+        if item["state"] not in ev.source:
+            self._bad(seq, f"{item['kind']} does not allow {event} from {item['state']!r}")
+        if rec.get("to_state") != ev.dest:
+            self._bad(seq, f"it moves {ref} to {rec.get('to_state')!r}, but {event} leads to {ev.dest!r}")
+        self._check_actor(seq, rec, ev.roles, event)
+        t = self.tables
+        answered = d.get("answers_challenge")
+        if answered is not None:
+            challenge = t["challenges"].get((answered,))
+            if challenge is None or self._open.get(ref) != answered:
+                self._bad(seq, f"it answers challenge {answered}, which is not {ref}'s open challenge")
+            else:
+                challenge.update(response=d.get("response"), answered_at=at, answered_by=actor)
+                del self._open[ref]
+        if "challenge_id" in d:
+            t["challenges"][(d["challenge_id"],)] = {
+                "ref": ref,
+                "event": event,
+                "raised_at": at,
+                "raised_by": actor,
+                "reason": d.get("reason") or "",
+                "response": None,
+                "answered_at": None,
+                "answered_by": None,
+            }
+            self._open[ref] = d["challenge_id"]
+        if "approval_id" in d:
+            t["approvals"][(d["approval_id"],)] = {
+                "ref": ref,
+                "submission_id": d["submission_id"],
+                "approved_at": at,
+                "approved_by": actor,
+                "meeting": d["meeting"],
+                "bundle_digest": d["bundle"],
+                "override_reason": d.get("override_reason"),
+            }
+            frozen = t["submissions"].get((d["submission_id"],))
+            if frozen is None or frozen["ref"] != ref or frozen["bundle_digest"] != d["bundle"]:
+                self._bad(seq, f"it approves submission {d['submission_id']}, which is not a frozen bundle of {ref}")
+        elif "submission_id" in d:
+            t["submissions"][(d["submission_id"],)] = {
+                "ref": ref,
+                "event": event,
+                "submitted_at": at,
+                "submitted_by": actor,
+                "bundle_digest": d["bundle"],
+                "evidence_ids": ",".join(str(i) for i in d["evidence_ids"]),
+            }
+        item["state"] = ev.dest
+        item["version"] += 1
+        item["last_transition_at"] = at
+
+    def _new_item(self, seq: int, ref: Any, kind: str, title: str, owner: Any, due: Any, at: str) -> None:
+        if (ref,) in self.tables["items"]:
+            self._bad(seq, f"it registers item {ref!r}, which already exists")
+        flows = self._rules.flows if self._rules else {}
+        if kind not in flows:
+            self._bad(seq, f"it registers {ref} under workflow {kind!r}, which is not in the rules in force")
+            initial = "?"
+        else:
+            initial = flows[kind].initial
+        self.tables["items"][(ref,)] = {
+            "kind": kind,
+            "title": title,
+            "owner": owner,
+            "due": due,
+            "original_due": due,
+            "state": initial,
+            "version": 1,
+            "created_at": at,
+            "last_transition_at": at,
+        }
+
+    def _evidence(self, seq: int, ref: Any, actor: str, at: str, d: dict[str, Any]) -> None:
+        key = d["key"]
+        if (ref, key) not in self.tables["matrix_rows"]:
+            self._bad(seq, f"it adds evidence to {ref} row {key!r}, which the matrix does not have")
+        supersedes = d.get("supersedes")
+        if supersedes is not None:
+            old = self.tables["evidence"].get((supersedes,))
+            if old is None or old["ref"] != ref or old["key"] != key:
+                self._bad(seq, f"it supersedes evidence {supersedes}, which is not {ref} {key} evidence")
+        self.tables["evidence"][(d["evidence_id"],)] = {
+            "ref": ref,
+            "key": key,
+            "kind": d["kind"],
+            "sha256": d["sha256"],
+            "file_name": d.get("file"),
+            "file_size": d.get("size"),
+            "dated": d["dated"],
+            "recorded_at": at,
+            "added_by": actor,
+            "supersedes_id": supersedes,
+            "measure": d.get("measure"),
+            "value": d.get("value"),
+            "unit": d.get("unit"),
+            "period": d.get("period"),
+            "threshold": d.get("threshold"),
+            "direction": d.get("direction"),
+        }
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    def _store_set(self, seq: int, d: dict[str, Any], actor: str, at: str, reason: Any) -> None:
+        sources = {name: spec["source"] for name, spec in d["workflows"].items()}
+        try:
+            found = rules_from_sources(sources)
+        except WorkflowError as err:
+            self._bad(seq, f"its workflow definitions do not parse ({err})")
+            return
+        if found.digest != d["ruleset"]:
+            self._bad(seq, f"its workflow definitions digest to {found.digest[:16]}…, not {d['ruleset'][:16]}…")
+        self._sets[found.digest] = sources
+        self.tables["rulesets"][(d["ruleset"],)] = {
+            "proposed_at": at,
+            "proposed_by": actor,
+            "reason": reason,
+            "adopted_at": None,
+            "adopted_by": None,
+        }
+        for name, src in sources.items():
+            self.tables["workflow_defs"][(d["ruleset"], name)] = {"digest": found.flows[name].digest, "source": src}
+
+    def _adopt(self, digest: str, actor: str, at: str) -> None:
+        self.tables["rulesets"][(digest,)].update(adopted_at=at, adopted_by=actor)
+        self.tables["meta"][("rules_in_force",)] = {"value": digest}
+        if digest in self._sets:
+            self._rules = rules_from_sources(self._sets[digest])
+
+    # -- registers that predate full detail ------------------------------------------------------------
+
+    def _baseline(self, seq: int, rec: Mapping[str, Any]) -> None:
+        """Take the tables as they stood at an upgrade; from here on records carry full detail."""
+        try:
+            detail = json.loads(rec["detail"])
+            tables = detail["tables"]
+            for name, (keys, cols) in TABLES.items():
+                self.tables[name] = {
+                    tuple(row[k] for k in keys): {c: row[c] for c in cols} for row in tables.get(name, [])
+                }
+        except (TypeError, ValueError, KeyError) as err:
+            self._bad(seq, f"its baseline of the tables cannot be read ({type(err).__name__})")
+            return
+        self._open = {
+            row["ref"]: key[0] for key, row in sorted(self.tables["challenges"].items()) if row["answered_at"] is None
+        }
+        self._sets = {}
+        for (ruleset, name), row in self.tables["workflow_defs"].items():
+            self._sets.setdefault(ruleset, {})[name] = row["source"]
+        in_force = self.tables["meta"].get(("rules_in_force",))
+        self._rules = (
+            rules_from_sources(self._sets[in_force["value"]]) if in_force and in_force["value"] in self._sets else None
+        )
+        self.full = True
+
+    # -- the result ------------------------------------------------------------------------------------
+
+    def rows(self) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
+        """Every rebuilt table as {key: values in TABLES' column order}."""
+        return {
+            name: {key: tuple(row[c] for c in TABLES[name][1]) for key, row in rows.items()}
+            for name, rows in self.tables.items()
+        }
