@@ -53,7 +53,7 @@ def db_upgrade(c: Context) -> None:
 @db_group.command("check")
 @pass_ctx
 def db_check(c: Context) -> None:
-    """Run SQLite's full integrity_check and foreign_key_check; exit 1 on any problem."""
+    """Check the file, the append-only triggers, and every table against the replayed chain; exit 1 on any problem."""
     from signoff.services.maintenance import integrity_check
 
     problems = integrity_check(c.db)
@@ -61,7 +61,9 @@ def db_check(c: Context) -> None:
         output.message(problem)
     if problems:
         raise IntegrityFailed(f"{c.db} failed the integrity check with {len(problems)} problem(s).")
-    output.message(f"{c.db}: integrity_check ok, foreign keys ok.")
+    output.message(
+        f"{c.db}: integrity_check ok, foreign keys ok, append-only triggers in place, tables match the chain."
+    )
 
 
 @db_group.command("copy")

@@ -77,6 +77,15 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 META_KEYS = ("database_id", "created_at", "rules_in_force")
 
 Row = dict[str, Any]
+# Registers created at these schemas wrote records without full detail (see register.baseline).
+LEGACY_SCHEMAS = ("0001", "0002", "0003")
+
+
+def _schema_of(rec: Mapping[str, Any]) -> Any:
+    try:
+        return json.loads(rec["detail"]).get("schema")
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 @dataclass
@@ -111,7 +120,7 @@ class Replay:
             return
         self.applied += 1
         if event == "register.init" and seq == 1:
-            self.full = True
+            self.full = _schema_of(rec) not in LEGACY_SCHEMAS
         if event == "register.baseline":
             self._baseline(seq, rec)
             return

@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from signoff.errors import BadInput, SignoffError
 from signoff.store import location
@@ -185,6 +186,7 @@ def upgrade(db: location.DbRef, actor: str | None = None) -> UpgradeResult:
             f"{db_path} was written by a newer version of signoff (schema {current}): upgrade signoff to use it."
         )
     if current == location.SCHEMA_HEAD:
+        _record_upgrade(db_path, actor, current, current, None)  # pins the rules if an earlier upgrade stopped short
         return UpgradeResult(current, current, None)
     # The migrations never touch evidence files, so the backup is of the database alone.
     saved = backup(db_path, backup_name(db_path), with_evidence=False)
@@ -229,8 +231,7 @@ def _upgrade_server(t: location.Target, actor: str | None) -> UpgradeResult:
             cause = location.translate(getattr(err, "orig", None) or err, t)
             raise SignoffError(f"{cause} The upgrade was rolled back; nothing changed.") from None
     after = migrate.current_revision(t) or current
-    if after != current:
-        _record_upgrade(t, actor, current, after, None)
+    _record_upgrade(t, actor, current, after, None)
     return UpgradeResult(current, after, None)
 
 
@@ -247,28 +248,104 @@ def _record_upgrade(db: location.DbRef, actor: str | None, before: str, after: s
         if uow.session.get(Meta, "database_id") is None:
             return  # a register whose init never finished has no chain to record in yet
         user = uow.session.exec(select(User).where(User.name == name)).first()
-        uow.audit(
-            actor=name,
-            roles=user.roles if user else "",
-            event="register.upgrade",
-            outcome="applied",
-            detail={"from_schema": before, "to_schema": after, "backup": backup},
-        )
+        roles = user.roles if user else ""
+        unpinned = uow.session.get(Meta, "rules_in_force") is None
+        if unpinned:
+            # A register made before its rules were pinned: take the tables as they stand into the
+            # chain (replay continues from them), then pin the rules it was running on.
+            from signoff.services import rules as rule_sets
+
+            uow.audit(
+                actor=name,
+                roles=roles,
+                event="register.baseline",
+                outcome="applied",
+                detail={"tables": baseline_tables(uow)},
+                workflow_hash=rule_sets.load_folder(None).digest,
+            )
+            directory = workflows_folder_in_use()
+            rule_sets.pin(uow, name, roles, rule_sets.load_folder(directory), rule_sets.origin_of(directory))
+        if before != after or unpinned:
+            uow.audit(
+                actor=name,
+                roles=roles,
+                event="register.upgrade",
+                outcome="applied",
+                detail={"from_schema": before, "to_schema": after, "backup": backup},
+            )
         uow.commit()
 
 
+def workflows_folder_in_use() -> Path | None:
+    """The folder an unpinned register was running on: SIGNOFF_WORKFLOWS if set, else the shipped set."""
+    override = os.environ.get("SIGNOFF_WORKFLOWS")
+    return Path(override) if override else None
+
+
+def baseline_tables(uow: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every table replay rebuilds, as its rows stand now, in replay's canonical form."""
+    from signoff.engine.replay import TABLES
+    from signoff.services.reconcile import TABLE_SQL
+
+    conn = uow.session.connection()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, (keys, cols) in TABLES.items():
+        names = (*keys, *cols)
+        rows = conn.exec_driver_sql(TABLE_SQL[name]).fetchall()
+        out[name] = [dict(zip(names, row[: len(names)], strict=True)) for row in rows]
+    return out
+
+
+# The append-only triggers every register at this schema has (PostgreSQL also refuses TRUNCATE).
+APPEND_ONLY = ("audit", "evidence", "submissions", "approvals", "reschedules", "workflow_defs")
+
+
+def expected_triggers(postgres: bool) -> list[str]:
+    names = [f"{t}_no_{a}" for t in APPEND_ONLY for a in ("update", "delete")]
+    return names + [f"{t}_no_truncate" for t in APPEND_ONLY] if postgres else names
+
+
 def integrity_check(db: location.DbRef) -> list[str]:
-    """SQLite's full integrity_check and foreign_key_check: an empty list means all is well."""
-    db_path = _sqlite_only(db, "db check", "use 'signoff audit verify'; PostgreSQL checks its own pages")
-    conn = _open_source(db_path)
-    try:
-        problems = [str(r[0]) for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        problems += [
-            f"{table} row {rowid} refers to a missing {parent} row"
-            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")
-        ]
-    except sqlite3.Error as err:
-        raise location.translate(err, db_path) from None
-    finally:
-        conn.close()
+    """Everything that must hold for the register to be trusted: an empty list means all is well.
+
+    SQLite's full integrity_check and foreign_key_check (on a file), every append-only trigger in
+    place, and the chain replayed and reconciled with every table (see ``audit verify``).
+    """
+    from signoff.services.audit import verify_register
+    from signoff.store.reader import Reader
+
+    t = location.target(db)
+    problems: list[str] = []
+    if t.is_sqlite:
+        db_path = _sqlite_only(db, "db check", "")
+        conn = _open_source(db_path)
+        try:
+            problems += [str(r[0]) for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            problems += [
+                f"{table} row {rowid} refers to a missing {parent} row"
+                for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")
+            ]
+        except sqlite3.Error as err:
+            raise location.translate(err, db_path) from None
+        finally:
+            conn.close()
+        if problems:
+            return problems  # a damaged file: replaying it would only repeat the damage
+    with Reader(t) as r:
+        if t.is_sqlite:
+            present = {row["name"] for row in r.all("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        else:
+            present = {
+                row["name"]
+                for row in r.all("SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'")
+            }
+    problems += [
+        f"the append-only trigger {name} is missing or disabled"
+        for name in expected_triggers(not t.is_sqlite)
+        if name not in present
+    ]
+    report, _, reconciled = verify_register(t)
+    problems += [f"audit record {seq}: {why}" for seq, why in report.broken]
+    problems += [f"audit record {seq}: {why}" for seq, why in reconciled.problems]
+    problems += list(reconciled.differences)
     return problems

@@ -16,7 +16,7 @@ from signoff.engine.replay import META_KEYS, TABLES, Replay
 from signoff.store.reader import Reader
 
 # How each table is read in the replay's canonical form: key columns first, then value columns.
-_SQL: dict[str, str] = {
+TABLE_SQL: dict[str, str] = {
     "meta": "SELECT key, value FROM meta WHERE key IN (" + ", ".join(f"'{k}'" for k in META_KEYS) + ")",
     "rulesets": "SELECT digest, proposed_at, proposed_by, reason, adopted_at, adopted_by FROM rulesets",
     "workflow_defs": "SELECT ruleset, name, digest, source FROM workflow_defs",
@@ -62,7 +62,7 @@ def table_rows(r: Reader, name: str) -> Iterator[tuple[tuple[Any, ...], tuple[An
     """(key, values, note text or None) for every row of ``name``, in the replay's canonical form."""
     nkeys = len(TABLES[name][0])
     ncols = len(TABLES[name][1])
-    for row in r.stream(_SQL[name]):
+    for row in r.stream(TABLE_SQL[name]):
         extra = row[nkeys + ncols] if len(row) > nkeys + ncols else None
         yield tuple(row[:nkeys]), tuple(row[nkeys : nkeys + ncols]), extra
 

@@ -1,0 +1,383 @@
+"""The chain is the truth: tables edited behind signoff's back, and records that break the rules.
+
+Each test damages a real register the way someone with write access to the file would (stdlib
+sqlite3, triggers dropped where needed, environment variables), then checks that replaying the
+chain names exactly what was changed: the table, the row, the column, both values; or the record
+and why it could not have been made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CHAIR, MEMBER, SECRETARY, days_ago
+from test_tamper import build_register
+
+from signoff.domain import chain
+from signoff.errors import NotFound, Refused
+from signoff.services import audit, rules
+from signoff.services.events import fire_event
+from signoff.services.maintenance import integrity_check
+from signoff.services.register import add_item
+
+SHIPPED = Path(__file__).resolve().parents[2] / "workflows"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_register(tmp_path_factory.mktemp("pristine"))
+
+
+@pytest.fixture
+def db(pristine: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(pristine.parent, target)
+    return target / pristine.name
+
+
+def replayed(db: Path) -> tuple[list[tuple[int, str]], list[str]]:
+    report, _, reconciled = audit.verify_register(db)
+    assert report.ok, report.broken
+    return reconciled.problems, reconciled.differences
+
+
+def edit(db: Path, *statements: str, drop: tuple[str, ...] = ()) -> None:
+    conn = sqlite3.connect(db)
+    for trigger in drop:
+        conn.execute(f"DROP TRIGGER {trigger}")
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def append_chained(db: Path, **fields: object) -> int:
+    """Append a correctly chained record, as an attacker who knows the algorithm would."""
+    conn = sqlite3.connect(db)
+    seq, prev, at, wf = conn.execute(
+        "SELECT seq, hash, recorded_at, workflow_hash FROM audit ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    rec: dict[str, object] = {
+        "seq": seq + 1,
+        "recorded_at": at,
+        "actor": CHAIR,
+        "roles": "chair",
+        "item_ref": None,
+        "event": "approve",
+        "from_state": None,
+        "to_state": None,
+        "outcome": "applied",
+        "detail": "{}",
+        "workflow_hash": wf,
+        "prev_hash": prev,
+    }
+    rec.update(fields)
+    rec["hash"] = chain.record_hash(rec)
+    cols = ", ".join(chain.EXPORT_FIELDS)
+    conn.execute(
+        f"INSERT INTO audit ({cols}) VALUES ({', '.join('?' for _ in chain.EXPORT_FIELDS)})",
+        [rec[f] for f in chain.EXPORT_FIELDS],
+    )
+    conn.commit()
+    conn.close()
+    return seq + 1
+
+
+def test_an_untouched_register_replays_to_exactly_its_tables(db: Path) -> None:
+    problems, differences = replayed(db)
+    assert problems == [] and differences == []
+    assert integrity_check(db) == []
+
+
+def test_a_state_set_in_the_table_is_reported_with_both_values(db: Path) -> None:
+    edit(db, "UPDATE items SET state = 'signed_off' WHERE ref = 'OF-02'")
+    problems, differences = replayed(db)
+    assert problems == []
+    assert differences == ["items OF-02 state: the chain says 'challenged', the table says 'signed_off'"]
+    assert any("OF-02 state" in p for p in integrity_check(db))
+
+
+def test_roles_granted_in_the_table_are_reported(db: Path) -> None:
+    edit(db, f"UPDATE users SET roles = 'chair,member' WHERE name = '{MEMBER}'")
+    _, differences = replayed(db)
+    assert differences == [f"users {MEMBER} roles: the chain says 'member', the table says 'chair,member'"]
+
+
+def test_a_measure_value_or_note_edited_behind_the_triggers_is_reported(db: Path) -> None:
+    edit(
+        db,
+        "UPDATE evidence SET note = 'Average caseload 12' WHERE kind = 'note'",
+        "UPDATE evidence SET dated = '2001-01-01' WHERE kind = 'file'",
+        drop=("evidence_no_update",),
+    )
+    _, differences = replayed(db)
+    assert any(d.startswith("evidence ") and "note: the text no longer matches its digest" in d for d in differences)
+    assert any(d.startswith("evidence ") and "dated: the chain says" in d and "'2001-01-01'" in d for d in differences)
+
+
+@pytest.mark.parametrize(
+    ("table", "sql", "expected"),
+    [
+        ("approvals", "UPDATE approvals SET meeting = '2001-01-01'", "approvals 1 meeting"),
+        ("challenges", "UPDATE challenges SET reason = 'nothing'", "challenges 1 reason"),
+        ("submissions", "UPDATE submissions SET evidence_ids = ''", "submissions 1 evidence_ids"),
+        ("matrix_rows", "UPDATE matrix_rows SET present_by = '2099-01-01'", "matrix_rows OF-01 audit present_by"),
+        ("meta", "UPDATE meta SET value = 'x' WHERE key = 'database_id'", "meta database_id value"),
+    ],
+)
+def test_each_table_is_reconciled_column_by_column(db: Path, table: str, sql: str, expected: str) -> None:
+    drop = (f"{table}_no_update",) if table in ("approvals", "submissions") else ()
+    edit(db, sql, drop=drop)
+    if table == "meta":
+        # The genesis hangs on the database id: the chain itself reports it, before any replay.
+        report, _, _ = audit.verify_register(db)
+        assert not report.ok
+        return
+    _, differences = replayed(db)
+    assert any(d.startswith(expected) for d in differences), differences
+
+
+def test_a_row_no_record_created_and_a_row_deleted_are_both_reported(db: Path) -> None:
+    edit(
+        db,
+        "INSERT INTO users (name, roles, created_at, created_by) VALUES ('mallory', 'chair', '2026-01-01', 'sec')",
+        "DELETE FROM meetings",
+        "DELETE FROM challenges",
+    )
+    _, differences = replayed(db)
+    assert "users mallory: no record in the chain created this row" in differences
+    assert any(d.startswith("challenges 1: the chain created this row but the table lacks it") for d in differences)
+
+
+def test_a_chained_approval_of_an_item_never_submitted_is_illegal(db: Path) -> None:
+    add_item(db, SECRETARY, "OF-04", "ofsted-recommendation", "Never evidenced")
+    seq = append_chained(
+        db,
+        item_ref="OF-04",
+        event="approve",
+        from_state="evidence_submitted",
+        to_state="signed_off",
+        detail=chain.detail_text(
+            {"meeting": dt.date.today().isoformat(), "bundle": "0" * 64, "approval_id": 9, "submission_id": 9}
+        ),
+        workflow_hash=rules.load_folder(None).flows["ofsted-recommendation"].digest,
+    )
+    problems, _ = replayed(db)
+    whys = [why for s, why in problems if s == seq]
+    assert any("replay has it in 'proposed'" in w for w in whys), problems
+    assert any("not a frozen bundle of OF-04" in w for w in whys), problems
+
+
+def test_a_chained_record_by_someone_without_the_role_is_illegal(db: Path) -> None:
+    seq = append_chained(
+        db,
+        actor=MEMBER,
+        roles="member",
+        event="meeting.add",
+        detail=chain.detail_text({"meeting_id": 5, "date": "2027-01-01", "note": None}),
+    )
+    problems, _ = replayed(db)
+    assert any(s == seq and "may not add meetings" in why for s, why in problems), problems
+
+
+def test_a_chained_record_claiming_roles_its_actor_does_not_hold_is_illegal(db: Path) -> None:
+    seq = append_chained(
+        db,
+        actor=MEMBER,
+        roles="secretary",
+        event="meeting.add",
+        detail=chain.detail_text({"meeting_id": 5, "date": "2027-01-01", "note": None}),
+    )
+    problems, _ = replayed(db)
+    assert any(s == seq and "claims roles 'secretary'" in why for s, why in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("at", "why"),
+    [("2026-13-01T00:00:00.000000+00:00", "not canonical"), ("2001-01-01T00:00:00.000000+00:00", "earlier than")],
+)
+def test_record_times_must_be_canonical_and_never_go_back(db: Path, at: str, why: str) -> None:
+    seq = append_chained(db, recorded_at=at, outcome="refused", event="approve", detail='{"failures":[]}')
+    problems, _ = replayed(db)
+    assert any(s == seq and why in w for s, w in problems), problems
+
+
+def test_a_workflow_hash_that_is_not_the_rules_in_force_is_illegal(db: Path) -> None:
+    seq = append_chained(
+        db,
+        actor=SECRETARY,
+        roles="secretary",
+        event="meeting.add",
+        detail=chain.detail_text({"meeting_id": 5, "date": "2027-01-01", "note": None}),
+        workflow_hash="f" * 64,
+    )
+    problems, _ = replayed(db)
+    assert any(s == seq and "not that of the rules in force" in w for s, w in problems), problems
+
+
+def permissive_copy(folder: Path) -> Path:
+    """A copy of the shipped rules in which a member may approve from 'proposed' with no guards."""
+    shutil.copytree(SHIPPED, folder)
+    path = folder / "ofsted-recommendation.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[events.approve]")
+    end = text.index("[events.reopen]")
+    text = (
+        text[:start]
+        + '[events.approve]\nsource = ["proposed", "evidence_submitted"]\ndest = "signed_off"\nroles = ["member", "chair"]\nguards = []\n\n'
+        + text[end:]
+    )
+    path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_rules_from_the_environment_do_not_change_an_existing_register(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Callable
+) -> None:
+    add_item(db, SECRETARY, "OF-04", "ofsted-recommendation", "Never evidenced")
+    folder = permissive_copy(tmp_path / "my-rules")
+    monkeypatch.setenv("SIGNOFF_WORKFLOWS", str(folder))
+    with pytest.raises(Refused, match="permission|not allowed|cannot"):
+        fire_event(db, MEMBER, "OF-04", "approve", meeting=dt.date.today())
+    # The same through the real CLI with the variable set.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SIGNOFF_WORKFLOWS": str(folder)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "signoff",
+            "--db",
+            str(db),
+            "--as",
+            MEMBER,
+            "approve",
+            "OF-04",
+            "--meeting",
+            dt.date.today().isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 3, proc.stderr
+    problems, differences = replayed(db)
+    assert problems == [] and differences == []
+
+
+def test_rules_change_only_by_proposal_and_adoption(db: Path, tmp_path: Path, run_cli: Callable) -> None:
+    add_item(db, SECRETARY, "OF-04", "ofsted-recommendation", "Never evidenced")
+    folder = permissive_copy(tmp_path / "new-rules")
+    with pytest.raises(Refused):
+        rules.propose(db, MEMBER, folder, "members may approve")
+    digest = rules.propose(db, SECRETARY, folder, "members may approve")
+    listed = {v.digest: v.status for v in rules.listing(db)}
+    assert listed[digest] == "proposed" and "in force" in listed.values()
+    # Not in force yet: a member still cannot approve.
+    with pytest.raises(Refused):
+        fire_event(db, MEMBER, "OF-04", "approve", meeting=dt.date.today())
+    with pytest.raises(Refused):
+        rules.adopt(db, SECRETARY, digest[:16])
+    with pytest.raises(NotFound):
+        rules.adopt(db, CHAIR, "0123456789abcdef0")
+    assert rules.adopt(db, CHAIR, digest[:20]) == digest
+    assert {v.digest: v.status for v in rules.listing(db)}[digest] == "in force"
+    assert fire_event(db, MEMBER, "OF-04", "approve", meeting=dt.date.today()) == "signed_off"
+    # Replay follows the rules in force at each point: the member's approval is legal now.
+    problems, differences = replayed(db)
+    assert problems == [] and differences == []
+    shown = run_cli("workflow", "show", "ofsted-recommendation", db=db)
+    assert shown.code == 0 and 'roles = ["member", "chair"]' in shown.out
+    listed_cli = run_cli("workflow", "list", "--json", db=db)
+    assert listed_cli.code == 0 and digest in listed_cli.out
+
+
+def test_adoption_is_refused_while_an_item_sits_in_a_state_the_new_rules_lack(db: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "narrow"
+    shutil.copytree(SHIPPED, folder)
+    (folder / "ofsted-recommendation.toml").write_text(
+        'name = "ofsted-recommendation"\ninitial = "proposed"\n'
+        'states = ["proposed", "evidence_submitted", "signed_off"]\nfinal = ["signed_off"]\n'
+        '[events.submit]\nsource = ["proposed"]\ndest = "evidence_submitted"\nroles = ["secretary"]\n'
+        '[events.approve]\nsource = ["evidence_submitted"]\ndest = "signed_off"\nroles = ["chair"]\n',
+        encoding="utf-8",
+    )
+    digest = rules.propose(db, SECRETARY, folder, "no challenges")
+    with pytest.raises(Refused, match="OF-02"):
+        rules.adopt(db, CHAIR, digest)
+    problems, differences = replayed(db)
+    assert problems == [] and differences == []
+
+
+def test_edited_pinned_rules_are_reported_and_stop_the_register(db: Path) -> None:
+    edit(
+        db,
+        "UPDATE workflow_defs SET source = replace(source, 'roles = [\"chair\"]', 'roles = [\"member\"]')",
+        drop=("workflow_defs_no_update",),
+    )
+    _, differences = replayed(db) if False else (None, None)
+    report, _, reconciled = audit.verify_register(db)
+    assert any(d.startswith("workflow_defs ") and " source: the chain says" in d for d in reconciled.differences)
+    # Commands refuse rules whose text no longer matches the digest in force.
+    with pytest.raises(Exception, match="do not match the rules in force"):
+        fire_event(db, MEMBER, "OF-02", "challenge", reason="again")
+
+
+def test_init_pins_a_given_folder_and_records_it(tmp_path: Path, run_cli: Callable) -> None:
+    folder = permissive_copy(tmp_path / "board-rules")
+    r = run_cli("init", "--secretary", SECRETARY, "--workflows", str(folder), db=tmp_path / "r.db")
+    assert r.code == 0, r.err
+    log = [
+        json.loads(line)
+        for line in run_cli("audit", "export", "--format", "jsonl", db=tmp_path / "r.db").out.splitlines()
+    ]
+    assert [rec["event"] for rec in log] == ["register.init", "workflow.pin", "user.add"]
+    pinned = json.loads(log[1]["detail"])
+    assert pinned["origin"] == "board-rules" and "ofsted-recommendation" in pinned["workflows"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.toml").write_text("name = 1\n", encoding="utf-8")
+    r = run_cli("init", "--secretary", SECRETARY, "--workflows", str(bad), db=tmp_path / "s.db")
+    assert r.code == 2 and "x.toml" in r.err and not (tmp_path / "s.db").exists()
+
+
+def test_db_check_reports_a_missing_trigger(db: Path) -> None:
+    edit(db, drop=("evidence_no_update",))
+    assert integrity_check(db) == ["the append-only trigger evidence_no_update is missing or disabled"]
+
+
+def test_replay_holds_after_every_kind_of_change(db: Path, tmp_path: Path) -> None:
+    from signoff.services.schedule import add_meeting, reschedule
+
+    reschedule(db, SECRETARY, "OF-02", dt.date.today() + dt.timedelta(days=90), "Waiting for the data team")
+    add_meeting(db, SECRETARY, dt.date.today() + dt.timedelta(days=7), "December board")
+    from signoff.services.evidence import MeasureInput, add_evidence
+
+    add_evidence(
+        db,
+        SECRETARY,
+        "OF-02",
+        "data",
+        days_ago(0),
+        measure=MeasureInput("caseload", 19.5, "cases", "2026-Q3", 20.0, "at-most"),
+    )
+    fire_event(db, SECRETARY, "OF-02", "resubmit", response="Trend attached")
+    fire_event(db, CHAIR, "OF-01", "reopen", reason="Inspection found gaps")
+    problems, differences = replayed(db)
+    assert problems == [] and differences == []
+    edit(db, "UPDATE items SET due = '2030-01-01' WHERE ref = 'OF-02'", "UPDATE challenges SET response = 'x'")
+    _, differences = replayed(db)
+    assert any(d.startswith("items OF-02 due:") for d in differences)
+    assert any(" response: the chain says 'Trend attached'" in d for d in differences)
+    assert days_ago(0) == dt.date.today()
