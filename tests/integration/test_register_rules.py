@@ -152,8 +152,9 @@ def test_a_custom_workflow_kind_imports_through_the_matrix(
     custom = (shipped / "ofsted-recommendation.toml").read_text(encoding="utf-8")
     custom = custom.replace('name = "ofsted-recommendation"', 'name = "lscb-action"')
     (folder / "lscb-action.toml").write_text(custom, encoding="utf-8")
-    monkeypatch.setenv("SIGNOFF_WORKFLOWS", str(folder))
-    workflow._load_dir.cache_clear()
+    from signoff.services import rules
+
+    rules.adopt(db_path, CHAIR, rules.propose(db_path, SECRETARY, folder, "Safeguarding partnership actions"))
     try:
         rows = [
             (

@@ -113,7 +113,7 @@ def anchor_of(db: Path) -> tuple[int, str]:
 def test_untouched_log_verifies_with_and_without_its_anchor(db: Path) -> None:
     report, integrity = audit.verify(db, anchor_of(db))
     assert report.ok and integrity == "ok"
-    assert report.checked == len(records(db)) == 11
+    assert report.checked == len(records(db)) == 12
     assert (report.last_seq, report.last_hash) == anchor_of(db)
 
 
@@ -372,14 +372,14 @@ def test_every_export_format_verifies_and_carries_the_chain(db: Path, tmp_path: 
 def test_one_edited_byte_in_an_export_is_reported_at_its_record(db: Path, tmp_path: Path, fmt: str) -> None:
     path = export(db, fmt, tmp_path)
     text = path.read_text(encoding="utf-8")
-    # Change one byte inside the chair's name on the approval record (seq 9 in this register).
+    # Change one byte inside the chair's name on the approval record (seq 10 in this register).
     target = next(r for r in records(db) if r["event"] == "approve")
-    assert target["seq"] == 9
+    assert target["seq"] == 10
     line_no = next(i for i, line in enumerate(text.splitlines()) if str(target["hash"]) in line and "approve" in line)
     lines = text.splitlines(keepends=True)
     lines[line_no] = lines[line_no].replace(CHAIR, "chaiR", 1)
     path.write_text("".join(lines), encoding="utf-8")
-    assert export_broken(path) == [9]
+    assert export_broken(path) == [10]
 
 
 def test_a_damaged_jsonl_line_is_reported_and_the_rest_still_checked(db: Path, tmp_path: Path) -> None:
@@ -473,7 +473,9 @@ def test_cli_verify_export_exit_codes(db: Path, tmp_path: Path, run_cli: Callabl
 def test_changed_workflow_file_shows_a_different_workflow_hash(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A changed file on disk changes nothing; adopted rules do, and records then name them."""
     from signoff.engine import workflow as workflows
+    from signoff.services import rules as rule_sets
 
     before = {r["workflow_hash"] for r in records(db) if r["event"] in ("submit", "approve", "challenge")}
     assert len(before) == 1 and None not in before
@@ -483,9 +485,12 @@ def test_changed_workflow_file_shows_a_different_workflow_hash(
     toml.write_text(toml.read_text(encoding="utf-8").replace("limbo_days = 28", "limbo_days = 14"), encoding="utf-8")
     monkeypatch.setenv("SIGNOFF_WORKFLOWS", str(rules))
     add_evidence(db, SECRETARY, "OF-02", "data", days_ago(0), note="Three-month trend")
+    assert records(db)[-1]["workflow_hash"] in before  # the environment does not change the rules in force
+    digest = rule_sets.propose(db, SECRETARY, rules, "A shorter limbo for recommendations")
+    rule_sets.adopt(db, CHAIR, digest)
     fire_event(db, SECRETARY, "OF-02", "resubmit", response="Trend added")
     after = records(db)[-1]
     assert after["event"] == "resubmit"
     assert after["workflow_hash"] not in before
-    assert after["workflow_hash"] == workflows.get("ofsted-recommendation").digest
+    assert after["workflow_hash"] == workflows.parse(toml, toml.read_bytes()).digest
     assert broken(db) == []

@@ -212,9 +212,8 @@ def test_the_cli_reports_a_bad_workflow_in_one_line_with_exit_2(tmp_path: Path) 
     folder = tmp_path / "flows"
     bad = write(folder, "custom.toml", VALID.replace('"chair"]', '"chairman"]'))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
-    env["SIGNOFF_WORKFLOWS"] = str(folder)
     proc = subprocess.run(
-        [sys.executable, "-m", "signoff", "workflow", "list", "--json"],
+        [sys.executable, "-m", "signoff", "init", "--secretary", "sec", "--workflows", str(folder)],
         capture_output=True,
         text=True,
         env=env,
