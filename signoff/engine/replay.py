@@ -114,13 +114,15 @@ class Replay:
         else:
             self._last_at = at
         event = str(rec.get("event"))
+        if event == "register.init" and seq == 1:
+            self.full = _schema_of(rec) not in LEGACY_SCHEMAS
         if rec.get("outcome") != "applied":
             if rec.get("outcome") != "refused":
                 self._bad(seq, f"its outcome {rec.get('outcome')!r} is neither applied nor refused")
+            elif not self.full:
+                self.legacy.append(seq)
             return
         self.applied += 1
-        if event == "register.init" and seq == 1:
-            self.full = _schema_of(rec) not in LEGACY_SCHEMAS
         if event == "register.baseline":
             self._baseline(seq, rec)
             return

@@ -56,7 +56,9 @@ def run_installed(target: Path, cwd: Path, *args: str) -> subprocess.CompletedPr
 def test_the_installed_wheel_finds_its_workflows_from_another_folder(installed: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    r = run_installed(installed, elsewhere, "workflow", "list", "--json")
+    r = run_installed(installed, elsewhere, "--db", "reg.db", "init", "--secretary", "sec")
+    assert r.returncode == 0, r.stderr
+    r = run_installed(installed, elsewhere, "--db", "reg.db", "workflow", "events", "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert {row["workflow"] for row in rows} == {"ofsted-recommendation", "improvement-notice"}
@@ -74,7 +76,7 @@ def test_the_installed_wheel_initialises_a_register_from_its_own_migrations(inst
     assert (elsewhere / "reg.db").is_file()
     r = run_installed(installed, elsewhere, "--db", "reg.db", "audit", "verify")
     assert r.returncode == 0, r.stderr
-    assert "Audit chain intact: 2 record(s)" in r.stdout
+    assert "Audit chain intact: 3 record(s)" in r.stdout
     r = run_installed(
         installed,
         elsewhere,

@@ -3,6 +3,7 @@ a failed upgrade changes nothing, and a backup taken while others write is one c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -90,7 +91,7 @@ def make_first_release_register(db: Path) -> None:
             "INSERT INTO evidence (item_id, key, kind, note, sha256, dated, recorded_at, added_by)"
             " VALUES ((SELECT id FROM items WHERE ref = ?), 'audit', 'note', 'Audit of 30 files', ?, '2013-06-01', ?,"
             " 'sec')",
-            (ref, "ab" * 32, TS.format(3)),
+            (ref, hashlib.sha256(b"Audit of 30 files").hexdigest(), TS.format(3)),
         )
         conn.execute(
             "INSERT INTO submissions (item_id, event, submitted_at, submitted_by, bundle_digest, evidence_ids)"
@@ -175,18 +176,33 @@ def test_upgrade_from_the_first_released_schema_loses_nothing(tmp_path: Path) ->
     assert head == location.SCHEMA_HEAD
     assert migrate.current_revision(db) == head
     after = snapshot(db)
-    assert {t: rows for t, rows in after.items() if t != "audit"} == {
-        t: rows for t, rows in before.items() if t != "audit"
+    assert {t: rows for t, rows in after.items() if t not in ("audit", "meta")} == {
+        t: rows for t, rows in before.items() if t not in ("audit", "meta")
     }
+    assert after["meta"][: len(before["meta"])] == before["meta"]  # plus the rules now in force
     assert after["audit"][:9] == before["audit"]  # every row of every original table survived, byte for byte
-    assert len(after["audit"]) == 10  # and the upgrade itself is on the record
+    # and the upgrade is on the record: a baseline of the tables, the rules it ran on, the upgrade
+    assert len(after["audit"]) == 12
     check_register(db)
     verified = run_signoff(db, "audit", "verify")
     assert verified.code == 0, verified.err
-    assert "10 record(s)" in verified.out
-    last = json.loads(run_signoff(db, "audit", "export", "--format", "jsonl").out.strip().splitlines()[-1])
-    assert last["event"] == "register.upgrade"
-    assert json.loads(last["detail"])["from_schema"] == FIRST_RELEASED
+    assert "12 record(s)" in verified.out
+    assert "records 1..9 predate full detail" in verified.out
+    log = [
+        json.loads(line) for line in run_signoff(db, "audit", "export", "--format", "jsonl").out.strip().splitlines()
+    ]
+    assert [rec["event"] for rec in log[9:]] == ["register.baseline", "workflow.pin", "register.upgrade"]
+    assert json.loads(log[-1]["detail"])["from_schema"] == FIRST_RELEASED
+    # The baseline holds the tables as they stood: a later edit of a row it carries is reported.
+    conn = sqlite3.connect(db)
+    (title,) = conn.execute("SELECT title FROM items WHERE ref = 'IN-01'").fetchone()
+    conn.execute("UPDATE items SET title = 'edited' WHERE ref = 'IN-01'")
+    conn.commit()
+    edited = run_signoff(db, "audit", "verify")
+    assert edited.code == 1 and "items IN-01 title: the chain says" in edited.out, edited.out
+    conn.execute("UPDATE items SET title = ? WHERE ref = 'IN-01'", (title,))
+    conn.commit()
+    conn.close()
 
     # The backup was taken first, with the online backup API: the register exactly as it was.
     backups = sorted(tmp_path.glob("old.db.bak-*"))
@@ -236,8 +252,9 @@ def test_a_failed_upgrade_changes_nothing_and_keeps_the_backup(tmp_path: Path) -
     r = run_signoff(db, "db", "upgrade")
     assert r.code == 0, r.err
     after = snapshot(db)
-    assert {t: v for t, v in after.items() if t != "audit"} == {t: v for t, v in before.items() if t != "audit"}
-    assert after["audit"][:-1] == before["audit"]  # the re-run upgrade added only its own record
+    skip = ("audit", "meta")
+    assert {t: v for t, v in after.items() if t not in skip} == {t: v for t, v in before.items() if t not in skip}
+    assert after["audit"][:-3] == before["audit"]  # the re-run upgrade added only its own baseline, pin and record
     check_register(db)
 
 
