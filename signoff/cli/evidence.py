@@ -52,17 +52,19 @@ def evidence_add(
 ) -> None:
     """Record evidence for matrix row KEY of item REF (secretary only)."""
     from signoff.errors import BadInput
-    from signoff.services.evidence import MeasureInput, add_evidence
+    from signoff.services.evidence import MeasureInput, record_evidence
 
     measure_input = None
     if measure is not None:
         if value is None or threshold is None or direction is None:
             raise BadInput("a measure needs --value, --threshold and --direction (at-most or at-least).")
         measure_input = MeasureInput(measure, value, unit, period, threshold, direction)
-    evidence_id = add_evidence(
+    added = record_evidence(
         c.db, c.who(), ref, key, dated, file=file, note=note, measure=measure_input, supersedes=supersedes
     )
-    output.message(f"Recorded evidence {evidence_id} for {ref} / {key}.")
+    output.message(f"Recorded evidence {added.evidence_id} for {ref} / {key}.")
+    if added.repaired and file is not None:
+        output.message(f"Repaired the stored copy of {file.name} from this file: {added.repaired}.")
 
 
 @evidence.command("list")
