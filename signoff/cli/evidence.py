@@ -50,7 +50,11 @@ def evidence_add(
     dated: dt.date,
     supersedes: int | None,
 ) -> None:
-    """Record evidence for matrix row KEY of item REF (secretary only)."""
+    """Record evidence for matrix row KEY of item REF (secretary only).
+
+    Adding a file whose stored copy is damaged or missing repairs the copy from it (its SHA-256 is
+    checked first) and says so.
+    """
     from signoff.errors import BadInput
     from signoff.services.evidence import MeasureInput, record_evidence
 
@@ -100,7 +104,7 @@ def evidence_list(c: Context, ref: str, as_json: bool) -> None:
 @evidence.command("verify")
 @pass_ctx
 def evidence_verify(c: Context) -> None:
-    """Re-hash every stored evidence file; report missing or altered ones (exit 1 if any)."""
+    """Re-hash stored evidence files and recompute note and measure digests; report mismatches (exit 1 if any)."""
     from signoff.services.audit import verify_evidence
 
     checked, problems = verify_evidence(c.db)
@@ -109,4 +113,4 @@ def evidence_verify(c: Context) -> None:
         raise SignoffError(
             f"{len(problems)} problem(s) with {checked} evidence file(s): missing, altered, or not the file the log recorded."
         )
-    output.message(f"All {checked} evidence file(s) match their SHA-256.")
+    output.message(f"All {checked} evidence file(s), and every note and measure, match their SHA-256.")
