@@ -144,6 +144,36 @@ def test_a_note_edited_together_with_its_sha256_still_refuses_approval(item: Pat
     assert approval_failures(item, override_reason=OVERRIDE) == [CHANGED]
 
 
+def edit_on_any_backend(db: Path | str, evidence_id: int, column: str, value: object) -> None:
+    if not str(db).startswith("postgresql"):
+        edit(Path(db), evidence_id, column, value)
+        return
+    import psycopg
+
+    with psycopg.connect(str(db).replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS evidence_no_update ON evidence")
+        conn.execute(f"UPDATE evidence SET {column} = %s WHERE id = %s", (value, evidence_id))
+
+
+@pytest.mark.parametrize(("column", "value"), [("value", "200.0"), ("note", "Panel met daily since June")])
+def test_on_each_backend_an_edited_measure_or_note_refuses_approval(
+    register_db: Path | str, tmp_path: Path, column: str, value: str
+) -> None:
+    rows = [("IN-01", "improvement-notice", "Adoption timeliness", DUE, "a1", "A1 average", DUE)]
+    import_matrix(register_db, SECRETARY, write_matrix(tmp_path / "matrix.csv", rows))
+    add_evidence(
+        register_db, SECRETARY, "IN-01", "a1", days_ago(4), measure=MeasureInput("A1", 240, "", "", 200, "at-most")
+    )
+    add_evidence(register_db, SECRETARY, "IN-01", "a1", days_ago(3), note="Panel met weekly since June")
+    fire_event(register_db, SECRETARY, "IN-01", "submit")
+    edit_on_any_backend(register_db, 1 if column == "value" else 2, column, value)
+    with pytest.raises(Refused) as refusal:
+        fire_event(register_db, CHAIR, "IN-01", "approve", meeting=days_ago(0), override_reason=OVERRIDE)
+    assert refusal.value.failures == [CHANGED]
+    _, problems = audit.verify_evidence(register_db)
+    assert len(problems) == 1 and "does not match its SHA-256" in problems[0]
+
+
 # --- submissions frozen before the bundle covered every field ------------------------------------
 
 
