@@ -50,19 +50,25 @@ def evidence_add(
     dated: dt.date,
     supersedes: int | None,
 ) -> None:
-    """Record evidence for matrix row KEY of item REF (secretary only)."""
+    """Record evidence for matrix row KEY of item REF (secretary only).
+
+    Adding a file whose stored copy is damaged or missing repairs the copy from it (its SHA-256 is
+    checked first) and says so.
+    """
     from signoff.errors import BadInput
-    from signoff.services.evidence import MeasureInput, add_evidence
+    from signoff.services.evidence import MeasureInput, record_evidence
 
     measure_input = None
     if measure is not None:
         if value is None or threshold is None or direction is None:
             raise BadInput("a measure needs --value, --threshold and --direction (at-most or at-least).")
         measure_input = MeasureInput(measure, value, unit, period, threshold, direction)
-    evidence_id = add_evidence(
+    added = record_evidence(
         c.db, c.who(), ref, key, dated, file=file, note=note, measure=measure_input, supersedes=supersedes
     )
-    output.message(f"Recorded evidence {evidence_id} for {ref} / {key}.")
+    output.message(f"Recorded evidence {added.evidence_id} for {ref} / {key}.")
+    if added.repaired and file is not None:
+        output.message(f"Repaired the stored copy of {file.name} from this file: {added.repaired}.")
 
 
 @evidence.command("list")
@@ -98,7 +104,7 @@ def evidence_list(c: Context, ref: str, as_json: bool) -> None:
 @evidence.command("verify")
 @pass_ctx
 def evidence_verify(c: Context) -> None:
-    """Re-hash every stored evidence file; report missing or altered ones (exit 1 if any)."""
+    """Re-hash stored evidence files and recompute note and measure digests; report mismatches (exit 1 if any)."""
     from signoff.services.audit import verify_evidence
 
     checked, problems = verify_evidence(c.db)
@@ -107,4 +113,4 @@ def evidence_verify(c: Context) -> None:
         raise SignoffError(
             f"{len(problems)} problem(s) with {checked} evidence file(s): missing, altered, or not the file the log recorded."
         )
-    output.message(f"All {checked} evidence file(s) match their SHA-256.")
+    output.message(f"All {checked} evidence file(s), and every note and measure, match their SHA-256.")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from signoff.domain import chain
+from signoff.domain import bundle, chain
 from signoff.errors import BadInput, SignoffError
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
@@ -349,16 +349,19 @@ def _genesis_of(first: Any) -> str | None:
 
 
 def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:
-    """Re-hash every stored evidence file; return how many were checked and what is wrong.
+    """Re-hash every stored evidence file and re-compute every note's and measure's digest; return
+    how many files were checked and what is wrong.
 
     Each evidence record is also checked against the evidence.add audit record that created it,
-    so a document swapped by editing the register's sha256 (and the store) is caught as well.
+    so a document swapped by editing the register's sha256 (and the store), or a note edited
+    together with its sha256, is caught as well.
     """
     problems = []
     with Reader(db_path) as r:
         rows = r.all("SELECT DISTINCT sha256, file_name FROM evidence WHERE kind = 'file' ORDER BY sha256")
         registered = r.all(
-            "SELECT e.id, i.ref, e.key, e.kind, e.sha256, e.dated FROM evidence e"
+            "SELECT e.id, i.ref, e.key, e.kind, e.note, e.file_name, e.file_size, e.sha256, e.dated, e.measure,"
+            " e.value, e.unit, e.period, e.threshold, e.direction FROM evidence e"
             " JOIN items i ON i.id = e.item_id ORDER BY e.id"
         )
         logged: dict[Any, tuple[int, str, dict[str, Any]]] = {}
@@ -371,11 +374,15 @@ def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:
                 logged[detail.get("evidence_id")] = (a["seq"], a["item_ref"], detail)
     for e in registered:
         what = f"evidence record {e['id']} ({e['ref']} {e['key']})"
+        if e["kind"] in ("note", "measure") and bundle.content_digest(e) != e["sha256"]:
+            problems.append(f"{what}: {_CONTENT[e['kind']]} its SHA-256")
         if e["id"] not in logged:
             problems.append(f"{what} has no evidence.add record in the audit log")
             continue
         seq, ref, detail = logged[e["id"]]
         differ = [f for f in ("key", "kind", "sha256", "dated") if detail.get(f) != e[f]]
+        if e["kind"] == "file":
+            differ += [col for f, col in (("file", "file_name"), ("size", "file_size")) if detail.get(f) != e[col]]
         differ += ["item"] if ref != e["ref"] else []
         if differ:
             problems.append(f"{what}: its {', '.join(differ)} differ from audit record {seq}")
@@ -389,6 +396,12 @@ def verify_evidence(db_path: DbRef) -> tuple[int, list[str]]:
         if digest != row["sha256"]:
             problems.append(f"{row['file_name']} ({row['sha256'][:12]}…) has been altered")
     return len(rows), problems
+
+
+_CONTENT = {
+    "note": "its note text does not match",
+    "measure": "its measure (name, value, unit, period, threshold, direction) does not match",
+}
 
 
 def records(

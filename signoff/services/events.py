@@ -12,13 +12,13 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from signoff import clock
-from signoff.domain import names
+from signoff.domain import bundle, names
 from signoff.domain.model import Attempt, ChallengeFact
 from signoff.engine import machine
 from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied
-from signoff.services.evidence import bundle_digest, current, fact, item_evidence
+from signoff.services.evidence import bundle_entries, current, fact, item_evidence
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
 from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Submission
@@ -55,6 +55,8 @@ def fire_event(
         latest = uow.session.exec(
             select(Submission).where(Submission.item_id == item.id).order_by(Submission.id.desc())  # type: ignore[union-attr]
         ).first()
+        entries = bundle_entries(standing)
+        frozen = latest.bundle_digest if latest else None
         attempt = Attempt(
             ref=ref,
             kind=item.kind,
@@ -74,8 +76,8 @@ def fire_event(
                 else None
             ),
             latest_submission_at=latest.submitted_at if latest else None,
-            submitted_bundle=latest.bundle_digest if latest else None,
-            current_bundle=bundle_digest(standing),
+            submitted_bundle=frozen,
+            current_bundle=bundle.as_frozen(frozen, entries),
             reason=reason,
             response=response,
             meeting=meeting,
@@ -116,8 +118,8 @@ def fire_event(
             uow.session.flush()
             detail["challenge_id"] = raised.id
         if "freeze_bundle" in effects:
-            digest = bundle_digest(standing)
-            frozen = Submission(
+            digest = bundle.digest(entries)
+            submission = Submission(
                 item_id=item.id,
                 event=event,
                 submitted_at=now,
@@ -125,9 +127,9 @@ def fire_event(
                 bundle_digest=digest,
                 evidence_ids=",".join(str(r.id) for r in standing),
             )
-            uow.session.add(frozen)
+            uow.session.add(submission)
             uow.session.flush()
-            detail["submission_id"] = frozen.id
+            detail["submission_id"] = submission.id
             detail["bundle"] = digest
             detail["evidence_ids"] = [r.id for r in standing]
         if "record_approval" in effects and latest is not None and meeting is not None:

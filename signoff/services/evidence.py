@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from signoff.domain import names
+from signoff.domain import bundle, names
 from signoff.domain.model import EvidenceFact
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput, NotFound
@@ -38,10 +37,17 @@ def current(records: Sequence[Evidence]) -> list[Evidence]:
     return [r for r in records if r.id not in replaced]
 
 
-def bundle_digest(records: Sequence[Evidence]) -> str:
-    """The digest of exactly these evidence records, frozen on submission and checked at approval."""
-    lines = sorted(f"{r.id}:{r.key}:{r.sha256}:{r.dated}" for r in records)
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class Added:
+    """What ``evidence add`` did: the new record, and whether it repaired the evidence store."""
+
+    evidence_id: int
+    repaired: str | None = None  # why the stored copy of the file was rewritten, if it was
+
+
+def bundle_entries(records: Sequence[Evidence]) -> list[bundle.Entry]:
+    """Every field of exactly these evidence records, as the bundle digest covers them."""
+    return [bundle.stored_entry(r.model_dump()) for r in records]
 
 
 def fact(r: Evidence) -> EvidenceFact:
@@ -76,6 +82,26 @@ def add_evidence(
     measure: MeasureInput | None = None,
     supersedes: int | None = None,
 ) -> int:
+    """Record one piece of evidence; return its id (see ``record_evidence`` for the whole outcome)."""
+    return record_evidence(
+        db_path, actor_name, ref, key, dated, file=file, note=note, measure=measure, supersedes=supersedes
+    ).evidence_id
+
+
+def record_evidence(
+    db_path: DbRef,
+    actor_name: str,
+    ref: str,
+    key: str,
+    dated: dt.date,
+    *,
+    file: Path | None = None,
+    note: str | None = None,
+    measure: MeasureInput | None = None,
+    supersedes: int | None = None,
+) -> Added:
+    """Record one piece of evidence. Adding a file whose stored copy is damaged (or gone, while
+    records still name it) repairs the copy from the file given, whose hash is checked first."""
     names.check_ref(ref)
     names.check_key(key)
     given = [x for x in (file, note, measure) if x is not None]
@@ -97,10 +123,17 @@ def add_evidence(
         names.check_text(measure.unit, "unit", required=False)
         names.check_text(measure.period, "period", required=False)
         names.check_text(measure.measure, "measure name")
-        text = f"{measure.measure}|{measure.value!r}|{measure.unit}|{measure.period}|{measure.threshold!r}|{measure.direction}"
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        digest = bundle.measure_digest(
+            measure.measure,
+            repr(measure.value),
+            measure.unit,
+            measure.period,
+            repr(measure.threshold),
+            measure.direction,
+        )
     else:
-        digest = hashlib.sha256((note_text or "").encode("utf-8")).hexdigest()
+        digest = bundle.note_digest(note_text)
+    repaired: str | None = None  # kept across a retried attempt: the repair happened on the first
 
     def body(uow: UnitOfWork, actor: Actor) -> int:
         require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence add", ref)
@@ -122,11 +155,19 @@ def add_evidence(
                 raise BadInput(
                     f"evidence record {supersedes} is already superseded: supersede its replacement instead."
                 )
-        nonlocal digest, size
+        nonlocal digest, size, repaired
         if file is not None:
             # Copied only once the attempt is allowed; a copy whose record then fails to commit is an
-            # unreferenced blob, harmless (the store is content-addressed).
-            digest, size = blobs.put(location.evidence_dir(db_path), file)
+            # unreferenced blob, harmless (the store is content-addressed), and a repair stands.
+            stored = blobs.put(location.evidence_dir(db_path), file)
+            digest, size = stored.digest, stored.size
+            if stored.found == "damaged":
+                repaired = "it no longer had its SHA-256"
+            elif (
+                stored.found == "absent"
+                and uow.session.exec(select(Evidence.id).where(Evidence.sha256 == digest)).first()
+            ):
+                repaired = "it was missing"
         record = Evidence(
             item_id=item.id,
             key=key,
@@ -169,6 +210,8 @@ def add_evidence(
             )
         if supersedes is not None:
             detail["supersedes"] = supersedes
+        if repaired:
+            detail["repaired_stored_copy"] = True
         record_applied(
             uow,
             actor,
@@ -181,4 +224,5 @@ def add_evidence(
         )
         return record.id
 
-    return in_unit_of_work(db_path, actor_name, "evidence.add", body, item_ref=ref)
+    evidence_id = in_unit_of_work(db_path, actor_name, "evidence.add", body, item_ref=ref)
+    return Added(evidence_id, repaired)

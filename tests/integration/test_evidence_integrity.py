@@ -97,7 +97,7 @@ def test_evidence_verify_catches_a_document_swapped_in_the_register(item: Path, 
     """Replace the document and point the evidence row at it: the store is consistent, the log is not."""
     forged = tmp_path / "forged.txt"
     forged.write_bytes(b"Case-file audit: 50 of 50 contacts screened within a day.\n")
-    digest, _ = blobs.put(location.evidence_dir(item), forged)
+    digest = blobs.put(location.evidence_dir(item), forged).digest
     conn = sqlite3.connect(item)
     with pytest.raises(sqlite3.IntegrityError, match="never edited"):
         conn.execute("UPDATE evidence SET sha256 = ? WHERE kind = 'file'", (digest,))
@@ -119,7 +119,11 @@ def test_evidence_row_with_no_audit_record_is_reported(item: Path) -> None:
     conn.commit()
     conn.close()
     _, problems = audit.verify_evidence(item)
-    assert problems == ["evidence record 3 (OF-01 data) has no evidence.add record in the audit log"]
+    assert problems == [
+        # The slipped-in row borrowed record 2's digest, which its own text does not have.
+        "evidence record 3 (OF-01 data): its note text does not match its SHA-256",
+        "evidence record 3 (OF-01 data) has no evidence.add record in the audit log",
+    ]
 
 
 # --- the frozen bundle -------------------------------------------------------------------------
