@@ -78,8 +78,8 @@ def add_evidence(
     measure: MeasureInput | None = None,
     supersedes: int | None = None,
 ) -> int:
-    names.check_ref(ref)
-    names.check_key(key)
+    ref = names.check_ref(ref)
+    key = names.check_key(key)
     given = [x for x in (file, note, measure) if x is not None]
     if len(given) != 1:
         raise BadInput("give exactly one of --file PATH, --note TEXT or --measure NAME for the evidence.")

@@ -21,7 +21,7 @@ from signoff.store.uow import UnitOfWork
 
 def init_register(db: location.DbRef, secretary: str) -> str:
     """Create the database through the migrations, give it an id, and add its first secretary."""
-    names.check_user_name(secretary)
+    secretary = names.check_user_name(secretary)
     db_path = location.target(db)
     if migrate.current_revision(db_path) is not None:
         with UnitOfWork(db_path) as uow:
@@ -78,7 +78,7 @@ def _give_identity(db_path: location.Target, secretary: str) -> str:
 
 
 def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> None:
-    names.check_user_name(name)
+    name = names.check_user_name(name)
     wanted = sorted(set(roles))
     if not wanted:
         raise BadInput(f"give {name} at least one role with --role ({', '.join(ROLES)}).")
@@ -90,6 +90,13 @@ def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> No
         require_role(actor, REGISTER_ACTIONS["user.add"], "user add")
         if uow.session.exec(select(User).where(User.name == name)).first() is not None:
             raise BadInput(f"user {name!r} already exists: choose another name.")
+        folded = names.name_fold(name)
+        for existing in uow.session.exec(select(User.name)):
+            if names.name_fold(existing) == folded:
+                raise BadInput(
+                    f"user {name!r} would look like the existing user {existing!r} (names are compared "
+                    "ignoring case and look-alike characters): use that user, or choose a distinct name."
+                )
         uow.session.add(User(name=name, roles=",".join(wanted), created_at=clock.now_iso(), created_by=actor.name))
         uow.session.flush()
         record_applied(
@@ -111,7 +118,7 @@ def add_item(
     due: dt.date | None = None,
     owner: str | None = None,
 ) -> None:
-    names.check_ref(ref)
+    ref = names.check_ref(ref)
     title = names.check_text(title, "title")
     owner = names.check_text(owner, "owner", required=False) or None
     wf = workflows.get(kind)
