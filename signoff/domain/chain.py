@@ -124,13 +124,13 @@ def verify_stream(
                 problems.append("its prev_hash does not match the record before it")
         if record_hash(row) != row["hash"]:
             problems.append("its contents do not match its hash")
-        if problems:
-            report.broken.append((seq, "; ".join(problems)))
         if anchor is not None and seq == anchor[0]:
             anchor_seen = True
             if not str(row["hash"]).startswith(anchor[1]):
-                report.broken.append((seq, "its hash does not match the anchor read into the minutes"))
-                report.anchor_mismatches += 1
+                report.anchor_mismatches += not problems  # the chain holds here; only the anchor differs
+                problems.append("its hash does not match the anchor read into the minutes")
+        if problems:
+            report.broken.append((seq, "; ".join(problems)))
         prev = row["hash"]
         expected_seq = seq + 1
         report.last_seq = seq
