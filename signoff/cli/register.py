@@ -24,12 +24,18 @@ ITEM_COLUMNS = [
 
 @click.command()
 @click.option("--secretary", required=True, metavar="NAME", help="The executive group's secretary, the first user.")
+@click.option(
+    "--max-evidence-mib",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="The largest evidence file the register takes, in MiB (default 512).",
+)
 @pass_ctx
-def init(c: Context, secretary: str) -> None:
+def init(c: Context, secretary: str, max_evidence_mib: int | None) -> None:
     """Create the register's database and its first user (a secretary)."""
     from signoff.services.register import init_register
 
-    database_id = init_register(c.db, secretary)
+    database_id = init_register(c.db, secretary, max_evidence_mib=max_evidence_mib)
     output.message(f"Created register {c.db} (id {database_id}) with secretary {secretary}.")
 
 

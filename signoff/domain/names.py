@@ -89,6 +89,18 @@ def check_user_name(name: str) -> str:
     return name
 
 
+def check_file_name(name: str) -> str:
+    """An evidence file's name is shown on the board, in packs and in exports: a control character or a
+    right-to-left override there could make "report\u202eexe.pdf" read as something it is not."""
+    for ch in name:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            raise BadInput(
+                f"evidence file name {name.encode('unicode_escape').decode('ascii')!r} contains the control or "
+                f"bidirectional-override character U+{ord(ch):04X}: rename the file and add it again."
+            )
+    return nfc(name)
+
+
 def check_text(text: str | None, what: str, required: bool = True) -> str:
     """Free text (titles, reasons, responses): trimmed, no control characters, bounded."""
     value = (text or "").strip()

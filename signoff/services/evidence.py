@@ -20,7 +20,7 @@ from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, MatrixRow
+from signoff.store.tables import Evidence, MatrixRow, Meta
 from signoff.store.uow import UnitOfWork
 
 
@@ -62,6 +62,19 @@ def fact(r: Evidence) -> EvidenceFact:
     )
 
 
+MIB = 1 << 20
+DEFAULT_MAX_EVIDENCE_MIB = 512
+MAX_EVIDENCE_KEY = "max_evidence_mib"  # meta key, set by 'signoff init --max-evidence-mib N'
+
+
+def max_evidence_bytes(uow: UnitOfWork) -> int:
+    """The register's limit on one evidence file: a copy of every file lives beside the register and
+    in every backup, so one mistaken video must not fill the disk."""
+    row = uow.session.get(Meta, MAX_EVIDENCE_KEY)
+    mib = int(row.value) if row is not None and row.value.isdigit() else DEFAULT_MAX_EVIDENCE_MIB
+    return mib * MIB
+
+
 def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
     return list(uow.session.exec(select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))  # type: ignore[arg-type]
 
@@ -90,7 +103,7 @@ def add_evidence(
     if file is not None:
         if not file.is_file():
             raise BadInput(f"evidence file {file} does not exist or is not a file: check the path.")
-        file_name = file.name
+        file_name = names.check_file_name(file.name)
     elif measure is not None:
         if measure.direction not in ("at-most", "at-least"):
             raise BadInput(f"direction {measure.direction!r} is not at-most or at-least.")
@@ -126,6 +139,12 @@ def add_evidence(
                 )
         nonlocal digest, size
         if file is not None:
+            limit = max_evidence_bytes(uow)
+            if file.stat().st_size > limit:
+                raise BadInput(
+                    f"evidence file {file_name} is {file.stat().st_size / MIB:,.1f} MiB, over this register's limit "
+                    f"of {limit // MIB:,} MiB: add a smaller file, or a note saying where the document is kept."
+                )
             # Copied only once the attempt is allowed; a copy whose record then fails to commit is an
             # unreferenced blob, harmless (the store is content-addressed).
             digest, size = blobs.put(location.evidence_dir(db_path), file)

@@ -19,9 +19,13 @@ from signoff.store.tables import Item, Meta, User
 from signoff.store.uow import UnitOfWork
 
 
-def init_register(db: location.DbRef, secretary: str) -> str:
-    """Create the database through the migrations, give it an id, and add its first secretary."""
+def init_register(db: location.DbRef, secretary: str, max_evidence_mib: int | None = None) -> str:
+    """Create the database through the migrations, give it an id, and add its first secretary.
+
+    ``max_evidence_mib``: the largest evidence file the register takes (default 512 MiB), kept in meta."""
     secretary = names.check_user_name(secretary)
+    if max_evidence_mib is not None and max_evidence_mib < 1:
+        raise BadInput(f"--max-evidence-mib {max_evidence_mib} is not a size: give a whole number of MiB, 1 or more.")
     db_path = location.target(db)
     if migrate.current_revision(db_path) is not None:
         with UnitOfWork(db_path) as uow:
@@ -31,7 +35,7 @@ def init_register(db: location.DbRef, secretary: str) -> str:
         # An init that stopped after the migrations and before its first user: finish it now.
     else:
         _create_schema(db_path)
-    return _give_identity(db_path, secretary)
+    return _give_identity(db_path, secretary, max_evidence_mib)
 
 
 def _create_schema(db_path: location.Target) -> None:
@@ -50,13 +54,17 @@ def _create_schema(db_path: location.Target) -> None:
         raise location.translate(err, db_path) from None
 
 
-def _give_identity(db_path: location.Target, secretary: str) -> str:
+def _give_identity(db_path: location.Target, secretary: str, max_evidence_mib: int | None = None) -> str:
     """The register's id, its creation record and its first secretary, in one transaction."""
     database_id = str(uuid.uuid4())
     now = clock.now_iso()
     with UnitOfWork(db_path) as uow:
         uow.session.add(Meta(key="database_id", value=database_id))
         uow.session.add(Meta(key="created_at", value=now))
+        init_detail: dict[str, object] = {"database_id": database_id, "schema": location.SCHEMA_HEAD}
+        if max_evidence_mib is not None:
+            uow.session.add(Meta(key="max_evidence_mib", value=str(max_evidence_mib)))
+            init_detail["max_evidence_mib"] = max_evidence_mib
         uow.session.add(User(name=secretary, roles=SECRETARY, created_at=now, created_by=secretary))
         uow.session.flush()
         uow.audit(
@@ -64,7 +72,7 @@ def _give_identity(db_path: location.Target, secretary: str) -> str:
             roles=SECRETARY,
             event="register.init",
             outcome="applied",
-            detail={"database_id": database_id, "schema": location.SCHEMA_HEAD},
+            detail=init_detail,
         )
         uow.audit(
             actor=secretary,
