@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from signoff.errors import BadInput
 
@@ -26,13 +27,23 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+# Exactly four, two and two ASCII digits: Python 3.11's date.fromisoformat also takes "2026-W01-1"
+# (an ISO week date) and "20261231", which a secretary never means and a board paper would misprint.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def strict_date(text: str) -> dt.date:
+    """A YYYY-MM-DD date and nothing else; ValueError otherwise."""
+    if not _DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
+
+
 def parse_date(text: str, what: str = "date") -> dt.date:
     """Parse YYYY-MM-DD or raise BadInput naming the field and the expected form."""
     raw = (text or "").strip()
     try:
-        if len(raw) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(raw)
+        return strict_date(raw)
     except ValueError:
         raise BadInput(f"{what} {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2013-09-30.") from None
 

@@ -78,18 +78,32 @@ def _export_xlsx(c: Context, item: str | None, since: dt.date | None, until: dt.
     click.echo(f"Exported {written} record(s) to {out}.", err=True)
 
 
-def _report(report: object, what: str) -> None:
+def _report(report: object, what: str, subject: str) -> None:
+    """Every problem on its own line, then one sentence: a broken chain, or an intact chain that is
+    not the one whose anchor was read into the minutes (a truncated log, an older copy, a re-hash)."""
     from signoff.domain.chain import ChainReport
 
     assert isinstance(report, ChainReport)
     for seq, why in report.broken:
         output.message(f"record {seq}: {why}")
-    if not report.ok:
-        raise ChainBroken(f"{what}: {len(report.broken)} broken record(s) in {report.checked} checked.")
+    for note in report.notes:
+        output.message(f"cannot prove: {note}")
+    if report.ok:
+        return
+    if report.chain_intact:
+        raise ChainBroken(
+            f"{subject} does not match the anchor: its own links hold in {report.checked} record(s), but it is "
+            "not the log whose head was read into the minutes."
+        )
+    raise ChainBroken(f"{what}: {len(report.broken)} broken record(s) in {report.checked} checked.")
 
 
 @audit.command("verify")
-@click.option("--anchor", metavar="SEQ:HASH", help="A head read into the minutes; catches truncation and re-hashing.")
+@click.option(
+    "--anchor",
+    metavar="SEQ:HASH",
+    help="A head read into the minutes (the hash may be cut to 16+ hex digits); catches truncation and re-hashing.",
+)
 @pass_ctx
 def audit_verify(c: Context, anchor: str | None) -> None:
     """Recompute the hash chain, replay it, and reconcile every table with it; exit 1 on any break."""
@@ -98,7 +112,7 @@ def audit_verify(c: Context, anchor: str | None) -> None:
 
     parsed = parse_anchor(anchor) if anchor else None
     report, integrity, reconciled = verify_register(c.db, parsed)
-    _report(report, "the audit chain is broken")
+    _report(report, "the audit chain is broken", "the audit log")
     _report_replay(reconciled)
     if integrity != "ok" and not integrity.startswith("not applicable"):
         raise ChainBroken(f"the database failed SQLite's quick_check: {integrity}.")
@@ -151,10 +165,13 @@ def audit_head(c: Context, as_json: bool) -> None:
 @click.option(
     "--filtered",
     is_flag=True,
-    help="FILE was exported with --item: gaps in seq are expected and the links across them are not checked.",
+    help="FILE was exported with --item, --since or --until: gaps in seq are expected; each item's records are "
+    "checked complete through their links to the item's previous record.",
 )
 @click.option(
-    "--anchor", metavar="SEQ:HASH", help="A head read into the minutes; catches a truncated or re-hashed export."
+    "--anchor",
+    metavar="SEQ:HASH",
+    help="A head read into the minutes (the hash may be cut to 16+ hex digits); catches a truncated or re-hashed export.",
 )
 def audit_verify_export(file: Path, filtered: bool, anchor: str | None) -> None:
     """Check an exported CSV, JSONL or JSON file offline; exit 1 on any break."""
@@ -164,8 +181,8 @@ def audit_verify_export(file: Path, filtered: bool, anchor: str | None) -> None:
     report = verify_export(file, filtered=filtered, anchor=parse_anchor(anchor) if anchor else None)
     hint = ""
     if not filtered and any("missing before it" in why for _, why in report.broken):
-        hint = " (if it was exported with --item, its gaps are expected: check it with --filtered)"
-    _report(report, f"{file} does not verify{hint}")
+        hint = " (if it was exported with --item, --since or --until, check it with --filtered)"
+    _report(report, f"{file} does not verify{hint}", str(file))
     output.message(
         f"{file}: {report.checked} record(s) verify ({report.first_seq}..{report.last_seq});"
         f" last record {report.last_seq}:{report.last_hash}"

@@ -42,7 +42,8 @@ def db_upgrade(c: Context) -> None:
     """Back the register up to DB.bak-TIMESTAMP, then apply pending schema migrations."""
     from signoff.services.maintenance import upgrade
 
-    r = upgrade(c.db, c.actor)
+    # --as is optional here (the login name stands in), but when given it must be a valid name.
+    r = upgrade(c.db, c.who() if c.actor is not None else None)
     if r.from_revision == r.to_revision:
         output.message(f"{c.db} is already at schema {r.to_revision}: nothing to do.")
         return

@@ -31,12 +31,18 @@ ITEM_COLUMNS = [
     default=None,
     help="Folder of workflow .toml files to pin in the register (default: the shipped ones).",
 )
+@click.option(
+    "--max-evidence-mib",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="The largest evidence file the register takes, in MiB (default 512).",
+)
 @pass_ctx
-def init(c: Context, secretary: str, workflows_dir: Path | None) -> None:
+def init(c: Context, secretary: str, workflows_dir: Path | None, max_evidence_mib: int | None) -> None:
     """Create the register's database, pin its workflow rules, and add its first user (a secretary)."""
     from signoff.services.register import init_register
 
-    database_id = init_register(c.db, secretary, workflows_dir)
+    database_id = init_register(c.db, secretary, workflows_dir, max_evidence_mib=max_evidence_mib)
     output.message(f"Created register {c.db} (id {database_id}) with secretary {secretary}.")
 
 

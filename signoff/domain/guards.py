@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from signoff.domain.model import Attempt, EvidenceFact
+from signoff.domain.names import name_fold
 
 Check = Callable[[Attempt], "str | None"]
 
@@ -79,8 +80,16 @@ def _meeting_date_valid(a: Attempt) -> str | None:
 
 
 def _segregation_of_duties(a: Attempt) -> str | None:
-    if a.actor in a.evidence_adders:
-        return f"{a.actor} added evidence for this item and so cannot approve it"
+    """The approver is a different person from everyone who built or put the case: names are compared
+    folded (``names.name_fold``), so look-alike spellings of one person do not pass as two."""
+    me = name_fold(a.actor)
+    roles = []
+    if any(name_fold(p) == me for p in a.evidence_adders):
+        roles.append("added evidence for")
+    if any(name_fold(p) == me for p in a.submitters):
+        roles.append("submitted")
+    if roles:
+        return f"{a.actor} {' and '.join(roles)} this item and so cannot approve it"
     return None
 
 
@@ -153,7 +162,11 @@ GUARDS: dict[str, Guard] = {
             "a meeting date, not in the future and not before the latest submission",
             _meeting_date_valid,
         ),
-        Guard("segregation_of_duties", "the approver added none of the item's evidence", _segregation_of_duties),
+        Guard(
+            "segregation_of_duties",
+            "the approver neither added, superseded or withdrew the item's evidence nor submitted, resubmitted or amended it",
+            _segregation_of_duties,
+        ),
         Guard("bundle_unchanged", "the evidence is the bundle frozen at submission", _bundle_unchanged),
         Guard(
             "evidence_files_intact",

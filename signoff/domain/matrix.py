@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from signoff.clock import strict_date
 from signoff.domain.model import KINDS
 from signoff.domain.names import check_key, check_ref, check_text
 from signoff.errors import BadInput
@@ -46,9 +47,7 @@ class ItemSpec:
 
 def _date(text: str, column: str) -> dt.date:
     try:
-        if len(text) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(text)
+        return strict_date(text)
     except ValueError:
         raise ValueError(f"{column} {text!r} is not a YYYY-MM-DD date") from None
 

@@ -46,7 +46,8 @@ class Attempt:
     today: dt.date
     matrix_keys: tuple[str, ...] = ()
     evidence: tuple[EvidenceFact, ...] = ()
-    evidence_adders: frozenset[str] = frozenset()
+    evidence_adders: frozenset[str] = frozenset()  # who added, superseded or withdrew any of its evidence
+    submitters: frozenset[str] = frozenset()  # who submitted, resubmitted or amended it
     open_challenge: ChallengeFact | None = None
     latest_submission_at: str | None = None
     submitted_bundle: str | None = None

@@ -1,7 +1,9 @@
 """What a reference, a user name and an evidence key may look like.
 
 Refs and names end up in board papers, file names and audit exports, so they are kept to
-printable text without control characters or surrounding whitespace.
+printable text without control characters or surrounding whitespace. Every check returns the
+value in Unicode NFC: "zo\u00eb" and "zoe\u0308" look the same on a board paper, so they must be
+the same person in the register (see ``name_fold`` for names that merely look alike).
 """
 
 from __future__ import annotations
@@ -44,7 +46,18 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def name_fold(name: str) -> str:
+    """The form two user names are compared in: NFKC and case folded, so "Zoë", "ZOË" and "Ｚｏë"
+    (full-width) are one person and a second user cannot be added under a look-alike name."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def check_ref(ref: str) -> str:
+    ref = nfc(ref or "")
     if ref and ref != ref.strip() and _REF.fullmatch(ref.strip()):
         raise BadInput(f"item ref {ref!r} has leading or trailing whitespace: remove it (e.g. {ref.strip()}).")
     if not _REF.fullmatch(ref or ""):
@@ -56,6 +69,7 @@ def check_ref(ref: str) -> str:
 
 
 def check_key(key: str) -> str:
+    key = nfc(key or "")
     if not _KEY.fullmatch(key or ""):
         raise BadInput(
             f"evidence key {key!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
@@ -65,6 +79,7 @@ def check_key(key: str) -> str:
 
 
 def check_user_name(name: str) -> str:
+    name = nfc(name or "")
     problem = _name_problem(name or "")
     if problem:
         raise BadInput(
@@ -72,6 +87,18 @@ def check_user_name(name: str) -> str:
             "no leading or trailing spaces)."
         )
     return name
+
+
+def check_file_name(name: str) -> str:
+    """An evidence file's name is shown on the board, in packs and in exports: a control character or a
+    right-to-left override there could make "report\u202eexe.pdf" read as something it is not."""
+    for ch in name:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            raise BadInput(
+                f"evidence file name {name.encode('unicode_escape').decode('ascii')!r} contains the control or "
+                f"bidirectional-override character U+{ord(ch):04X}: rename the file and add it again."
+            )
+    return nfc(name)
 
 
 def check_text(text: str | None, what: str, required: bool = True) -> str:

@@ -74,7 +74,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "meetings": (("date",), ("id", "note", "added_by", "added_at")),
 }
 # The meta keys the chain is the source of; others (settings) are not decisions.
-META_KEYS = ("database_id", "created_at", "rules_in_force")
+META_KEYS = ("database_id", "created_at", "rules_in_force", "max_evidence_mib")
 
 Row = dict[str, Any]
 # Registers created at these schemas wrote records without full detail (see register.baseline).
@@ -188,6 +188,8 @@ class Replay:
         if event == "register.init":
             t["meta"][("database_id",)] = {"value": d["database_id"]}
             t["meta"][("created_at",)] = {"value": at}
+            if d.get("max_evidence_mib") is not None:
+                t["meta"][("max_evidence_mib",)] = {"value": str(d["max_evidence_mib"])}
             return
         if event == "workflow.pin":
             if self._rules is not None and rec["actor"] != "":

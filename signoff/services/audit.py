@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from signoff.domain import bundle, chain
+from signoff.domain.item_links import ItemLinks
 from signoff.errors import BadInput, SignoffError
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
@@ -99,6 +100,23 @@ def _byte_writer(out: IO[str]) -> Callable[[bytes], Any]:
 _BATCH = 4096
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"). Such a
+# cell is written with a leading apostrophe, and so is one that already starts with an apostrophe, so
+# reading removes exactly one leading apostrophe from any cell that has one: reversible, never ambiguous.
+FORMULA_LEADS = "=+-@\t\r"
+CSV_ESCAPE = "'"
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] and value[0] in FORMULA_LEADS + CSV_ESCAPE:
+        return CSV_ESCAPE + value
+    return value
+
+
+def restore(cell: str) -> str:
+    return cell[1:] if cell.startswith(CSV_ESCAPE) else cell
+
+
 def _python_line(fmt: str) -> Any:
     """The reference rendering of one record (a tuple of EXPORT_FIELDS) as a line of text."""
     if fmt == "csv":
@@ -108,7 +126,7 @@ def _python_line(fmt: str) -> Any:
         def csv_line(row: tuple[Any, ...]) -> str:
             buf.seek(0)
             buf.truncate()
-            writer.writerow(row)
+            writer.writerow([neutralise(v) for v in row])
             return buf.getvalue()[:-1]
 
         return csv_line
@@ -153,10 +171,14 @@ def _sql_line(fmt: str) -> str:
         parts = [f"'{', ' if n else '{'}\"{f}\": ' || json_quote({f})" for n, f in enumerate(fields)]
         return " || ".join(parts) + " || '}'"
     test = " OR ".join(f"instr({{f}}, char({ord(c)})) > 0" for c in _csv_quote_chars()) or "0"
+    leads = ", ".join(f"char({ord(c)})" for c in FORMULA_LEADS + CSV_ESCAPE)
     cells = []
-    for f in fields:
+    for name in fields:
+        f = f"(CASE WHEN substr({name}, 1, 1) IN ({leads}) THEN char({ord(CSV_ESCAPE)}) || {name} ELSE {name} END)"
         quoted = f"'\"' || replace({f}, '\"', '\"\"') || '\"'"
-        cells.append(f"CASE WHEN {f} IS NULL THEN '' WHEN {test.format(f=f)} THEN {quoted} ELSE CAST({f} AS TEXT) END")
+        cells.append(
+            f"CASE WHEN {name} IS NULL THEN '' WHEN {test.format(f=f)} THEN {quoted} ELSE CAST({f} AS TEXT) END"
+        )
     return " || ',' || ".join(cells)
 
 
@@ -177,6 +199,7 @@ _PROBES: tuple[tuple[Any, ...], ...] = (
         "f" * 64,
     ),
     (2**53 + 1, "x", "y", "", "REF-1", "e", "s", "t", "refused", "{}", "ab" * 32, "1" * 64, "2" * 64),
+    (3, "=1+1", "+sum", "-2", "@cmd", "\tx", "\r\ny", "'quoted", "''", "=a,b", "-", "'", '@"'),
 )
 
 
@@ -241,11 +264,32 @@ def _fed(rows: Iterator[dict[str, Any]], replayer: Any) -> Iterator[dict[str, An
         yield row
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Malformed(f"the key {key!r} appears twice in one record")
+        out[key] = value
+    return out
+
+
+class _Malformed(ValueError):
+    """Not a record signoff wrote: refused as a whole (exit 2) rather than reported record by record."""
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise _Malformed("it is nested too deeply to be an audit record") from None
+
+
 def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
     """Records from a CSV, JSONL or JSON export, typed as they were hashed.
 
     A line that cannot be read as a record comes back as ``{"_bad": why}``, so the chain check
-    reports it in place and carries on instead of stopping at the first damaged byte.
+    reports it in place and carries on instead of stopping at the first damaged byte. What no
+    signoff export holds (a repeated key, an unknown field or column, deep nesting) raises _Malformed.
     """
     if not path.is_file():
         raise BadInput(f"export file {path} does not exist: check the path.")
@@ -254,7 +298,7 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
     fh.seek(0)
     if first == "[":
         try:
-            data = json.load(fh)
+            data = _loads(fh.read())
         except json.JSONDecodeError as err:
             raise BadInput(f"{path} is not valid JSON ({err}): export it again.") from None
         if not isinstance(data, list):
@@ -266,7 +310,7 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
             for n, line in enumerate(fh, 1):
                 if line.strip():
                     try:
-                        yield json.loads(line)
+                        yield _loads(line)
                     except json.JSONDecodeError:
                         seq = _SEQ_PREFIX.match(line)
                         yield {"_bad": f"line {n} is not JSON", "seq": int(seq.group(1)) if seq else None}
@@ -275,8 +319,14 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
 
     def rows() -> Iterator[dict[str, Any]]:
         reader = csv.DictReader(fh)
-        if reader.fieldnames and not set(chain.EXPORT_FIELDS) <= set(reader.fieldnames):
+        header = list(reader.fieldnames or [])
+        if header and not set(chain.EXPORT_FIELDS) <= set(header):
             raise BadInput(f"{path} is not a signoff audit export (its header lacks {', '.join(chain.EXPORT_FIELDS)}).")
+        extra = [h for h in header if h not in chain.EXPORT_FIELDS] + [
+            h for n, h in enumerate(header) if h in header[:n]
+        ]
+        if extra:
+            raise _Malformed(f"its header has columns no signoff export has: {', '.join(map(repr, extra))}")
         for rec in reader:
             if None in rec or None in rec.values():
                 seq = rec.get("seq") or ""
@@ -285,38 +335,71 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
                     "seq": int(seq) if seq.isdigit() else None,
                 }
                 continue
-            out: dict[str, Any] = {k: None if v == "" and k in _NULLABLE else v for k, v in rec.items()}
-            out["seq"] = int(rec["seq"]) if rec["seq"].isdigit() else rec["seq"]
+            # Undo the spreadsheet-safe apostrophe first: "'-" is the text "-", "''" is "'".
+            cells = {k: restore(v) for k, v in rec.items()}
+            out: dict[str, Any] = {k: None if v == "" and k in _NULLABLE else v for k, v in cells.items()}
+            out["seq"] = int(cells["seq"]) if cells["seq"].isascii() and cells["seq"].isdigit() else cells["seq"]
             yield out
 
     return rows(), False
 
 
+_TEXT_FIELDS = frozenset(chain.EXPORT_FIELDS) - _NULLABLE - {"seq"}
+
+
+def _shape_problem(rec: Any, n: int) -> str | None:
+    """Why a record read from JSON is not one signoff wrote, or None (missing fields are reported in place)."""
+    if not isinstance(rec, dict):
+        return f"record {n} is not a JSON object"
+    unknown = sorted(k for k in rec if k not in chain.EXPORT_FIELDS)
+    if unknown:
+        return f"record {n} has fields no signoff export has: {', '.join(map(repr, unknown))}"
+    seq = rec.get("seq")
+    if "seq" in rec and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 1):
+        return f"record {n} has seq {seq!r}, not a whole number"
+    for f in chain.EXPORT_FIELDS:
+        if f == "seq" or f not in rec:
+            continue
+        value = rec[f]
+        if not (isinstance(value, str) or (value is None and f in _NULLABLE)):
+            return f"record {n} has {f} {value!r}, not {'text or null' if f in _NULLABLE else 'text'}"
+    return None
+
+
 def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
     """Check an exported file offline: every record's hash, and the links between consecutive records.
 
-    ``filtered``: the file was exported with --item, so gaps in seq are expected (see verify_stream).
-    When the file starts at record 1, record 1's prev_hash is checked against the genesis of the
-    database id that record 1 (the register's creation) carries. ``anchor`` as in ``verify``.
+    A full export must start at record 1, the register's creation, whose prev_hash is checked against
+    the genesis of the database id it carries, and have no gaps. ``filtered``: the file was exported
+    with --item, --since or --until, so gaps in seq are expected (see verify_stream); instead each
+    item's records must be linked by their ``item_prev`` (signoff.domain.item_links), so a record
+    missing from the file is still found. ``anchor`` as in ``verify``.
     """
     try:
-        records, _ = _read_export(path)
+        records, typed = _read_export(path)
         head = next(iter(records), None)
     except UnicodeDecodeError as err:
         raise BadInput(
             f"{path} is not UTF-8 text (byte {err.start}): give the file exactly as it was exported."
         ) from None
+    except _Malformed as err:
+        raise BadInput(f"{path} is not a signoff audit export: {err}.") from None
     if head is None:
         raise BadInput(f"{path} holds no audit records: an empty export proves nothing; export it again.")
     records = itertools.chain([head], records)
     start_prev = _genesis_of(head)
     fields = chain.EXPORT_FIELDS
+    links = ItemLinks()
 
     def checked() -> Iterator[dict[str, Any]]:
         for n, rec in enumerate(records, 1):
             if isinstance(rec, dict) and "_bad" in rec:
                 yield rec
                 continue
+            if typed:
+                problem = _shape_problem(rec, n)
+                if problem:
+                    raise _Malformed(problem)
             lacks = [f for f in fields if not isinstance(rec, dict) or f not in rec]
             if lacks and n == 1:
                 raise BadInput(f"{path} is not a signoff audit export (its first record lacks {', '.join(lacks)}).")
@@ -325,16 +408,32 @@ def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | 
             elif isinstance(rec["seq"], bool) or not isinstance(rec["seq"], int | str) or not str(rec["seq"]).isdigit():
                 yield {"_bad": f"record {n} in the file has seq {rec['seq']!r}, not a whole number"}
             else:
+                if filtered:
+                    links.see(rec)
                 yield rec
 
     try:
-        return chain.verify_stream(checked(), start_prev=start_prev, contiguous=not filtered, anchor=anchor)
+        report = chain.verify_stream(checked(), start_prev=start_prev, contiguous=not filtered, anchor=anchor)
     except UnicodeDecodeError as err:
         raise BadInput(
             f"{path} is not UTF-8 text (byte {err.start}): give the file exactly as it was exported."
         ) from None
+    except _Malformed as err:
+        raise BadInput(f"{path} is not a signoff audit export: {err}.") from None
+    except RecursionError:
+        raise BadInput(f"{path} is not a signoff audit export: a record is nested too deeply.") from None
     except (TypeError, ValueError, KeyError, AttributeError) as err:
         raise BadInput(f"{path} has a malformed record ({err}): export it again.") from None
+    if not filtered and report.first_seq is not None and report.first_seq != 1:
+        report.broken.insert(
+            0, (report.first_seq, f"records 1..{report.first_seq - 1} are missing before it: a full export starts at 1")
+        )
+    elif not filtered and report.first_seq == 1 and start_prev is None:
+        report.broken.insert(0, (1, "it is not the register.init record, so its link to genesis cannot be checked"))
+    if filtered:
+        report.broken = sorted(report.broken + links.broken, key=lambda b: b[0])
+        report.notes.extend(links.notes())
+    return report
 
 
 def _genesis_of(first: Any) -> str | None:
@@ -343,7 +442,7 @@ def _genesis_of(first: Any) -> str | None:
         if not isinstance(first, dict) or str(first.get("seq")) != "1" or first.get("event") != "register.init":
             return None
         database_id = json.loads(first["detail"]).get("database_id")
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return None
     return chain.genesis(database_id) if isinstance(database_id, str) else None
 

@@ -82,6 +82,9 @@ def in_unit_of_work(
     lock never obtained) and faults of the machinery itself (a failed write) leave no record:
     the attempt neither happened nor was refused.
     """
+    from signoff.domain.names import nfc
+
+    actor_name = nfc(actor_name)  # one spelling per person, whichever the caller typed
     actor: Actor | None = None
     began = False
     try:

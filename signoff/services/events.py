@@ -38,7 +38,7 @@ def fire_event(
     expected_version: int | None = None,
 ) -> str:
     """Fire ``event`` on item ``ref`` as ``actor_name``; return the new state or raise Refused."""
-    names.check_ref(ref)
+    ref = names.check_ref(ref)
     reason = names.check_text(reason, "reason", required=False) or None
     response = names.check_text(response, "response", required=False) or None
     override_reason = names.check_text(override_reason, "override reason", required=False) or None
@@ -70,6 +70,9 @@ def fire_event(
             ),
             evidence=tuple(fact(r) for r in standing),
             evidence_adders=frozenset(r.added_by for r in records),
+            submitters=frozenset(
+                uow.session.exec(select(Submission.submitted_by).where(Submission.item_id == item.id))  # type: ignore[call-overload]
+            ),
             open_challenge=(
                 ChallengeFact(open_challenge.raised_at, open_challenge.raised_by, open_challenge.reason)
                 if open_challenge

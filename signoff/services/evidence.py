@@ -17,7 +17,7 @@ from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, MatrixRow
+from signoff.store.tables import Evidence, MatrixRow, Meta
 from signoff.store.uow import UnitOfWork
 
 
@@ -66,6 +66,19 @@ def fact(r: Evidence) -> EvidenceFact:
     )
 
 
+MIB = 1 << 20
+DEFAULT_MAX_EVIDENCE_MIB = 512
+MAX_EVIDENCE_KEY = "max_evidence_mib"  # meta key, set by 'signoff init --max-evidence-mib N'
+
+
+def max_evidence_bytes(uow: UnitOfWork) -> int:
+    """The register's limit on one evidence file: a copy of every file lives beside the register and
+    in every backup, so one mistaken video must not fill the disk."""
+    row = uow.session.get(Meta, MAX_EVIDENCE_KEY)
+    mib = int(row.value) if row is not None and row.value.isdigit() else DEFAULT_MAX_EVIDENCE_MIB
+    return mib * MIB
+
+
 def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
     return list(uow.session.exec(select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))  # type: ignore[arg-type]
 
@@ -102,8 +115,8 @@ def record_evidence(
 ) -> Added:
     """Record one piece of evidence. Adding a file whose stored copy is damaged (or gone, while
     records still name it) repairs the copy from the file given, whose hash is checked first."""
-    names.check_ref(ref)
-    names.check_key(key)
+    ref = names.check_ref(ref)
+    key = names.check_key(key)
     given = [x for x in (file, note, measure) if x is not None]
     if len(given) != 1:
         raise BadInput("give exactly one of --file PATH, --note TEXT or --measure NAME for the evidence.")
@@ -114,7 +127,7 @@ def record_evidence(
     if file is not None:
         if not file.is_file():
             raise BadInput(f"evidence file {file} does not exist or is not a file: check the path.")
-        file_name = file.name
+        file_name = names.check_file_name(file.name)
     elif measure is not None:
         if measure.direction not in ("at-most", "at-least"):
             raise BadInput(f"direction {measure.direction!r} is not at-most or at-least.")
@@ -157,6 +170,12 @@ def record_evidence(
                 )
         nonlocal digest, size, repaired
         if file is not None:
+            limit = max_evidence_bytes(uow)
+            if file.stat().st_size > limit:
+                raise BadInput(
+                    f"evidence file {file_name} is {file.stat().st_size / MIB:,.1f} MiB, over this register's limit "
+                    f"of {limit // MIB:,} MiB: add a smaller file, or a note saying where the document is kept."
+                )
             # Copied only once the attempt is allowed; a copy whose record then fails to commit is an
             # unreferenced blob, harmless (the store is content-addressed), and a repair stands.
             stored = blobs.put(location.evidence_dir(db_path), file)

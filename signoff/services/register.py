@@ -19,10 +19,16 @@ from signoff.store.tables import Item, Meta, User
 from signoff.store.uow import UnitOfWork
 
 
-def init_register(db: location.DbRef, secretary: str, workflows_dir: Path | None = None) -> str:
+def init_register(
+    db: location.DbRef, secretary: str, workflows_dir: Path | None = None, max_evidence_mib: int | None = None
+) -> str:
     """Create the database through the migrations, give it an id, pin its workflow rules (the shipped
-    ones, or those in ``workflows_dir``) and add its first secretary."""
-    names.check_user_name(secretary)
+    ones, or those in ``workflows_dir``) and add its first secretary.
+
+    ``max_evidence_mib``: the largest evidence file the register takes (default 512 MiB), kept in meta."""
+    secretary = names.check_user_name(secretary)
+    if max_evidence_mib is not None and max_evidence_mib < 1:
+        raise BadInput(f"--max-evidence-mib {max_evidence_mib} is not a size: give a whole number of MiB, 1 or more.")
     from signoff.services import rules as rule_sets
 
     pinned_rules = rule_sets.load_folder(workflows_dir)  # a bad definition is refused before anything is written
@@ -35,7 +41,7 @@ def init_register(db: location.DbRef, secretary: str, workflows_dir: Path | None
         # An init that stopped after the migrations and before its first user: finish it now.
     else:
         _create_schema(db_path)
-    return _give_identity(db_path, secretary, pinned_rules, rule_sets.origin_of(workflows_dir))
+    return _give_identity(db_path, secretary, pinned_rules, rule_sets.origin_of(workflows_dir), max_evidence_mib)
 
 
 def _create_schema(db_path: location.Target) -> None:
@@ -54,7 +60,9 @@ def _create_schema(db_path: location.Target) -> None:
         raise location.translate(err, db_path) from None
 
 
-def _give_identity(db_path: location.Target, secretary: str, rules: workflows.Rules, origin: str) -> str:
+def _give_identity(
+    db_path: location.Target, secretary: str, rules: workflows.Rules, origin: str, max_evidence_mib: int | None
+) -> str:
     """The register's id, its creation record, its rules and its first secretary, in one transaction."""
     from signoff.services import rules as rule_sets
 
@@ -63,6 +71,10 @@ def _give_identity(db_path: location.Target, secretary: str, rules: workflows.Ru
         now = uow.now
         uow.session.add(Meta(key="database_id", value=database_id))
         uow.session.add(Meta(key="created_at", value=now))
+        init_detail: dict[str, object] = {"database_id": database_id, "schema": location.SCHEMA_HEAD}
+        if max_evidence_mib is not None:
+            uow.session.add(Meta(key="max_evidence_mib", value=str(max_evidence_mib)))
+            init_detail["max_evidence_mib"] = max_evidence_mib
         uow.session.add(User(name=secretary, roles=SECRETARY, created_at=now, created_by=secretary))
         uow.session.flush()
         uow.audit(
@@ -70,7 +82,7 @@ def _give_identity(db_path: location.Target, secretary: str, rules: workflows.Ru
             roles=SECRETARY,
             event="register.init",
             outcome="applied",
-            detail={"database_id": database_id, "schema": location.SCHEMA_HEAD},
+            detail=init_detail,
             workflow_hash=rules.digest,
         )
         rule_sets.pin(uow, secretary, SECRETARY, rules, origin)
@@ -86,7 +98,7 @@ def _give_identity(db_path: location.Target, secretary: str, rules: workflows.Ru
 
 
 def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> None:
-    names.check_user_name(name)
+    name = names.check_user_name(name)
     wanted = sorted(set(roles))
     if not wanted:
         raise BadInput(f"give {name} at least one role with --role ({', '.join(ROLES)}).")
@@ -98,6 +110,13 @@ def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> No
         require_role(actor, REGISTER_ACTIONS["user.add"], "user add")
         if uow.session.exec(select(User).where(User.name == name)).first() is not None:
             raise BadInput(f"user {name!r} already exists: choose another name.")
+        folded = names.name_fold(name)
+        for existing in uow.session.exec(select(User.name)):
+            if names.name_fold(existing) == folded:
+                raise BadInput(
+                    f"user {name!r} would look like the existing user {existing!r} (names are compared "
+                    "ignoring case and look-alike characters): use that user, or choose a distinct name."
+                )
         uow.session.add(User(name=name, roles=",".join(wanted), created_at=uow.now, created_by=actor.name))
         uow.session.flush()
         record_applied(
@@ -119,7 +138,7 @@ def add_item(
     due: dt.date | None = None,
     owner: str | None = None,
 ) -> None:
-    names.check_ref(ref)
+    ref = names.check_ref(ref)
     title = names.check_text(title, "title")
     owner = names.check_text(owner, "owner", required=False) or None
 

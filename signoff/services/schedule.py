@@ -17,7 +17,7 @@ from signoff.store.uow import UnitOfWork
 
 def reschedule(db_path: DbRef, actor_name: str, ref: str, due: dt.date, reason: str) -> str | None:
     """Move an item's due date; the original date and every change with its reason are kept."""
-    names.check_ref(ref)
+    ref = names.check_ref(ref)
     reason = names.check_text(reason, "reason")
 
     def body(uow: UnitOfWork, actor: Actor) -> str | None:

@@ -8,6 +8,7 @@ again (its hash checked first) replaces it, and ``put`` says so.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -16,7 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from signoff.errors import BadInput
+from signoff.errors import BadInput, SignoffError
+
+
+def _disk_full(err: OSError, store: Path) -> SignoffError | None:
+    """The documented disk-full sentence for a copy that ran out of room (the partial copy is removed)."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return SignoffError(
+            f"the disk holding {store} is full: free some space and run the command again; nothing was written."
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,12 +66,18 @@ def put(store: Path, source: Path) -> Stored:
         if found == "intact":
             return Stored(digest, size, found)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    except OSError as err:
+        raise _disk_full(err, store) or err from None
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
+            try:
+                shutil.copyfileobj(src, out)
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as err:
+                raise _disk_full(err, store) or err from None
         copied, _ = sha256_file(Path(tmp))
         if copied != digest:
             raise BadInput(f"evidence file {source} changed while it was being copied: try again.")

@@ -161,6 +161,8 @@ class UnitOfWork:
             select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
         ).first()
         seq, prev = (head[0] + 1, head[1]) if head else (1, chain.genesis(self.database_id()))
+        if item_ref is not None:
+            detail = {**detail, "item_prev": self._item_prev(item_ref)}
         record: dict[str, Any] = {
             "seq": seq,
             "recorded_at": self.now,
@@ -178,6 +180,18 @@ class UnitOfWork:
         record["hash"] = chain.record_hash(record)
         self.session.execute(AuditRecord.__table__.insert().values(**record))  # type: ignore[attr-defined]
         return record
+
+    def _item_prev(self, item_ref: str) -> int:
+        """The seq of the item's previous audit record, or 0: each record of an item links to the one
+        before it, so an export of one item can prove that none of its records is missing.
+        One probe of ix_audit_item_ref (its entries are ordered by seq within an item)."""
+        last = self.session.execute(
+            select(col(AuditRecord.seq))
+            .where(col(AuditRecord.item_ref) == item_ref)
+            .order_by(col(AuditRecord.seq).desc())
+            .limit(1)
+        ).first()
+        return int(last[0]) if last else 0
 
     def bulk_insert(self, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """executemany straight to the driver, in this transaction: tens of thousands of rows skip

@@ -135,7 +135,13 @@ def test_submission_freezes_the_bundle_and_approval_records_it(item: Path) -> No
     [(submitted, ids)] = query(item, "SELECT bundle_digest, evidence_ids FROM submissions")
     [(approved, sub_id)] = query(item, "SELECT bundle_digest, submission_id FROM approvals")
     assert ids == "1,2" and approved == submitted and sub_id == 1
-    assert audit_rows(item, "submit")[0]["detail"] == {"bundle": submitted, "evidence_ids": [1, 2], "submission_id": 1}
+    submit = audit_rows(item, "submit")[0]
+    assert submit["detail"] == {
+        "bundle": submitted,
+        "evidence_ids": [1, 2],
+        "item_prev": submit["seq"] - 1,
+        "submission_id": 1,
+    }
     assert audit_rows(item, "approve")[0]["detail"]["bundle"] == submitted
 
 

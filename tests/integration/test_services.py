@@ -205,7 +205,9 @@ def test_segregation_of_duties(db_path: Path, tmp_path: Path) -> None:
     cover(db_path, "OF-01", keys=("policy",))
     assert fire_event(db_path, "both", "OF-01", "submit") == "evidence_submitted"
     err = refused(db_path, "both", "OF-01", "approve", meeting=TODAY)
-    assert err.failures == ["segregation_of_duties: both added evidence for this item and so cannot approve it"]
+    assert err.failures == [
+        "segregation_of_duties: both added evidence for and submitted this item and so cannot approve it"
+    ]
     assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY) == "signed_off"
 
 

@@ -300,3 +300,25 @@ def test_database_written_by_a_newer_schema(tmp_path: Path) -> None:
     r = run_signoff(db, *WRITE, actor="sec-0")
     assert r.code == 0, r.err
     check_register(db)
+
+
+def test_disk_full_while_copying_an_evidence_file(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "small") as disk:
+        db = disk / "r.db"
+        make_register(db, workers=1)
+        counts = table_counts(db)
+        closed_cleanly(db)
+        document = tmp_path / "case-audit.pdf"
+        document.write_bytes(os.urandom(2 << 20))
+        filler = fill(disk, 1 << 20)  # room for the register's own writes, not for the document
+        r = run_signoff(
+            db, "evidence", "add", "IT-0", "k1", "--file", str(document), "--dated", "2013-09-30", actor="sec"
+        )
+        one_sentence(r, 1, "is full", "nothing was written")
+        assert not [p for p in (disk / "r.db.evidence").rglob("*") if p.is_file()]
+        filler.unlink()
+        assert table_counts(db)["evidence"] == counts["evidence"]
+        r = run_signoff(
+            db, "evidence", "add", "IT-0", "k1", "--file", str(document), "--dated", "2013-09-30", actor="sec"
+        )
+        assert r.code == 0, r.err

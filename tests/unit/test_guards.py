@@ -86,6 +86,8 @@ CASES: list[tuple[str, Attempt, str | None]] = [
     ),
     ("segregation_of_duties", attempt(actor="chair", evidence_adders=frozenset({"sec"})), None),
     ("segregation_of_duties", attempt(actor="both", evidence_adders=frozenset({"sec", "both"})), "both added evidence"),
+    ("segregation_of_duties", attempt(actor="both", submitters=frozenset({"both"})), "both submitted this item"),
+    ("segregation_of_duties", attempt(actor="Zo\u00eb", evidence_adders=frozenset({"ZOE\u0308"})), "added evidence"),
     ("bundle_unchanged", attempt(submitted_bundle="x" * 64, current_bundle="x" * 64), None),
     ("bundle_unchanged", attempt(submitted_bundle=None, current_bundle="x" * 64), "no frozen submission"),
     (
