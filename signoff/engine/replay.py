@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signoff.clock import is_canonical
+from signoff.domain import bundle
 from signoff.domain.roles import CHAIR, REGISTER_ACTIONS, SECRETARY
 from signoff.engine.workflow import Rules, WorkflowError, rules_from_sources
 
@@ -100,6 +101,7 @@ class Replay:
     _sets: dict[str, dict[str, str]] = field(default_factory=dict)  # ruleset digest → {name: source}
     _last_at: str = ""
     _open: dict[str, int] = field(default_factory=dict)  # item ref → its open challenge's id
+    _by_item: dict[str, list[int]] = field(default_factory=dict)  # item ref → its evidence ids, in order
     applied: int = 0
 
     # -- the walk -------------------------------------------------------------------------------
@@ -331,6 +333,7 @@ class Replay:
             if frozen is None or frozen["ref"] != ref or frozen["bundle_digest"] != d["bundle"]:
                 self._bad(seq, f"it approves submission {d['submission_id']}, which is not a frozen bundle of {ref}")
         elif "submission_id" in d:
+            self._check_bundle(seq, ref, d)
             t["submissions"][(d["submission_id"],)] = {
                 "ref": ref,
                 "event": event,
@@ -342,6 +345,23 @@ class Replay:
         item["state"] = ev.dest
         item["version"] += 1
         item["last_transition_at"] = at
+
+    def _check_bundle(self, seq: int, ref: str, d: dict[str, Any]) -> None:
+        """A frozen bundle must be exactly the item's standing evidence at that point, by digest."""
+        mine = self._by_item.get(ref, [])
+        replaced = {self.tables["evidence"][(i,)]["supersedes_id"] for i in mine}
+        standing = [i for i in mine if i not in replaced]
+        if [int(i) for i in d["evidence_ids"]] != standing:
+            self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
+            return
+        entries = []
+        for i in standing:
+            row = self.tables["evidence"][(i,)]
+            fields = {f: row.get(f) for f in bundle.ENTRY_FIELDS}
+            fields["id"], fields["supersedes"] = i, row["supersedes_id"]
+            entries.append(bundle.entry(fields))
+        if bundle.digest(entries) != d["bundle"]:
+            self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
     def _new_item(self, seq: int, ref: Any, kind: str, title: str, owner: Any, due: Any, at: str) -> None:
         if (ref,) in self.tables["items"]:
@@ -373,6 +393,7 @@ class Replay:
             old = self.tables["evidence"].get((supersedes,))
             if old is None or old["ref"] != ref or old["key"] != key:
                 self._bad(seq, f"it supersedes evidence {supersedes}, which is not {ref} {key} evidence")
+        self._by_item.setdefault(ref, []).append(d["evidence_id"])
         self.tables["evidence"][(d["evidence_id"],)] = {
             "ref": ref,
             "key": key,
@@ -437,6 +458,9 @@ class Replay:
         self._open = {
             row["ref"]: key[0] for key, row in sorted(self.tables["challenges"].items()) if row["answered_at"] is None
         }
+        self._by_item = {}
+        for key, row in sorted(self.tables["evidence"].items()):
+            self._by_item.setdefault(row["ref"], []).append(key[0])
         self._sets = {}
         for (ruleset, name), row in self.tables["workflow_defs"].items():
             self._sets.setdefault(ruleset, {})[name] = row["source"]

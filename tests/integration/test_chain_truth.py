@@ -380,3 +380,31 @@ def test_replay_holds_after_every_kind_of_change(db: Path, tmp_path: Path) -> No
     assert any(d.startswith("items OF-02 due:") for d in differences)
     assert any(" response: the chain says 'Trend attached'" in d for d in differences)
     assert days_ago(0) == dt.date.today()
+
+
+def test_a_chained_submission_of_a_bundle_that_is_not_the_standing_evidence_is_illegal(db: Path) -> None:
+    from signoff.services.evidence import add_evidence
+
+    add_item(db, SECRETARY, "OF-05", "ofsted-recommendation", "Forged bundle")
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO matrix_rows (item_id, key, description, present_by) "
+        "SELECT id, 'audit', 'x', '2030-01-01' FROM items WHERE ref = 'OF-05'"
+    )
+    conn.commit()
+    conn.close()
+    del add_evidence  # the forged record below names no evidence at all
+    seq = append_chained(
+        db,
+        actor=SECRETARY,
+        roles="secretary",
+        item_ref="OF-05",
+        event="submit",
+        from_state="proposed",
+        to_state="evidence_submitted",
+        detail=chain.detail_text({"bundle": "0" * 64, "evidence_ids": [], "submission_id": 77}),
+        workflow_hash=rules.load_folder(None).flows["ofsted-recommendation"].digest,
+    )
+    problems, differences = replayed(db)
+    assert any(s == seq and "not the digest of OF-05's standing evidence" in w for s, w in problems), problems
+    assert "matrix_rows OF-05 audit: no record in the chain created this row" in differences

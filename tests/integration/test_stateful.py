@@ -76,6 +76,7 @@ class ItemModel:
     evidence: list[tuple[str, dt.date, str, int]] = field(default_factory=list)
     open_challenge_tick: int | None = None
     bundle: frozenset[int] | None = None  # indices into evidence frozen at the last submission
+    submitters: set[str] = field(default_factory=set)  # who submitted or resubmitted it
 
 
 class SignoffModel(RuleBasedStateMachine):
@@ -154,13 +155,13 @@ class SignoffModel(RuleBasedStateMachine):
             # Every submission in these runs happens today: once submitted, only today's meeting is valid.
             if meeting is None or meeting > self.today or (m.bundle is not None and meeting < self.today):
                 out.append("meeting_date_valid")
-            if actor in {e[2] for e in m.evidence}:
+            if actor in {e[2] for e in m.evidence} | m.submitters:
                 out.append("segregation_of_duties")
             if m.bundle is None or m.bundle != frozenset(range(len(m.evidence))):
                 out.append("bundle_unchanged")
         return out, dest
 
-    def apply(self, ref: str, event: str) -> None:
+    def apply(self, ref: str, event: str, actor: str = "") -> None:
         m = self.items[ref]
         self.tick += 1
         if event in ("challenge", "reopen"):
@@ -169,6 +170,7 @@ class SignoffModel(RuleBasedStateMachine):
             m.open_challenge_tick = None
         if event in ("submit", "resubmit"):
             m.bundle = frozenset(range(len(m.evidence)))
+            m.submitters.add(actor)
 
     def attempt(self, ref: str, event: str, actor: str, text: str = "", meeting: dt.date | None = None) -> None:
         expected, dest = self.expect(ref, event, actor, text, meeting)
@@ -189,7 +191,7 @@ class SignoffModel(RuleBasedStateMachine):
         assert expected == [], f"{event} by {actor} applied although the model expected {expected}"
         assert new_state == dest
         self.items[ref].state = dest
-        self.apply(ref, event)
+        self.apply(ref, event, actor)
 
     @initialize()
     def cover_the_first_item(self) -> None:

@@ -43,7 +43,7 @@ def test_models_and_migrations_agree_on_postgres(pg_url: str) -> None:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
         triggers = {r[0] for r in conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
     assert diffs == []
-    final = ("audit", "evidence", "submissions", "approvals", "reschedules")
+    final = ("audit", "evidence", "submissions", "approvals", "reschedules", "workflow_defs")
     assert triggers == {f"{t}_no_{a}" for t in final for a in ("update", "delete", "truncate")}
     assert migrate.current_revision(pg_url) == migrate.head_revision()
 
@@ -269,7 +269,12 @@ def test_db_upgrade_on_postgres_applies_the_migrations_and_records_itself(run_cl
     assert done.code == 0 and "from schema 0001 to" in done.out and "pg_dump" in done.out, done.err
     assert migrate.current_revision(pg_url) == migrate.head_revision()
     log = [json.loads(line) for line in run_cli("audit", "export", "--format", "jsonl", db=pg_url).out.splitlines()]
-    assert [(r["event"], r["actor"]) for r in log] == [("register.upgrade", "sec")]
+    # No chain before: the baseline of its (empty) tables, the rules it ran on, then the upgrade.
+    assert [(r["event"], r["actor"]) for r in log] == [
+        ("register.baseline", "sec"),
+        ("workflow.pin", "sec"),
+        ("register.upgrade", "sec"),
+    ]
     assert run_cli("audit", "verify", db=pg_url).code == 0
     again = run_cli("db", "upgrade", db=pg_url)
     assert again.code == 0 and "nothing to do" in again.out
