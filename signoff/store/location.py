@@ -6,9 +6,11 @@ Imports nothing heavy: read commands go through here before deciding what else t
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from signoff.errors import BadInput, SignoffError
 
@@ -20,7 +22,11 @@ KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 
 @dataclass(frozen=True)
 class Target:
-    """Which register: a SQLite file (the embedded default) or a PostgreSQL database by URL."""
+    """Which register: a SQLite file (the embedded default) or a PostgreSQL database by URL.
+
+    ``url`` may carry a password; ``str()`` and ``repr()`` never do, so a Target can be put in any
+    message, log line or audit record as it is.
+    """
 
     url: str
     path: Path | None = None
@@ -32,11 +38,10 @@ class Target:
     def __str__(self) -> str:
         if self.path is not None:
             return str(self.path)
-        scheme, _, rest = self.url.partition("://")
-        creds, at, host = rest.rpartition("@")
-        if at and ":" in creds:  # never print a password
-            creds = creds.split(":", 1)[0] + ":***"
-        return f"{scheme}://{creds}{at}{host}"
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Target({self!s})"
 
     def exists(self) -> bool:
         return self.path.exists() if self.path is not None else True
@@ -44,6 +49,88 @@ class Target:
 
 DbRef = Path | str | Target
 SERVER_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+MASK = "***"
+# Query parameters whose values are never shown: libpq's password, sslpassword and passfile, and
+# anything else whose name says it is a secret. (sslkey and sslcert are paths to files and may stay.)
+_SECRET_WORDS = ("pass", "secret", "token")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Every secret seen in a URL this process was given: scrub() removes them from any text.
+_SECRETS: set[str] = set()
+UNPARSEABLE_URL = (
+    "the database URL could not be read and is not shown, as it may hold a password: percent-encode "
+    "@ : / ? # and % in the user name and password (@ as %40), or better, keep the password out of the URL "
+    "with PGPASSWORD, ~/.pgpass or PGSERVICE."
+)
+
+
+def _is_secret_param(name: str) -> bool:
+    lowered = unquote(name).lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def _split_url(url: str) -> tuple[str, str, str, str, str]:
+    """scheme, userinfo, hosts, path and query of a server URL; BadInput (not echoing it) if unreadable."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise BadInput(UNPARSEABLE_URL)
+    if "#" in rest:
+        raise BadInput(UNPARSEABLE_URL)  # an unencoded '#' in a password would cut the URL short
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    path, _, query = tail.partition("?")
+    if "@" in tail or netloc.count("@") > 1:
+        # An unencoded '@', '/' or '?' in a password: a driver would take part of it for the host.
+        raise BadInput(UNPARSEABLE_URL)
+    userinfo, at, hosts = netloc.rpartition("@")
+    if at and not userinfo:
+        raise BadInput(UNPARSEABLE_URL)
+    for hostspec in hosts.split(","):
+        _, _, port = hostspec.rpartition("]") if hostspec.startswith("[") else ("", "", hostspec)
+        port = port.rpartition(":")[2] if ":" in port else ""
+        if port and not port.isdigit():
+            raise BadInput(UNPARSEABLE_URL)  # e.g. an unencoded '/' cut a password short: never echo it
+    if _BAD_PERCENT.search(userinfo) or _BAD_PERCENT.search(query):
+        raise BadInput(UNPARSEABLE_URL)
+    return scheme, userinfo, hosts, path, query
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password and secret query-parameter values in a URL, as written and decoded."""
+    _, userinfo, _, _, query = _split_url(url)
+    found: list[str] = []
+    if ":" in userinfo:
+        found.append(userinfo.split(":", 1)[1])
+    for pair in query.split("&"):
+        name, eq, value = pair.partition("=")
+        if eq and _is_secret_param(name):
+            found.append(value)
+    return [v for raw in found if raw for v in {raw, unquote(raw), quote(unquote(raw), safe="")}]
+
+
+def redact_url(url: str) -> str:
+    """The URL without any password: userinfo passwords and secret query parameters become ***.
+
+    Used for everything that is printed, logged or recorded (the audit log keeps what it is given forever).
+    """
+    try:
+        scheme, userinfo, hosts, path, query = _split_url(url)
+    except BadInput:
+        return "(a database URL that could not be read)"
+    if ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":" + MASK
+    shown = []
+    for pair in query.split("&") if query else []:
+        name, eq, _ = pair.partition("=")
+        shown.append(f"{name}={MASK}" if eq and _is_secret_param(name) else pair)
+    return f"{scheme}://{userinfo}{'@' if userinfo else ''}{hosts}{path}{'?' if shown else ''}{'&'.join(shown)}"
+
+
+def scrub(text: str) -> str:
+    """``text`` with every secret of every URL this process has seen replaced by ***: a last guard for
+    driver messages, which may quote what they were given."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
 
 
 def target(db: DbRef) -> Target:
@@ -57,10 +144,11 @@ def target(db: DbRef) -> Target:
             return Target(f"sqlite:///{path}", path)
         if not text.startswith(SERVER_SCHEMES):
             raise BadInput(
-                f"--db {text.split('://')[0]}://… is not supported: use a file path or postgresql+psycopg://USER@HOST/DB."
+                f"--db {text.split('://')[0][:40]}://… is not supported: use a file path or postgresql+psycopg://USER@HOST/DB."
             )
         if text.startswith(("postgresql://", "postgres://")):
             text = "postgresql+psycopg://" + text.split("://", 1)[1]
+        _SECRETS.update(url_secrets(text))  # refuses a URL it cannot read, without echoing it
         return Target(text, None)
     path = Path(text)
     return Target(f"sqlite:///{path}", path)
@@ -130,7 +218,7 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
         return SignoffError(
             f"cannot reach the database server for {db_path}: check that it is running and the host in SIGNOFF_DB."
         )
-    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    first_line = scrub(str(err).strip().splitlines()[0]) if str(err).strip() else type(err).__name__
     return SignoffError(f"the register {db_path} could not be used ({first_line}).")
 
 
