@@ -56,3 +56,40 @@ def make_engine(db: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def make_snapshot_engine(db: Any) -> Engine:
+    """An engine whose transactions read one consistent snapshot and write nothing.
+
+    PostgreSQL: REPEATABLE READ READ ONLY, so every table read in the transaction shows the
+    register as of one moment while others keep writing. SQLite: a read-only connection and a
+    deferred BEGIN: one WAL read transaction, which does not block writers either.
+    """
+    from signoff.store.location import target
+
+    t = target(db)
+    if t.path is None:
+        return create_engine(
+            t.url,
+            connect_args={"connect_timeout": 15},
+            isolation_level="REPEATABLE READ",
+            execution_options={"postgresql_readonly": True},
+        )
+    timeout_ms = busy_timeout_ms()
+    engine = create_engine(
+        f"sqlite:///file:{t.path.resolve()}?mode=ro&uri=true",
+        connect_args={"timeout": timeout_ms / 1000, "isolation_level": None},
+    )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def table_names(conn: Any) -> list[str]:
+    """The tables in the database (on PostgreSQL: in the first schema of the search path)."""
+    from sqlalchemy import inspect
+
+    return sorted(inspect(conn).get_table_names())
