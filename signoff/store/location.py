@@ -185,7 +185,7 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
         return TransientConflict(
             f"another user changed the register {db_path} at the same moment, again and again: run the command again."
         )
-    if "locked" in text or "busy" in text:
+    if "locked" in text or "busy" in text or "lock timeout" in text or "statement timeout" in text:
         return Conflict(
             f"the register {db_path} stayed locked by another user: wait a moment and run the command again."
         )

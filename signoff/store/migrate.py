@@ -75,6 +75,9 @@ def upgrade_in(conn: Any, db_path: location.DbRef, revision: str = "head") -> No
     """Apply pending migrations inside the caller's open transaction on ``conn``; commit nothing."""
     from alembic import command
 
+    if conn.dialect.name == "postgresql":
+        # A migration may rewrite a large table: only waits for locks stay bounded.
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
     cfg = alembic_config(db_path)
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, revision)
