@@ -147,6 +147,9 @@ def _prepare_destination(writing: Any, dst: location.Target) -> None:
     from signoff.store.database import table_names
     from signoff.store.tables import metadata
 
+    if not dst.is_sqlite:
+        # Copying large evidence files may leave this transaction idle for longer than a normal write.
+        writing.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
     present = set(table_names(writing))
     if not present:
         migrate.upgrade_in(writing, dst)
