@@ -208,6 +208,11 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
         )
     if "unable to open" in text:
         return SignoffError(f"the register {db_path} cannot be opened: check the path and its folder's permissions.")
+    if "permission denied" in text or "must be owner" in text:
+        return SignoffError(
+            f"the database login in {db_path} may not do that ({scrub(str(err).strip().splitlines()[0])}): "
+            "the register's owner grants what signoff needs with 'signoff db roles --apply'."
+        )
     if "authentication failed" in text or ("role" in text and "does not exist" in text):
         return SignoffError(
             f"the database server refused the login for {db_path}: check the user and password in SIGNOFF_DB."

@@ -297,3 +297,77 @@ def test_a_held_lock_ends_in_exit_5_within_the_bound(pg_url: str, tmp_path: Path
         applied = r.one("SELECT COUNT(*) AS n FROM audit WHERE event = 'evidence.add' AND outcome = 'applied'")
     assert applied == {"n": 0}
     add_evidence(pg_url, SECRETARY, "OF-01", "data", days_ago(1), note="after the lock is released")
+
+
+# --- 4. least privilege -------------------------------------------------------------------------------
+
+
+def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
+    run_cli: Any, pg_cluster: str, tmp_path: Path
+) -> None:
+    import pgserver
+    import psycopg
+
+    from signoff.store.tables import metadata
+
+    url = pgserver.new_database(pg_cluster)
+    database = url.rsplit("/", 1)[1]
+    printed = run_cli("db", "roles", "--owner", "board_owner", "--runtime", "board_app", db=url)
+    assert printed.code == 0, printed.err
+    admin_sql, owner_sql = printed.out.split("\n\n")
+    assert "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items TO board_app;" in owner_sql
+    assert "DELETE" not in owner_sql and "TRUNCATE" not in owner_sql
+    with psycopg.connect(libpq(url), autocommit=True) as admin:  # the administrator's part, as printed
+        for statement in admin_sql.splitlines():
+            if not statement.startswith("--"):
+                admin.execute(statement)
+    as_owner, as_app = url.replace("postgres@", "board_owner@"), url.replace("postgres@", "board_app@")
+    assert f'ALTER DATABASE "{database}" OWNER TO board_owner;' in admin_sql
+
+    def ok(*args: str, db: str = as_app, actor: str | None = SECRETARY) -> str:
+        result = run_cli(*args, db=db, actor=actor)
+        assert result.code == 0, (args, result.err)
+        out: str = result.out
+        return out
+
+    ok("init", "--secretary", SECRETARY, db=as_owner, actor=None)
+    before = run_cli("board", db=as_app)
+    assert before.code == 1 and "db roles --apply" in before.err and "Traceback" not in before.err
+    assert "Granted board_app" in ok("db", "roles", "--runtime", "board_app", "--apply", db=as_owner)
+    not_owner = run_cli("db", "roles", "--runtime", "board_app", "--apply", db=as_app, actor=SECRETARY)
+    assert not_owner.code == 2 and "owner of the register's tables (board_owner)" in not_owner.err
+    # The whole life of an item, as the runtime role.
+    ok("user", "add", "chair", "--role", "chair")
+    ok("user", "add", "police", "--role", "member")
+    ok("matrix", "import", str(matrix(tmp_path, ["OF-01"])))
+    (tmp_path / "audit.txt").write_text("Audit of 30 contacts\n", encoding="utf-8")
+    dated = days_ago(2).isoformat()
+    ok("evidence", "add", "OF-01", "audit", "--file", str(tmp_path / "audit.txt"), "--dated", dated)
+    ok("evidence", "add", "OF-01", "data", "--note", "Figures", "--dated", dated)
+    ok("submit", "OF-01")
+    ok("challenge", "OF-01", "--reason", "Show the trend", actor="police")
+    ok("evidence", "add", "OF-01", "data", "--note", "Trend", "--dated", days_ago(1).isoformat())
+    ok("resubmit", "OF-01", "--response", "Trend added")
+    ok("item", "reschedule", "OF-01", "--due", days_ago(-30).isoformat(), "--reason", "Board moved")
+    ok("meeting", "add", days_ago(0).isoformat())
+    ok("approve", "OF-01", "--meeting", days_ago(0).isoformat(), actor="chair")
+    assert "Audit chain intact" in ok("audit", "verify", actor=None)
+    ok("evidence", "verify", actor=None)
+    ok("db", "copy", "--to", str(tmp_path / "copy.db"))
+    events = [json.loads(line)["event"] for line in audit_lines(run_cli, as_app)]
+    assert "register.roles" in events and events[-1] == "approve"
+    # What the runtime role must never do to the record.
+    with psycopg.connect(libpq(as_app), autocommit=True) as app:
+        refused = [
+            "ALTER TABLE audit DISABLE TRIGGER USER",
+            "ALTER TABLE audit DISABLE TRIGGER ALL",
+            "TRUNCATE audit",
+            "UPDATE audit SET actor = 'someone else'",
+            "DROP TABLE audit",
+            "CREATE TABLE audit_copy (seq integer)",
+            "UPDATE users SET roles = 'chair,secretary'",
+            *(f"DELETE FROM {t}" for t in sorted(metadata.tables)),
+        ]
+        for statement in refused:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(statement)
