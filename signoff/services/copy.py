@@ -121,6 +121,7 @@ def _copy(src: location.Target, dst: location.Target, actor_name: str) -> CopyRe
                                 text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, :called)"),
                                 {"t": table.name, "v": top or 1, "called": top is not None},
                             )
+                _record_evidence_folder(writing, dst)
                 session = Session(bind=writing)
                 uow = UnitOfWork(dst, check_schema=False)
                 uow.session = session
@@ -166,6 +167,19 @@ def _prepare_destination(writing: Any, dst: location.Target) -> None:
     used = writing.execute(text("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit)")).scalar()
     if used:
         raise BadInput(f"{dst} already holds a register: copy into an empty database.")
+
+
+def _record_evidence_folder(writing: Any, dst: location.Target) -> None:
+    """The destination's own shared evidence folder, never the source's (a SQLite file keeps its beside it)."""
+    from sqlalchemy import delete, insert
+
+    from signoff.store.tables import metadata
+
+    meta = metadata.tables["meta"]
+    writing.execute(delete(meta).where(meta.c.key == location.EVIDENCE_DIR_KEY))
+    folder = None if dst.is_sqlite else location.shared_evidence_dir()
+    if folder is not None:
+        writing.execute(insert(meta).values(key=location.EVIDENCE_DIR_KEY, value=str(folder)))
 
 
 def _check_chain(writing: Any, database_id: str, dst: location.Target) -> chain.ChainReport:

@@ -154,23 +154,58 @@ def target(db: DbRef) -> Target:
     return Target(f"sqlite:///{path}", path)
 
 
+EVIDENCE_DIR_KEY = "evidence_dir"
+
+
+def shared_evidence_dir() -> Path | None:
+    """SIGNOFF_EVIDENCE_DIR, which must be absolute: a relative folder would be a different folder
+    from each working directory, and the same register would pass and fail its checks."""
+    shared = os.environ.get("SIGNOFF_EVIDENCE_DIR")
+    if not shared:
+        return None
+    folder = Path(shared).expanduser()
+    if not folder.is_absolute():
+        raise BadInput(
+            f"SIGNOFF_EVIDENCE_DIR must be an absolute path (it is {shared!r}): "
+            "give the shared folder's full path, the same on every user's machine."
+        )
+    return folder
+
+
 def evidence_dir(db: DbRef) -> Path:
-    """Content-addressed copies of evidence files: beside a SQLite file; for a server, SIGNOFF_EVIDENCE_DIR.
+    """Content-addressed copies of evidence files: beside a SQLite file; for a server, a shared folder.
 
     With PostgreSQL the board's users share one database from several machines, so the evidence
-    store must be a shared folder too; SIGNOFF_EVIDENCE_DIR must name it (a default
-    that depends on the working folder would make the same register pass and fail checks).
+    store must be a shared folder too. ``init`` records SIGNOFF_EVIDENCE_DIR in the register, so
+    every later command finds the same folder; a machine that mounts it elsewhere sets
+    SIGNOFF_EVIDENCE_DIR to its own absolute path, which wins.
     """
     t = target(db)
     if t.path is not None:
         return t.path.with_name(t.path.name + ".evidence")
-    shared = os.environ.get("SIGNOFF_EVIDENCE_DIR")
-    if not shared:
+    shared = shared_evidence_dir() or _recorded_evidence_dir(t)
+    if shared is None:
         raise BadInput(
             "evidence files of a PostgreSQL register live in a shared folder: set SIGNOFF_EVIDENCE_DIR to it "
             "(the same folder on every user's machine)."
         )
-    return Path(shared)
+    return shared
+
+
+def _recorded_evidence_dir(t: Target) -> Path | None:
+    import psycopg
+
+    from signoff.store.pg_reader import dsn
+
+    try:
+        with psycopg.connect(dsn(t.url), autocommit=True, connect_timeout=15) as conn:
+            exists = conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+            if not exists or not exists[0]:
+                return None
+            row = conn.execute("SELECT value FROM meta WHERE key = %s", (EVIDENCE_DIR_KEY,)).fetchone()
+    except psycopg.Error as err:
+        raise translate(err, t) from None
+    return Path(row[0]) if row else None
 
 
 def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
@@ -212,6 +247,11 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
         return SignoffError(
             f"the database login in {db_path} may not do that ({scrub(str(err).strip().splitlines()[0])}): "
             "the register's owner grants what signoff needs with 'signoff db roles --apply'."
+        )
+    if "no schema has been selected" in text:
+        return BadInput(
+            f"the schema named in the search_path of {db_path} does not exist: create it "
+            "(CREATE SCHEMA name AUTHORIZATION owner) or correct options=-csearch_path=… in the URL."
         )
     if "authentication failed" in text or ("role" in text and "does not exist" in text):
         return SignoffError(

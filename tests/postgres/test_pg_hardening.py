@@ -371,3 +371,83 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
         for statement in refused:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 app.execute(statement)
+
+
+# --- 5. refuse what is not ours -----------------------------------------------------------------------
+
+
+def test_init_refuses_another_applications_tables_and_may_use_its_own_schema(run_cli: Any, pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(libpq(pg_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE payroll (id integer)")
+        conn.execute("CREATE SCHEMA board")
+    refused = run_cli("init", "--secretary", SECRETARY, db=pg_url)
+    assert refused.code == 2 and "payroll" in refused.err and "search_path" in refused.err, refused.err
+    assert len(refused.err.strip().splitlines()) == 1 and table_count(pg_url) == 1
+    in_schema = pg_url + "?options=-csearch_path%3Dboard"
+    done = run_cli("init", "--secretary", SECRETARY, db=in_schema)
+    assert done.code == 0, done.err
+    assert run_cli("board", db=in_schema).code == 0
+    with psycopg.connect(libpq(pg_url), autocommit=True) as conn:
+        schemas = conn.execute(
+            "SELECT table_schema, COUNT(*) FROM information_schema.tables"
+            " WHERE table_schema IN ('public', 'board') GROUP BY table_schema"
+        ).fetchall()
+    assert dict(schemas)["public"] == 1 and dict(schemas)["board"] > 10
+    missing = run_cli("init", "--secretary", SECRETARY, db=pg_url + "?options=-csearch_path%3Dnowhere")
+    assert missing.code == 2 and "does not exist" in missing.err, missing.err
+
+
+def test_the_evidence_folder_is_absolute_and_recorded_at_init(pg_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+    relative = _signoff(pg_url, "init", "--secretary", SECRETARY, env={**env, "SIGNOFF_EVIDENCE_DIR": "evidence"})
+    _, err = relative.communicate(timeout=60)
+    assert relative.returncode == 2 and "absolute" in err, err
+    assert table_count(pg_url) == 0
+    shared = tmp_path / "shared"
+    init = _signoff(pg_url, "init", "--secretary", SECRETARY, env={**env, "SIGNOFF_EVIDENCE_DIR": str(shared)})
+    assert init.wait(timeout=60) == 0
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, ["OF-01"]))
+    paper = tmp_path / "audit.txt"
+    paper.write_text("Audit of 30 contacts\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # No SIGNOFF_EVIDENCE_DIR on this machine, another working folder: the recorded folder is used.
+    add = ["evidence", "add", "OF-01", "audit", "--file", str(paper), "--dated", days_ago(1).isoformat()]
+    added = subprocess.run(
+        [sys.executable, "-m", "signoff", "--db", pg_url, "--as", SECRETARY, *add],
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
+    assert [p for p in shared.rglob("*") if p.is_file()] and not any(elsewhere.iterdir())
+    checked = subprocess.run(
+        [sys.executable, "-m", "signoff", "--db", pg_url, "evidence", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_concurrent_inits_one_wins_the_others_get_one_sentence(pg_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+    procs = [_signoff(pg_url, "init", "--secretary", f"sec{n}", env=env) for n in range(4)]
+    results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2, 2, 2], results
+    for code, err in results:
+        if code:
+            assert "already a signoff register" in err and len(err.strip().splitlines()) == 1, err
+    with Reader(pg_url) as r:
+        inits = r.all("SELECT actor FROM audit WHERE event = 'register.init'")
+        ids = r.all("SELECT value FROM meta WHERE key = 'database_id'")
+    assert len(inits) == 1 and len(ids) == 1
+    from signoff.services.audit import verify
+
+    assert verify(pg_url)[0].ok
