@@ -66,7 +66,9 @@ OUTPUT = OutputPath()
 
 
 def fail(err: SignoffError) -> None:
-    message = str(err).strip() or type(err).__name__
+    from signoff.store.location import scrub
+
+    message = scrub(str(err).strip()) or type(err).__name__
     click.echo(f"signoff: {message}", err=True)
     sys.exit(err.exit_code)
 
@@ -115,8 +117,10 @@ class SignoffGroup(click.Group):
         except Exception as err:
             if os.environ.get("SIGNOFF_DEBUG"):
                 raise
+            from signoff.store.location import scrub
+
             click.echo(
-                f"signoff: unexpected {type(err).__name__}: {err} (run again with SIGNOFF_DEBUG=1 for details).",
+                f"signoff: unexpected {type(err).__name__}: {scrub(str(err))} (run again with SIGNOFF_DEBUG=1 for details).",
                 err=True,
             )
             sys.exit(1)

@@ -82,3 +82,41 @@ def db_copy(c: Context, to: str) -> None:
         f"Copied {total} row(s) ({r.rows.get('audit', 0)} audit records) and {r.evidence_files} evidence file(s) "
         f"from {c.db} to the new register; its chain verifies, head {r.audit_head}."
     )
+
+
+@db_group.command("roles")
+@click.option(
+    "--owner", default="signoff_owner", show_default=True, help="The role that owns the tables and runs migrations."
+)
+@click.option("--runtime", default="signoff_app", show_default=True, help="The role every user's signoff logs in as.")
+@click.option("--schema", default="public", show_default=True, help="The schema holding the register's tables.")
+@click.option("--apply", "apply_", is_flag=True, help="Run the grants now, connected as the owner in --db (secretary).")
+@pass_ctx
+def db_roles(c: Context, owner: str, runtime: str, schema: str, apply_: bool) -> None:
+    """Print (or apply) the SQL for a PostgreSQL owner role and a least-privilege runtime role.
+
+    The runtime role may read every table, append to every table, and update only items and
+    challenges: it cannot alter tables, disable triggers, truncate, delete, or edit the audit log.
+    """
+    from signoff.services import roles
+
+    if apply_:
+        done = roles.apply(c.db, c.who(), runtime)
+        output.message(
+            f"Granted {done.runtime} the runtime privileges on schema {done.schema} of {c.db} "
+            f"(owner {done.owner}); run this again after every 'signoff db upgrade'."
+        )
+        return
+    from urllib.parse import unquote
+
+    database = unquote(c.db.url.split("?", 1)[0].rsplit("/", 1)[-1]) if not c.db.is_sqlite else "DATABASE"
+    p = roles.plan(owner, runtime, schema, database)
+    lines = [
+        "-- 1. Once, as a PostgreSQL administrator. Set passwords with psql's \\password, never on a command line.",
+        *p.setup,
+        "",
+        f"-- 2. As {p.owner}: 'signoff init' (and 'signoff db upgrade'), then these grants",
+        f"--    ('signoff --db URL-AS-{p.owner.upper()} --as SECRETARY db roles --apply' runs them).",
+        *p.grants,
+    ]
+    click.echo("\n".join(lines))

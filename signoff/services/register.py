@@ -33,6 +33,8 @@ def init_register(
 
     pinned_rules = rule_sets.load_folder(workflows_dir)  # a bad definition is refused before anything is written
     db_path = location.target(db)
+    if not db_path.is_sqlite:
+        location.shared_evidence_dir()  # a relative folder is refused before anything is created
     if migrate.current_revision(db_path) is not None:
         with UnitOfWork(db_path) as uow:
             finished = uow.session.get(Meta, "database_id") is not None
@@ -44,6 +46,10 @@ def init_register(
     return _give_identity(db_path, secretary, pinned_rules, rule_sets.origin_of(workflows_dir), max_evidence_mib)
 
 
+# The transaction-level advisory lock concurrent inits of one PostgreSQL database queue on.
+INIT_LOCK = 0x5160F1
+
+
 def _create_schema(db_path: location.Target) -> None:
     if db_path.path is not None:
         if db_path.path.exists() and db_path.path.stat().st_size > 0:
@@ -52,26 +58,72 @@ def _create_schema(db_path: location.Target) -> None:
             raise BadInput(
                 f"the folder {db_path.path.parent} does not exist: create it first or choose another --db path."
             )
+        try:
+            migrate.upgrade(db_path)
+        except SignoffError:
+            raise
+        except Exception as err:  # an OS or driver error while creating the file
+            raise location.translate(err, db_path) from None
+        return
+    _create_server_schema(db_path)
+
+
+def _create_server_schema(db_path: location.Target) -> None:
+    """Migrations on PostgreSQL, only into a database (or schema) that holds no tables of anyone else's.
+
+    Concurrent inits queue on an advisory lock: the first creates the tables, the others find them.
+    """
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import text
+
+    from signoff.store.database import table_names
+    from signoff.store.uow import engine_for
+
     try:
-        migrate.upgrade(db_path)
-    except SignoffError:
-        raise
-    except Exception as err:  # an OS or driver error while creating the file
-        raise location.translate(err, db_path) from None
+        with engine_for(db_path).connect() as conn:
+            conn.begin()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INIT_LOCK})
+            present = table_names(conn)
+            if "alembic_version" in present:
+                return  # another init got here first; giving the register its identity decides
+            if present:
+                shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
+                raise BadInput(
+                    f"{db_path} already holds tables of another application ({shown}): give signoff its own "
+                    "database, or its own schema with ?options=-csearch_path%3DSCHEMA in the URL."
+                )
+            migrate.upgrade_in(conn, db_path)
+            conn.commit()
+    except sa_exc.DBAPIError as err:
+        raise location.translate(err.orig or err, db_path) from None
 
 
 def _give_identity(
     db_path: location.Target, secretary: str, rules: workflows.Rules, origin: str, max_evidence_mib: int | None
 ) -> str:
-    """The register's id, its creation record, its rules and its first secretary, in one transaction."""
+    """The register's id, its creation record, its rules and its first secretary, in one transaction.
+
+    On PostgreSQL the shared evidence folder is recorded too, so every later command, from any
+    working folder, finds the same one.
+    """
+    from sqlalchemy import exc as sa_exc
+
     from signoff.services import rules as rule_sets
 
     database_id = str(uuid.uuid4())
+    shared = None if db_path.is_sqlite else location.shared_evidence_dir()
     with UnitOfWork(db_path) as uow:
         now = uow.now
         uow.session.add(Meta(key="database_id", value=database_id))
+        try:
+            uow.session.flush()  # alone: a concurrent init's identity makes this one row clash
+        except sa_exc.IntegrityError:
+            raise BadInput(f"{db_path} is already a signoff register (another init finished first): use it.") from None
         uow.session.add(Meta(key="created_at", value=now))
         init_detail: dict[str, object] = {"database_id": database_id, "schema": location.SCHEMA_HEAD}
+        if shared is not None:
+            uow.session.add(Meta(key=location.EVIDENCE_DIR_KEY, value=str(shared)))
+            init_detail["evidence_dir"] = str(shared)
         if max_evidence_mib is not None:
             uow.session.add(Meta(key="max_evidence_mib", value=str(max_evidence_mib)))
             init_detail["max_evidence_mib"] = max_evidence_mib

@@ -5,7 +5,11 @@ processes can both read an item as 'evidence_submitted' and both approve it. Her
 transaction begins with BEGIN IMMEDIATE: the write lock is taken before anything is read.
 
 PostgreSQL: the database's own tools instead — the item row is read FOR UPDATE, and audit
-appends serialise on a transaction-level advisory lock on the chain head (store/uow.py).
+appends serialise on a transaction-level advisory lock on the chain head (store/uow.py). Every
+session sets lock_timeout to the same bound SQLite's busy timeout gives, so a row or advisory
+lock held elsewhere (a psql session, a hung client) ends in exit 5 instead of a wait without end;
+a statement timeout bounds the write transaction's statements, and a session left idle inside a
+transaction (a client that vanished without closing its connection) is ended by the server.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 15_000
+# A write statement may run this many lock bounds before the server cancels it (exit 5).
+STATEMENT_TIMEOUT_FACTOR = 4
 
 
 def busy_timeout_ms() -> int:
@@ -30,7 +36,7 @@ def make_engine(db: Any) -> Engine:
 
     t = target(db)
     if t.path is None:
-        return create_engine(t.url, pool_pre_ping=True, connect_args={"connect_timeout": 15})
+        return _server_engine(t.url)
     db_path = t.path
     timeout_ms = busy_timeout_ms()
     # Test hook: SIGNOFF_MAX_PAGE_COUNT caps the file's size, to force "disk full" without a small disk.
@@ -56,3 +62,68 @@ def make_engine(db: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def server_timeouts() -> dict[str, int]:
+    """The PostgreSQL session settings (milliseconds) every write connection starts with."""
+    bound = busy_timeout_ms()
+    return {
+        "lock_timeout": bound,
+        "statement_timeout": STATEMENT_TIMEOUT_FACTOR * bound,
+        "idle_in_transaction_session_timeout": STATEMENT_TIMEOUT_FACTOR * bound,
+    }
+
+
+def _server_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 15})
+    settings = server_timeouts()
+
+    # Set per session, not through connect_args' "options", which would replace any options the
+    # URL carries (a dedicated schema's search_path).
+    @event.listens_for(engine, "connect", insert=True)
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        with dbapi_conn.cursor() as cur:
+            for name, value in settings.items():
+                cur.execute(f"SET {name} = {int(value)}")
+        dbapi_conn.autocommit = autocommit
+
+    return engine
+
+
+def make_snapshot_engine(db: Any) -> Engine:
+    """An engine whose transactions read one consistent snapshot and write nothing.
+
+    PostgreSQL: REPEATABLE READ READ ONLY, so every table read in the transaction shows the
+    register as of one moment while others keep writing. SQLite: a read-only connection and a
+    deferred BEGIN: one WAL read transaction, which does not block writers either.
+    """
+    from signoff.store.location import target
+
+    t = target(db)
+    if t.path is None:
+        return create_engine(
+            t.url,
+            connect_args={"connect_timeout": 15},
+            isolation_level="REPEATABLE READ",
+            execution_options={"postgresql_readonly": True},
+        )
+    timeout_ms = busy_timeout_ms()
+    engine = create_engine(
+        f"sqlite:///file:{t.path.resolve()}?mode=ro&uri=true",
+        connect_args={"timeout": timeout_ms / 1000, "isolation_level": None},
+    )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def table_names(conn: Any) -> list[str]:
+    """The tables in the database (on PostgreSQL: in the first schema of the search path)."""
+    from sqlalchemy import inspect
+
+    return sorted(inspect(conn).get_table_names())

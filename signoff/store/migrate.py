@@ -59,20 +59,28 @@ def _server_revision(t: location.Target) -> str | None:
 
 def upgrade(db_path: location.DbRef, revision: str = "head") -> None:
     """Apply pending migrations in one transaction on a connection with signoff's pragmas."""
-    from alembic import command
-
     from signoff.store.uow import engine_for
 
-    cfg = alembic_config(db_path)
     engine = engine_for(db_path)
     with engine.connect() as conn:
         # Begin here (BEGIN IMMEDIATE): Alembic then sees an external transaction and commits nothing
         # itself. Left to Alembic, SQLite (no "transactional DDL") gets one commit per migration, so
         # a failure in the second of two pending migrations would leave the first applied.
         conn.begin()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        upgrade_in(conn, db_path, revision)
         conn.commit()
+
+
+def upgrade_in(conn: Any, db_path: location.DbRef, revision: str = "head") -> None:
+    """Apply pending migrations inside the caller's open transaction on ``conn``; commit nothing."""
+    from alembic import command
+
+    if conn.dialect.name == "postgresql":
+        # A migration may rewrite a large table: only waits for locks stay bounded.
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    cfg = alembic_config(db_path)
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
 
 
 def head_revision() -> str:
