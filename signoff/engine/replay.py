@@ -215,6 +215,9 @@ class Replay:
             return
         if event in ("register.upgrade", "register.copy"):
             return  # the file, not the board's decisions: nothing in the tables
+        if event == "register.roles":  # PostgreSQL grants applied by the secretary: nothing in the tables
+            self._check_actor(seq, rec, frozenset({SECRETARY}), "apply database roles")
+            return
         if event == "user.add":
             first = not t["users"] and d["user"] == actor
             if not first:
