@@ -6,10 +6,10 @@ refusal lists all that failed, not just the first.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from signoff.clock import local_date
 from signoff.domain.model import Attempt, EvidenceFact
 from signoff.domain.names import name_fold
 
@@ -71,7 +71,7 @@ def _meeting_date_valid(a: Attempt) -> str | None:
     if a.meeting > a.today:
         return f"the meeting date {a.meeting.isoformat()} is in the future"
     if a.latest_submission_at:
-        submitted = dt.date.fromisoformat(a.latest_submission_at[:10])
+        submitted = local_date(a.latest_submission_at)
         if a.meeting < submitted:
             return (
                 f"the meeting date {a.meeting.isoformat()} is before the latest submission on {submitted.isoformat()}"

@@ -315,7 +315,10 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     printed = run_cli("db", "roles", "--owner", "board_owner", "--runtime", "board_app", db=url)
     assert printed.code == 0, printed.err
     admin_sql, owner_sql = printed.out.split("\n\n")
-    assert "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items, public.meta, public.rulesets TO board_app;" in owner_sql
+    assert (
+        "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items, public.meta, public.rulesets TO board_app;"
+        in owner_sql
+    )
     assert "DELETE" not in owner_sql and "TRUNCATE" not in owner_sql
     with psycopg.connect(libpq(url), autocommit=True) as admin:  # the administrator's part, as printed
         for statement in admin_sql.splitlines():

@@ -210,3 +210,25 @@ def test_an_unknown_event_is_refused_naming_the_events() -> None:
     wf = workflows.get("ofsted-recommendation")
     out = machine.check(wf, attempt(event="rubber-stamp"))
     assert len(out) == 1 and "'rubber-stamp' is not an event" in out[0] and "approve" in out[0]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Honolulu", "Pacific/Kiritimati", "Europe/London"])
+def test_meeting_date_is_judged_on_the_boards_calendar_in_any_time_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission stored in UTC is compared with the meeting on the local calendar: in Honolulu an
+    evening submission is stored as tomorrow in UTC, and today's meeting must still be valid."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        submitted = dt.datetime(2026, 11, 29, 19, 30).astimezone()  # local evening of the 29th
+        stored = submitted.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        ok = attempt(meeting=dt.date(2026, 11, 29), today=dt.date(2026, 11, 29), latest_submission_at=stored)
+        assert guards.GUARDS["meeting_date_valid"].check(ok) is None
+        early = attempt(meeting=dt.date(2026, 11, 28), today=dt.date(2026, 11, 29), latest_submission_at=stored)
+        assert "before the latest submission on 2026-11-29" in (guards.GUARDS["meeting_date_valid"].check(early) or "")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
