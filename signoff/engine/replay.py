@@ -229,7 +229,7 @@ class Replay:
             self._adopt(d["ruleset"], actor, at)
             self._check_rules_hash(seq, rec)
             return
-        if event in ("register.upgrade", "register.copy"):
+        if event in ("register.upgrade", "register.copy", "register.roles"):
             return  # the file, not the board's decisions: nothing in the tables
         if event == "user.add":
             first = not t["users"] and d["user"] == actor
