@@ -17,4 +17,11 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "matrix.import": frozenset({SECRETARY}),
     "evidence.add": frozenset({SECRETARY}),
     "meeting.add": frozenset({SECRETARY}),
+    "evidence.withdraw": frozenset({SECRETARY}),
+    "item.edit": frozenset({SECRETARY}),
+    "matrix.add": frozenset({SECRETARY}),
+    "matrix.reschedule": frozenset({SECRETARY}),
+    "matrix.remove": frozenset({SECRETARY}),
+    "user.role": frozenset({SECRETARY}),
+    "user.deactivate": frozenset({SECRETARY}),
 }
