@@ -246,3 +246,19 @@ def test_the_verify_command_pins_the_statement_time_and_quotes_for_the_shell() -
 def test_public_key_equality_ignores_the_comment() -> None:
     a = parse_public_key(KNOWN_LINE)
     assert a == PublicKey(a.blob, "other label") and hash(a) == hash(PublicKey(a.blob))
+
+
+def test_reading_keys_and_statements_does_not_import_cryptography() -> None:
+    """Read commands (user show, audit signers, audit statement) stay fast: cryptography loads only to sign or verify."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import signoff.domain.decision, signoff.domain.signers, signoff.domain.sshsig, signoff.sshkeygen\n"
+        "from signoff.domain.sshkeys import parse_public_key\n"
+        f"print(parse_public_key({KNOWN_LINE!r}).fingerprint)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cryptography', 'bcrypt')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.splitlines() == [KNOWN_FINGERPRINT, "[]"]
