@@ -1,7 +1,10 @@
 """Signing through OpenSSH's own ``ssh-keygen -Y sign``, for keys signoff cannot read itself.
 
-A key held in ssh-agent, or one living on a security key, never leaves it; ``ssh-keygen`` is given
-the public key and asks the agent (or the token) to sign. We hand it the statement on stdin, take
+A key held in ssh-agent never leaves it; ``ssh-keygen`` is given the public key and asks the agent
+to sign. (Keys living on a security key would go the same way, but their types, ``sk-ssh-ed25519``
+and ``sk-ecdsa``, sign a different envelope and are not accepted yet: see domain/sshkeys.py.) Without
+an agent holding the key, ssh-keygen reads the private key next to the .pub file and asks for its
+passphrase on the terminal itself. We hand it the statement on stdin, take
 the armored signature from stdout, and check that signature ourselves before returning it, so a
 wrong key in the agent or a confused ssh-keygen cannot slip an unusable signature into the record.
 """

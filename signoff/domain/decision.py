@@ -68,6 +68,7 @@ _REGISTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _EVENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _BUNDLE = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
@@ -154,6 +155,8 @@ def _text(value: str | None, field: str, required: bool) -> str | None:
         return None
     if value != value.strip():
         raise BadInput(f"the {field} has leading or trailing whitespace: remove it.")
+    if _SURROGATE.search(value):
+        raise BadInput(f"the {field} contains a broken character (an unpaired UTF-16 surrogate): retype it.")
     if len(value) > names.MAX_TEXT:
         raise BadInput(f"the {field} is {len(value)} characters long: keep it to at most {names.MAX_TEXT:,}.")
     return value

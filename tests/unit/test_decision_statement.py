@@ -100,6 +100,7 @@ def test_unicode_text_is_written_as_itself() -> None:
         ({"register": ""}, "register id"),
         ({"meeting": dt.datetime(2026, 12, 14, 9, 0)}, "not a calendar date"),
         ({"reason": "x" * 10_001}, "at most 10,000"),
+        ({"title": "broken \udc80 text"}, "unpaired UTF-16 surrogate"),
     ],
 )
 def test_the_builder_refuses_bad_facts_with_one_sentence(changes: dict[str, object], says: str) -> None:
