@@ -17,4 +17,7 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "matrix.import": frozenset({SECRETARY}),
     "evidence.add": frozenset({SECRETARY}),
     "meeting.add": frozenset({SECRETARY}),
+    "user.key.add": frozenset({SECRETARY}),
+    "user.key.revoke": frozenset({SECRETARY}),
+    "decision.statement": frozenset({SECRETARY}),
 }

@@ -33,10 +33,13 @@ TABLE_SQL: dict[str, str] = {
     "challenges": "SELECT c.id, i.ref, c.event, c.raised_at, c.raised_by, c.reason, c.response, c.answered_at,"
     " c.answered_by FROM challenges c LEFT JOIN items i ON i.id = c.item_id",
     "approvals": "SELECT a.id, i.ref, a.submission_id, a.approved_at, a.approved_by, a.meeting, a.bundle_digest,"
-    " a.override_reason FROM approvals a LEFT JOIN items i ON i.id = a.item_id",
+    " a.override_reason, a.statement, a.signature, a.signer FROM approvals a LEFT JOIN items i ON i.id = a.item_id",
     "reschedules": "SELECT r.id, i.ref, r.from_due, r.to_due, r.reason, r.changed_by, r.changed_at"
     " FROM reschedules r LEFT JOIN items i ON i.id = r.item_id",
     "meetings": "SELECT date, id, note, added_by, added_at FROM meetings",
+    "user_keys": "SELECT id, user_name, key, fingerprint, registered_at, registered_by, revoked_at, revoked_by,"
+    " revoke_reason FROM user_keys",
+    "signatures": "SELECT seq, item_ref, event, signed_by, signer, statement, signature FROM signatures",
 }
 
 

@@ -185,6 +185,24 @@ def users(db_path: DbRef) -> list[dict[str, Any]]:
         return r.all("SELECT name, roles, created_at, created_by FROM users ORDER BY name")
 
 
+def user_detail(db_path: DbRef, name: str) -> dict[str, Any]:
+    """One user: roles, and every key ever registered to them with its fingerprint and status."""
+    with Reader(db_path) as r:
+        user = r.one("SELECT name, roles, created_at, created_by FROM users WHERE name = ?", (name,))
+        if user is None:
+            raise NotFound(f"unknown user {name!r}: see 'signoff user list' for the register's users.")
+        user["roles"] = [role for role in user["roles"].split(",") if role]
+        keys = r.all(
+            "SELECT fingerprint, key, registered_at, registered_by, revoked_at, revoked_by, revoke_reason"
+            " FROM user_keys WHERE user_name = ? ORDER BY id",
+            (name,),
+        )
+    for key in keys:
+        key["status"] = "revoked" if key["revoked_at"] else "current"
+    user["keys"] = keys
+    return user
+
+
 def meetings(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         return r.all("SELECT date, note, added_by, added_at FROM meetings ORDER BY date")

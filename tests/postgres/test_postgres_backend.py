@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+from signing import fire_event, key_file
 
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
@@ -56,6 +56,7 @@ def test_a_whole_item_life_from_the_cli_on_postgres(run_cli: Any, pg_url: str, t
 
     ok("init", "--secretary", SECRETARY)
     ok("user", "add", CHAIR, "--role", "chair", actor=SECRETARY)
+    ok("user", "key", "add", CHAIR, "--public-key", f"{key_file(tmp_path / 'keys', CHAIR)}.pub", actor=SECRETARY)
     ok("user", "add", "police", "--role", "member", actor=SECRETARY)
     ok("matrix", "import", str(matrix(tmp_path, ["OF-01"])), actor=SECRETARY)
     refused = run_cli("submit", "OF-01", db=pg_url, actor=SECRETARY)  # type: ignore[arg-type]
