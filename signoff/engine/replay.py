@@ -446,6 +446,9 @@ class Replay:
             ),
             None,
         )
+        recorder = d.get("recorded_by")
+        if recorder is not None and SECRETARY not in self._roles(recorder):
+            self._bad(seq, f"it was recorded by {recorder!r}, who is not a secretary at this point")
         if key is None:
             self._bad(seq, f"it is signed with {d.get('signer')}, which is not a current key of {actor} at this point")
             return

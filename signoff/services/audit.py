@@ -292,12 +292,16 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
     return rows(), False
 
 
-def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
+def verify_export(
+    path: Path, filtered: bool = False, anchor: tuple[int, str] | None = None, replay: Any = None
+) -> chain.ChainReport:
     """Check an exported file offline: every record's hash, and the links between consecutive records.
 
     ``filtered``: the file was exported with --item, so gaps in seq are expected (see verify_stream).
     When the file starts at record 1, record 1's prev_hash is checked against the genesis of the
     database id that record 1 (the register's creation) carries. ``anchor`` as in ``verify``.
+    ``replay`` (an ``engine.replay.Replay``) is fed every readable record of a full export, so the
+    signatures it carries are checked against the keys its own records registered.
     """
     try:
         records, _ = _read_export(path)
@@ -325,6 +329,8 @@ def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | 
             elif isinstance(rec["seq"], bool) or not isinstance(rec["seq"], int | str) or not str(rec["seq"]).isdigit():
                 yield {"_bad": f"record {n} in the file has seq {rec['seq']!r}, not a whole number"}
             else:
+                if replay is not None:
+                    replay.feed({**rec, "seq": int(rec["seq"])})
                 yield rec
 
     try:

@@ -211,3 +211,51 @@ def check_signature(
 
 def when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
+
+
+# -- what an inspector takes away (read path) -------------------------------------------------------
+
+
+def allowed_signers(db_path: DbRef) -> str:
+    """Every key the register ever registered, as an OpenSSH allowed_signers file."""
+    from signoff.domain.signers import allowed_signers_line
+    from signoff.domain.sshkeys import parse_public_key
+
+    with Reader(db_path) as r:
+        rows = r.all("SELECT user_name, key, registered_at, revoked_at FROM user_keys ORDER BY id")
+    lines = [
+        allowed_signers_line(
+            row["user_name"],
+            parse_public_key(row["key"], "a registered key"),
+            when(row["registered_at"]),
+            when(row["revoked_at"]) if row["revoked_at"] else None,
+        )
+        for row in rows
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def signed_record(db_path: DbRef, seq: int) -> dict[str, Any]:
+    """The statement, signature, signer and time of the signed decision audit record ``seq``."""
+    import json
+
+    with Reader(db_path) as r:
+        rec = r.one("SELECT seq, actor, event, item_ref, outcome, detail FROM audit WHERE seq = ?", (seq,))
+    if rec is None:
+        raise NotFound(f"there is no audit record {seq}: see 'signoff history REF' for an item's records.")
+    detail = json.loads(rec["detail"])
+    if rec["outcome"] != "applied" or "signature" not in detail:
+        raise NotFound(
+            f"audit record {seq} ({rec['event']} {rec['item_ref'] or ''}) is not a signed decision.".replace(" )", ")")
+        )
+    statement = parse_statement(detail["statement"].encode("utf-8"), f"the statement of record {seq}")
+    return {
+        "seq": seq,
+        "actor": rec["actor"],
+        "event": rec["event"],
+        "item_ref": rec["item_ref"],
+        "signer": detail["signer"],
+        "statement": detail["statement"],
+        "signature": detail["signature"],
+        "signed_at": statement.time,
+    }

@@ -51,6 +51,8 @@ class Reconciliation:
     differences: list[str] = field(default_factory=list)
     legacy: tuple[int, int] | None = None  # first and last seq of records that predate full detail
     rows_checked: int = 0
+    signed: int = 0  # signed decisions whose signatures verified
+    unsigned: int = 0  # decisions that carry no signature
 
     @property
     def ok(self) -> bool:
@@ -72,7 +74,7 @@ def table_rows(r: Reader, name: str) -> Iterator[tuple[tuple[Any, ...], tuple[An
 
 def reconcile(r: Reader, replay: Replay) -> Reconciliation:
     """Compare every table with what ``replay`` rebuilt; the reader's snapshot is the one replayed."""
-    result = Reconciliation(problems=list(replay.problems))
+    result = Reconciliation(problems=list(replay.problems), signed=replay.signed, unsigned=replay.unsigned)
     if replay.legacy:
         result.legacy = (replay.legacy[0], replay.legacy[-1])
     if not replay.full:

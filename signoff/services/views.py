@@ -146,9 +146,12 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
             (item_id,),
         )
         approvals = r.all(
-            "SELECT approved_at, approved_by, meeting, bundle_digest, override_reason FROM approvals"
+            "SELECT approved_at, approved_by, meeting, bundle_digest, override_reason, signer FROM approvals"
             " WHERE item_id = ? ORDER BY id",
             (item_id,),
+        )
+        signatures = r.all(
+            "SELECT seq, event, signed_by, signer FROM signatures WHERE item_ref = ? ORDER BY seq", (row["ref"],)
         )
         reschedules = r.all(
             "SELECT from_due, to_due, reason, changed_by, changed_at FROM reschedules WHERE item_id = ? ORDER BY id",
@@ -164,6 +167,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
         challenges=challenges,
         submissions=submissions,
         approvals=approvals,
+        signatures=signatures,
         reschedules=reschedules,
     )
     return detail
