@@ -24,7 +24,7 @@ SIGNED_EVENTS = ("approve", "reopen")
 
 
 @cache
-def test_key(name: str) -> SigningKey:
+def user_key(name: str) -> SigningKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -40,18 +40,18 @@ def key_file(folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}_ed25519"
     if not path.exists():
-        key = test_key(name)
+        key = user_key(name)
         path.write_bytes(key._key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
         path.with_name(path.name + ".pub").write_text(key.public.line() + "\n")
     return path
 
 
 def register_key(db: DbRef, name: str, by: str = "sec") -> str:
-    return add_key(db, by, name, test_key(name).public)
+    return add_key(db, by, name, user_key(name).public)
 
 
 def sign_as(name: str) -> Any:
-    return lambda data: sshsig.sign(test_key(name), data)
+    return lambda data: sshsig.sign(user_key(name), data)
 
 
 def has_key(db: DbRef, name: str) -> bool:
@@ -59,7 +59,7 @@ def has_key(db: DbRef, name: str) -> bool:
         return (
             r.one(
                 "SELECT id FROM user_keys WHERE user_name = ? AND fingerprint = ? AND revoked_at IS NULL",
-                (name, test_key(name).public.fingerprint),
+                (name, user_key(name).public.fingerprint),
             )
             is not None
         )
