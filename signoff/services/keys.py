@@ -66,6 +66,20 @@ def signer_from_file(key_file: Path, passphrase: Callable[[], str] | None) -> Ca
     return sign
 
 
+def generate_key_file(path: Path, comment: str) -> PublicKey:
+    """Make an unencrypted Ed25519 key pair as ``ssh-keygen -t ed25519 -N ''`` would: ``path`` and
+    ``path.pub`` (for the demo; a chair makes theirs with ssh-keygen and a passphrase)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+    private = Ed25519PrivateKey.generate()
+    path.write_bytes(private.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
+    path.chmod(0o600)
+    line = private.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode("ascii")
+    path.with_name(path.name + ".pub").write_text(f"{line} {comment}\n", encoding="utf-8")
+    return parse_public_key(f"{line} {comment}", f"the new key {path}.pub")
+
+
 def add_key(db_path: DbRef, actor_name: str, name: str, key: PublicKey) -> str:
     """Register ``key`` for user ``name``; return its fingerprint."""
     names.check_user_name(name)
