@@ -154,7 +154,11 @@ def cli(ctx: click.Context, db: str, actor: str | None) -> None:
 # when their command runs, so `signoff --help` and a read command load one module, not nine;
 # tests/cli/test_command_table.py checks this table against the commands themselves.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("register", "init", "Create the register's database and its first user (a secretary)."),
+    "init": (
+        "register",
+        "init",
+        "Create the register's database, pin its workflow rules, and add its first user (a secretary).",
+    ),
     "user": ("register", "user", "Users and their roles: secretary, chair, member, auditor."),
     "item": ("register", "item", "Recommendations and notice items on the register."),
     "matrix": ("register", "matrix", "The evidence matrix: what evidence is due for each item, and by when."),

@@ -1,4 +1,4 @@
-"""docs/SIGNATURES.md's examples are what the code writes, so the documentation cannot drift."""
+"""docs/AUDIT.md's signed-decisions examples are what the code writes, so the documentation cannot drift."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from signoff.domain.decision import FIELDS, parse_statement
 from signoff.domain.signers import allowed_signers_line, verify_command
 from signoff.domain.sshkeys import parse_public_key
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "SIGNATURES.md").read_text(encoding="utf-8")
+AUDIT = (Path(__file__).resolve().parents[2] / "docs" / "AUDIT.md").read_text(encoding="utf-8")
+DOC = AUDIT.split("\n## Signed decisions\n", 1)[1]
 
 
 def block(marker: str) -> str:
     found = re.search(rf"<!-- {marker} -->\s*```\w+\n(.*?)```", DOC, re.S)
-    assert found, f"docs/SIGNATURES.md lost its <!-- {marker} --> block"
+    assert found, f"docs/AUDIT.md's Signed decisions section lost its <!-- {marker} --> block"
     return found.group(1)
 
 
