@@ -13,15 +13,17 @@ demo: $(BIN)/python
 	$(BIN)/pip install -q .
 	cd "$$(mktemp -d)" && $(CURDIR)/$(BIN)/signoff demo --dir register && echo "(demo register: $$PWD/register)"
 
-# Debian's chromium renders the board pack in the browser test, and Debian's postgresql server runs
-# the PostgreSQL tests (each test run starts its own throwaway cluster); installed only when missing.
+# Debian's chromium renders the board pack in the browser test, Debian's postgresql server runs
+# the PostgreSQL tests (each test run starts its own throwaway cluster), and Debian's openssh-client
+# gives the signature tests the real ssh-keygen and ssh-agent; installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v ssh-keygen >/dev/null 2>&1 || missing="$$missing openssh-client"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "missing:$$missing — run 'sudo apt-get install$$missing' for the browser and PostgreSQL tests"; fi; \
+	  else echo "missing:$$missing — run 'sudo apt-get install$$missing' for the browser, PostgreSQL and signature tests"; fi; \
 	fi
 
 # Lint, type-check and run every test, the reliability suite included.

@@ -356,6 +356,24 @@ def run(
             "python -m bench.hashloop (bare sha256 loop over the same rows)",
         )
     )
+    log("verify: signed decisions")
+    signed = 200 if smoke else 20_000
+    proc = subprocess.run(
+        [py, "-m", "bench.signatures", str(signed)], capture_output=True, text=True, cwd=HERE.parent, check=False
+    )
+    if proc.returncode:
+        raise RuntimeError(f"bench.signatures failed: {proc.stderr[-2000:]}")
+    sg = json.loads(proc.stdout)
+    results.append(
+        case(
+            "verify.signatures",
+            {"median_s": sg["ours_s"], "per_s": round(sg["ours_per_s"], 1), "runs": signed},
+            {"median_s": sg["ref_s"], "per_s": round(sg["ref_per_s"], 1), "runs": signed},
+            f"{signed:,} signed decisions: parse statement + SSHSIG verify each (what audit verify does per record)",
+            "bare cryptography Ed25519 verify of the same signatures",
+            "no target in the issue; signed decisions verified per second",
+        )
+    )
     return {
         "smoke": smoke,
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

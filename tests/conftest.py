@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from signing import key_file, register_key
 
 from signoff.domain.matrix import REQUIRED_COLUMNS
 from signoff.services.register import add_user, init_register
@@ -21,6 +22,8 @@ MEMBER = "member"
 AUDITOR = "auditor"
 
 TODAY = dt.date.today()
+# Commands that sign a decision: run_cli signs them with the acting user's test key (tests/signing.py).
+SIGNED_COMMANDS = ("approve", "reopen", "fire")
 
 
 def days_ago(n: int) -> dt.date:
@@ -44,6 +47,7 @@ def db_path(tmp_path: Path) -> Path:
     add_user(path, SECRETARY, CHAIR, ["chair"])
     add_user(path, SECRETARY, MEMBER, ["member"])
     add_user(path, SECRETARY, AUDITOR, ["auditor"])
+    register_key(path, CHAIR)
     return path
 
 
@@ -67,6 +71,9 @@ def run_cli(tmp_path: Path) -> Callable[..., Run]:
         cmd += list(args)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
         env["SIGNOFF_EVIDENCE_DIR"] = str(tmp_path / "shared-evidence")  # used by PostgreSQL registers only
+        signing_options = ("--key", "--signature")
+        if actor and args and args[0] in SIGNED_COMMANDS and not any(a in signing_options for a in args):
+            env["SIGNOFF_KEY"] = str(key_file(tmp_path / "keys", actor))  # the actor's own test key
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, input=input, timeout=120)
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
@@ -122,4 +129,5 @@ def register_db(backend_db: Path | str, tmp_path: Path, monkeypatch: pytest.Monk
     add_user(backend_db, SECRETARY, CHAIR, ["chair"])
     add_user(backend_db, SECRETARY, MEMBER, ["member"])
     add_user(backend_db, SECRETARY, AUDITOR, ["auditor"])
+    register_key(backend_db, CHAIR)
     return backend_db

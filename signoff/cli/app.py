@@ -183,9 +183,26 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "amend",
         "Re-freeze a submitted item's evidence after adding or correcting evidence (secretary).",
     ),
-    "approve": ("events", "approve", "Sign an item off at a board meeting (chair)."),
-    "reopen": ("events", "reopen", "Re-open a signed-off item when later inspection evidence contradicts it (chair)."),
-    "fire": ("events", "fire", "Fire any event of the item's workflow (for custom workflows)."),
+    "approve": (
+        "events",
+        "approve",
+        "Sign an item off at a board meeting (chair, with their key; or a secretary recording a signature).",
+    ),
+    "reopen": (
+        "events",
+        "reopen",
+        "Re-open a signed-off item when later inspection evidence contradicts it (chair, signed).",
+    ),
+    "fire": (
+        "events",
+        "fire",
+        "Fire any event of the item's workflow (for custom workflows); signed with --key or --signature.",
+    ),
+    "decision": (
+        "events",
+        "decision",
+        "Decision statements: what a chair signs with plain OpenSSH when signing offline.",
+    ),
     "board": ("views", "board", "The plan on a page: every item by state with its due date and RAG status, red first."),
     "history": ("views", "history", "Every attempt on an item, applied or refused, in order."),
     "workflow": (

@@ -120,6 +120,14 @@ def audit_verify(c: Context, anchor: str | None) -> None:
         f"Audit chain intact: {report.checked} record(s), head {report.last_seq}:{report.last_hash}; "
         f"replay: every record legal, {reconciled.rows_checked} table row(s) match the chain; quick_check {integrity}."
     )
+    output.message(_signed_summary(reconciled.signed, reconciled.unsigned))
+
+
+def _signed_summary(signed: int, unsigned: int) -> str:
+    return (
+        f"Signatures: {signed} signed decision(s) verified against the key registered to their signer; "
+        f"{unsigned} decision(s) unsigned."
+    )
 
 
 def _report_replay(reconciled: object) -> None:
@@ -142,6 +150,52 @@ def _report_replay(reconciled: object) -> None:
             f"the register does not match its audit chain: {len(reconciled.problems)} illegal record(s), "
             f"{len(reconciled.differences)} difference(s) between the chain and the tables."
         )
+
+
+@audit.command("signers")
+@click.option("-o", "--output", "out", type=OUTPUT, help="Write to FILE instead of stdout.")
+@pass_ctx
+def audit_signers(c: Context, out: Path | None) -> None:
+    """Write every registered key as an OpenSSH allowed_signers file, valid from registration to revocation."""
+    from signoff.services.decisions import allowed_signers
+
+    text = allowed_signers(c.db)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {text.count(chr(10))} key(s) to {out}.", err=True)
+
+
+@audit.command("statement")
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder to write the statement, its .sig and allowed_signers to (default: here).",
+)
+@pass_ctx
+def audit_statement(c: Context, seq: int, out: Path) -> None:
+    """Write one signed decision's statement and .sig, and print the ssh-keygen command that checks it."""
+    from signoff.domain.signers import verify_command
+    from signoff.errors import BadInput
+    from signoff.services.decisions import allowed_signers, signed_record
+
+    if not out.is_dir():
+        raise BadInput(f"the folder {out} does not exist: create it first or choose another with -o.")
+    rec = signed_record(c.db, seq)
+    name = f"decision-{seq}.txt"
+    (out / name).write_bytes(rec["statement"].encode("utf-8"))
+    (out / (name + ".sig")).write_text(rec["signature"], encoding="ascii")
+    (out / "allowed_signers").write_text(allowed_signers(c.db), encoding="utf-8")
+    output.message(
+        f"Wrote {out / name}, its .sig and allowed_signers ({rec['event']} {rec['item_ref']} signed by {rec['actor']} "
+        f"with {rec['signer']}). In {out}, check it with OpenSSH alone:"
+    )
+    output.message(verify_command(rec["actor"], name, rec["signed_at"]))
 
 
 @audit.command("head")
@@ -176,14 +230,22 @@ def audit_head(c: Context, as_json: bool) -> None:
 def audit_verify_export(file: Path, filtered: bool, anchor: str | None) -> None:
     """Check an exported CSV, JSONL or JSON file offline; exit 1 on any break."""
     from signoff.domain.chain import parse_anchor
+    from signoff.engine.replay import Replay
     from signoff.services.audit import verify_export
 
-    report = verify_export(file, filtered=filtered, anchor=parse_anchor(anchor) if anchor else None)
+    replay = None if filtered else Replay()
+    report = verify_export(file, filtered=filtered, anchor=parse_anchor(anchor) if anchor else None, replay=replay)
     hint = ""
     if not filtered and any("missing before it" in why for _, why in report.broken):
         hint = " (if it was exported with --item, --since or --until, check it with --filtered)"
+    if replay is not None and report.first_seq == 1:
+        # Only a full export carries the key records its signatures are checked against.
+        report.broken += [(seq, why) for seq, why in replay.problems if (seq, why) not in report.broken]
+        report.broken.sort(key=lambda b: b[0])
     _report(report, f"{file} does not verify{hint}", str(file))
     output.message(
         f"{file}: {report.checked} record(s) verify ({report.first_seq}..{report.last_seq});"
         f" last record {report.last_seq}:{report.last_hash}"
     )
+    if replay is not None and report.first_seq == 1:
+        output.message(_signed_summary(replay.signed, replay.unsigned))

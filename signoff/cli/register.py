@@ -112,6 +112,77 @@ def user_deactivate(c: Context, name: str, reason: str) -> None:
     output.message(f"Deactivated {name}: they can no longer act on this register.")
 
 
+@user.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def user_show(c: Context, name: str, as_json: bool) -> None:
+    """One user's roles and signing keys, with fingerprints as 'ssh-keygen -lf' prints them."""
+    from signoff.services.views import user_detail
+
+    detail = user_detail(c.db, name)
+    if as_json:
+        output.emit_json(detail)
+        return
+    output.message(
+        f"{detail['name']}: {', '.join(detail['roles'])} (added {detail['created_at']} by {detail['created_by']})"
+    )
+    if not detail["keys"]:
+        output.message(
+            f"No signing key registered: the secretary registers one with 'signoff user key add {name} --public-key FILE'."
+        )
+        return
+    output.table(
+        detail["keys"],
+        [
+            ("fingerprint", "Fingerprint"),
+            ("status", "Status"),
+            ("registered_at", "Registered"),
+            ("registered_by", "By"),
+            ("revoked_at", "Revoked"),
+            ("revoke_reason", "Why"),
+        ],
+        title=f"Signing keys of {name}",
+        all_rows=True,
+    )
+
+
+@user.group("key")
+def user_key() -> None:
+    """Users' OpenSSH signing keys: register and revoke (secretary)."""
+
+
+@user_key.command("add")
+@click.argument("name")
+@click.option(
+    "--public-key",
+    "public_key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The user's public key file (the .pub made by 'ssh-keygen -t ed25519').",
+)
+@pass_ctx
+def user_key_add(c: Context, name: str, public_key: Path) -> None:
+    """Register a user's Ed25519 public key, so their decisions can be signed (secretary only)."""
+    from signoff.services.keys import add_key, read_public_key
+
+    fingerprint = add_key(c.db, c.who(), name, read_public_key(public_key))
+    output.message(f"Registered key {fingerprint} for {name}; they read it into the minutes with 'ssh-keygen -lf'.")
+
+
+@user_key.command("revoke")
+@click.argument("name")
+@click.argument("fingerprint")
+@click.option("--reason", required=True, help="Why the key is revoked (lost, replaced, left the board).")
+@pass_ctx
+def user_key_revoke(c: Context, name: str, fingerprint: str, reason: str) -> None:
+    """Revoke a user's key: it signs nothing from now on; earlier signatures still verify (secretary only)."""
+    from signoff.services.keys import revoke_key
+
+    revoke_key(c.db, c.who(), name, fingerprint, reason)
+    output.message(f"Revoked {name}'s key {fingerprint}.")
+
+
 @click.group()
 def item() -> None:
     """Recommendations and notice items on the register."""

@@ -24,4 +24,7 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "matrix.remove": frozenset({SECRETARY}),
     "user.role": frozenset({SECRETARY}),
     "user.deactivate": frozenset({SECRETARY}),
+    "user.key.add": frozenset({SECRETARY}),
+    "user.key.revoke": frozenset({SECRETARY}),
+    "decision.statement": frozenset({SECRETARY}),
 }

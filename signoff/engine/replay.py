@@ -29,6 +29,7 @@ from signoff.clock import is_canonical
 from signoff.domain import bundle
 from signoff.domain.roles import CHAIR, REGISTER_ACTIONS, SECRETARY
 from signoff.engine.workflow import Rules, WorkflowError, rules_from_sources
+from signoff.errors import BadInput, SignoffError
 
 # Table name → (key columns, value columns), in the order the store reads them for reconciliation.
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -69,7 +70,18 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "approvals": (
         ("id",),
-        ("ref", "submission_id", "approved_at", "approved_by", "meeting", "bundle_digest", "override_reason"),
+        (
+            "ref",
+            "submission_id",
+            "approved_at",
+            "approved_by",
+            "meeting",
+            "bundle_digest",
+            "override_reason",
+            "statement",
+            "signature",
+            "signer",
+        ),
     ),
     "reschedules": (("id",), ("ref", "from_due", "to_due", "reason", "changed_by", "changed_at")),
     "meetings": (("date",), ("id", "note", "added_by", "added_at")),
@@ -78,7 +90,23 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("id",),
         ("ref", "row_key", "field", "from_value", "to_value", "reason", "changed_by", "changed_at"),
     ),
+    "user_keys": (
+        ("id",),
+        (
+            "user_name",
+            "key",
+            "fingerprint",
+            "registered_at",
+            "registered_by",
+            "revoked_at",
+            "revoked_by",
+            "revoke_reason",
+        ),
+    ),
+    "signatures": (("seq",), ("item_ref", "event", "signed_by", "signer", "statement", "signature")),
 }
+# Events that are decisions of the board: counted as unsigned where they carry no signature.
+DECISIONS = frozenset({"approve", "reopen"})
 # The meta keys the chain is the source of; others (settings) are not decisions.
 META_KEYS = ("database_id", "created_at", "rules_in_force", "max_evidence_mib")
 
@@ -116,7 +144,10 @@ class Replay:
     _open: dict[str, list[int]] = field(default_factory=dict)  # item ref → its open challenges' ids
     _withdrawn: set[int] = field(default_factory=set)  # ids of withdrawn evidence
     _by_item: dict[str, list[int]] = field(default_factory=dict)  # item ref → its evidence ids, in order
+    _bundle: dict[str, tuple[str, str]] = field(default_factory=dict)  # item ref → latest (bundle, frozen at)
     applied: int = 0
+    signed: int = 0  # signed decisions whose signature replay verified
+    unsigned: int = 0  # decisions (approvals, re-openings, events declared signed) without a signature
 
     # -- the walk -------------------------------------------------------------------------------
 
@@ -254,6 +285,22 @@ class Replay:
             self._check_rules_hash(seq, rec)
             self._people(seq, rec, event, d)
             return
+        if event == "user.key.add":
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, REGISTER_ACTIONS["user.key.add"], "register keys")
+            self._key_add(seq, at, actor, d)
+            return
+        if event == "user.key.revoke":
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, REGISTER_ACTIONS["user.key.revoke"], "revoke keys")
+            row = t["user_keys"].get((d["key_id"],))
+            if row is None or row["user_name"] != d["user"] or row["fingerprint"] != d["fingerprint"]:
+                self._bad(seq, f"it revokes key {d['key_id']}, which is not {d['user']}'s key {d['fingerprint']}")
+                return
+            if row["revoked_at"] is not None:
+                self._bad(seq, f"it revokes {d['user']}'s key {d['fingerprint']}, which was already revoked")
+            row.update(revoked_at=at, revoked_by=actor, revoke_reason=d["reason"])
+            return
         if event == "meeting.add":
             self._check_rules_hash(seq, rec)
             self._check_actor(seq, rec, REGISTER_ACTIONS["meeting.add"], "add meetings")
@@ -332,6 +379,13 @@ class Replay:
             self._bad(seq, f"it moves {ref} to {rec.get('to_state')!r}, but {event} leads to {ev.dest!r}")
         self._check_actor(seq, rec, ev.roles, event)
         t = self.tables
+        if "signature" in d:
+            self._check_signature(seq, rec, item, event, d)
+        elif ev.signed:
+            self._bad(seq, f"{event} is a signed decision in the rules in force, but it carries no signature")
+            self.unsigned += 1
+        elif event in DECISIONS:
+            self.unsigned += 1
         answers = d.get("answers_challenges")
         if answers is None and d.get("answers_challenge") is not None:  # written before several challengers
             answers = [[d["answers_challenge"], d.get("response")]]
@@ -368,6 +422,9 @@ class Replay:
                 "meeting": d["meeting"],
                 "bundle_digest": d["bundle"],
                 "override_reason": d.get("override_reason"),
+                "statement": d.get("statement"),
+                "signature": d.get("signature"),
+                "signer": d.get("signer"),
             }
             frozen = t["submissions"].get((d["submission_id"],))
             if frozen is None or frozen["ref"] != ref or frozen["bundle_digest"] != d["bundle"]:
@@ -382,6 +439,7 @@ class Replay:
                 "bundle_digest": d["bundle"],
                 "evidence_ids": ",".join(str(i) for i in d["evidence_ids"]),
             }
+            self._bundle[ref] = (d["bundle"], at)
         item["state"] = ev.dest
         item["version"] += 1
         item["last_transition_at"] = at
@@ -402,6 +460,93 @@ class Replay:
             entries.append(bundle.entry(fields))
         if bundle.digest(entries) != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
+
+    def _key_add(self, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
+        from signoff.domain.sshkeys import parse_public_key
+
+        if (d["user"],) not in self.tables["users"]:
+            self._bad(seq, f"it registers a key for {d['user']!r}, who is not a user at this point")
+        try:
+            key = parse_public_key(d["key"], "its key")
+        except BadInput as err:
+            self._bad(seq, str(err).rstrip("."))
+            return
+        if key.fingerprint != d["fingerprint"]:
+            self._bad(seq, f"its key's fingerprint is {key.fingerprint}, not the {d['fingerprint']} it names")
+        if any(row["fingerprint"] == key.fingerprint for row in self.tables["user_keys"].values()):
+            self._bad(seq, f"it registers the key {key.fingerprint}, which was registered before")
+        self.tables["user_keys"][(d["key_id"],)] = {
+            "user_name": d["user"],
+            "key": key.openssh,
+            "fingerprint": key.fingerprint,
+            "registered_at": at,
+            "registered_by": actor,
+            "revoked_at": None,
+            "revoked_by": None,
+            "revoke_reason": None,
+        }
+
+    def _check_signature(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
+        """A signed decision: the signature is by the actor's key current at this point, over a
+        statement that says exactly what this record did."""
+        from signoff.domain import sshsig
+        from signoff.domain.decision import parse_statement
+        from signoff.domain.sshkeys import parse_public_key
+
+        ref, actor, at = rec["item_ref"], rec["actor"], rec["recorded_at"]
+        self.tables["signatures"][(seq,)] = {
+            "item_ref": ref,
+            "event": event,
+            "signed_by": actor,
+            "signer": d.get("signer"),
+            "statement": d["statement"],
+            "signature": d["signature"],
+        }
+        key = next(
+            (
+                row
+                for row in self.tables["user_keys"].values()
+                if row["fingerprint"] == d.get("signer") and row["user_name"] == actor and row["revoked_at"] is None
+            ),
+            None,
+        )
+        recorder = d.get("recorded_by")
+        if recorder is not None and SECRETARY not in self._roles(recorder):
+            self._bad(seq, f"it was recorded by {recorder!r}, who is not a secretary at this point")
+        if key is None:
+            self._bad(seq, f"it is signed with {d.get('signer')}, which is not a current key of {actor} at this point")
+            return
+        try:
+            statement = parse_statement(d["statement"].encode("utf-8"), "its statement")
+            sshsig.verify(d["signature"], d["statement"].encode("utf-8"), public_key=parse_public_key(key["key"]))
+        except SignoffError as err:
+            self._bad(seq, f"its signature does not verify: {str(err).rstrip('.')}")
+            return
+        register = self.tables["meta"].get(("database_id",), {}).get("value")
+        latest = self._bundle.get(ref)
+        expected = {
+            "register": register,
+            "item": ref,
+            "title": item["title"],
+            "event": event,
+            "meeting": d.get("meeting"),
+            "bundle": latest[0] if latest else None,
+            "reason": d.get("reason"),
+            "override-reason": d.get("override_reason"),
+            "actor": actor,
+        }
+        signed = dict(statement.values())
+        for name, want in expected.items():
+            if (signed[name] or None) != want:
+                self._bad(seq, f"its signed statement says {name} {signed[name]!r}, but the record is for {want!r}")
+        made = statement.time.strftime("%Y-%m-%dT%H:%M:%S")
+        if made > at[:19]:
+            self._bad(seq, f"its statement was signed at {signed['time']}, after the record's time {at}")
+        if made < key["registered_at"][:19]:
+            self._bad(seq, f"its statement was signed at {signed['time']}, before the key was registered")
+        if latest and made < latest[1][:19]:
+            self._bad(seq, f"its statement was signed at {signed['time']}, before the evidence it names was frozen")
+        self.signed += 1
 
     def _new_item(self, seq: int, ref: Any, kind: str, title: str, owner: Any, due: Any, at: str) -> None:
         if (ref,) in self.tables["items"]:
@@ -600,6 +745,9 @@ class Replay:
             if row["answered_at"] is None:
                 self._open.setdefault(row["ref"], []).append(key[0])
         self._withdrawn = {row["evidence_id"] for row in self.tables["withdrawals"].values()}
+        self._bundle = {}
+        for _, row in sorted(self.tables["submissions"].items()):
+            self._bundle[row["ref"]] = (row["bundle_digest"], row["submitted_at"])
         self._by_item = {}
         for key, row in sorted(self.tables["evidence"].items()):
             self._by_item.setdefault(row["ref"], []).append(key[0])

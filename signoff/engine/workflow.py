@@ -36,7 +36,7 @@ DEFAULT_EFFECTS: dict[str, tuple[str, ...]] = {
     "reopen": ("open_challenge",),
 }
 _TOP_KEYS = {"name", "title", "initial", "states", "final", "limbo_days", "events"}
-_EVENT_KEYS = {"source", "dest", "roles", "guards", "effects"}
+_EVENT_KEYS = {"source", "dest", "roles", "guards", "effects", "signed"}
 
 
 class WorkflowError(BadInput):
@@ -51,6 +51,8 @@ class EventDef:
     roles: frozenset[str]
     guards: tuple[str, ...]
     effects: tuple[str, ...]
+    # A signed event is refused without a valid signature by the acting user's current key.
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,12 @@ def parse(path: Path, data: bytes) -> Workflow:
                 raise _fail(
                     path, f"{prefix}.effects", f"names unknown effect {e!r}; expected one of {', '.join(EFFECTS)}"
                 )
-        events[ev_name] = EventDef(ev_name, tuple(source), ev["dest"], frozenset(roles), tuple(guards), tuple(effects))
+        signed = ev.get("signed", False)
+        if not isinstance(signed, bool):
+            raise _fail(path, f"{prefix}.signed", "must be true or false")
+        events[ev_name] = EventDef(
+            ev_name, tuple(source), ev["dest"], frozenset(roles), tuple(guards), tuple(effects), signed
+        )
     return Workflow(
         name=name,
         title=str(doc.get("title", name)),

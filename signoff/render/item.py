@@ -43,9 +43,13 @@ def render_item(d: dict[str, Any]) -> None:
             f"  {s['event']} by {s['submitted_by']} on {s['submitted_at'][:10]}, bundle {s['bundle_digest'][:16]}…"
         )
     for a in d["approvals"]:
+        how = f", signed with key {a['signer']}" if a.get("signer") else ", unsigned"
         out.append(
-            f"  signed off by {a['approved_by']} at the meeting of {a['meeting']}, bundle {a['bundle_digest'][:16]}…"
+            f"  signed off by {a['approved_by']} at the meeting of {a['meeting']}, bundle {a['bundle_digest'][:16]}…{how}"
         )
+    for sig in d.get("signatures", []):
+        if sig["event"] != "approve":
+            out.append(f"  {sig['event']} signed by {sig['signed_by']} with key {sig['signer']} (record {sig['seq']})")
     for r in d.get("reschedules", []):
         out.append(
             f"  due moved from {r['from_due'] or 'none'} to {r['to_due']} by {r['changed_by']} "

@@ -151,7 +151,7 @@ def html(pack: dict[str, Any]) -> str:
                         _td(c["recorded_at"][:16].replace("T", " ")),
                         _td(c["item_ref"]),
                         _td(c["event"]),
-                        _td(c["actor"]),
+                        _td(signed_by(c)),
                         _td(c["from_state"]),
                         _td(c["to_state"]),
                         _td(c["outcome"]),
@@ -262,7 +262,7 @@ def markdown(pack: dict[str, Any]) -> str:
     ]
     lines += ["", f"## What changed since {pack['previous_meeting']}", ""]
     lines += [
-        f"- {c['recorded_at'][:16]} {c['item_ref']}: {c['event']} by {c['actor']} ({c['from_state']} → "
+        f"- {c['recorded_at'][:16]} {c['item_ref']}: {c['event']} by {signed_by(c)} ({c['from_state']} → "
         f"{c['to_state']}, {c['outcome']})"
         for c in pack["changes"]
     ] or ["No changes."]
@@ -289,3 +289,15 @@ def markdown(pack: dict[str, Any]) -> str:
     lines += ["", "## Perpetual limbo alarms", ""]
     lines += [f"- {i['ref']}: {'; '.join(i['limbo'])}" for i in pack["limbo"]] or ["No item is stalling."]
     return "\n".join(lines) + "\n"
+
+
+def signed_by(change: dict[str, Any]) -> str:
+    """Who made a change, and for a signed decision the key fingerprint it was signed with."""
+    detail = change.get("detail") or {}
+    signer = detail.get("signer") if isinstance(detail, dict) else None
+    who = str(change["actor"])
+    if signer:
+        who += f", signed with {signer}"
+        if detail.get("recorded_by"):
+            who += f" (recorded by {detail['recorded_by']})"
+    return who

@@ -366,7 +366,9 @@ def _shape_problem(rec: Any, n: int) -> str | None:
     return None
 
 
-def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | None = None) -> chain.ChainReport:
+def verify_export(
+    path: Path, filtered: bool = False, anchor: tuple[int, str] | None = None, replay: Any = None
+) -> chain.ChainReport:
     """Check an exported file offline: every record's hash, and the links between consecutive records.
 
     A full export must start at record 1, the register's creation, whose prev_hash is checked against
@@ -374,6 +376,8 @@ def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | 
     with --item, --since or --until, so gaps in seq are expected (see verify_stream); instead each
     item's records must be linked by their ``item_prev`` (signoff.domain.item_links), so a record
     missing from the file is still found. ``anchor`` as in ``verify``.
+    ``replay`` (an ``engine.replay.Replay``) is fed every readable record of a full export, so the
+    signatures it carries are checked against the keys its own records registered.
     """
     try:
         records, typed = _read_export(path)
@@ -410,6 +414,8 @@ def verify_export(path: Path, filtered: bool = False, anchor: tuple[int, str] | 
             else:
                 if filtered:
                     links.see(rec)
+                if replay is not None:
+                    replay.feed({**rec, "seq": int(rec["seq"])})
                 yield rec
 
     try:

@@ -14,8 +14,10 @@ from pathlib import Path
 from signoff import clock
 from signoff.domain.matrix import REQUIRED_COLUMNS
 from signoff.errors import BadInput, Refused
+from signoff.services.decisions import fire_signed
 from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
+from signoff.services.keys import add_key, generate_key_file, signer_from_file
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
 
@@ -217,7 +219,10 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
 
     def attempt(actor: str, ref: str, event: str, **kw: object) -> None:
         try:
-            state = fire_event(db, actor, ref, event, **kw)  # type: ignore[arg-type]
+            if actor == CHAIR:  # the chair's decisions are signed with the chair's own key
+                state = fire_signed(db, actor, ref, event, signer_from_file(chair_key, None), **kw)
+            else:
+                state = fire_event(db, actor, ref, event, **kw)  # type: ignore[arg-type]
             step(f"{actor}: {event} {ref} -> {state}")
         except Refused as refusal:
             step(f"{actor}: {event} {ref} REFUSED ({'; '.join(refusal.failures)})")
@@ -229,6 +234,11 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     add_user(db, SECRETARY, HEALTH, ["member"])
     add_user(db, SECRETARY, AUDITOR, ["auditor"])
     step("users: secretary, independent chair, police and health members, scrutiny auditor")
+    keys = directory / "keys"
+    keys.mkdir()
+    chair_key = keys / "chair.whitfield_ed25519"
+    fingerprint = add_key(db, SECRETARY, CHAIR, generate_key_file(chair_key, f"{CHAIR}@demo"))
+    step(f"the chair's signing key {fingerprint} made in {keys} and registered by the secretary")
 
     matrix_csv = directory / "evidence-matrix.csv"
     _write_matrix(matrix_csv, today)

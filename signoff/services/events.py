@@ -14,14 +14,16 @@ from sqlmodel import select
 from signoff import clock
 from signoff.domain import bundle, names
 from signoff.domain.model import Attempt, ChallengeFact
+from signoff.domain.signed import DecisionFacts, SignedStatement
 from signoff.engine import machine
 from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
-from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied
+from signoff.services import decisions
+from signoff.services.common import Actor, in_unit_of_work, load_actor, load_item, record_applied
 from signoff.services.evidence import bundle_entries, current, fact, item_evidence, withdrawals
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Submission
+from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Signature, Submission
 from signoff.store.uow import UnitOfWork
 
 
@@ -37,15 +39,33 @@ def fire_event(
     meeting: dt.date | None = None,
     override_reason: str | None = None,
     expected_version: int | None = None,
+    signed: SignedStatement | None = None,
 ) -> str:
-    """Fire ``event`` on item ``ref`` as ``actor_name``; return the new state or raise Refused."""
+    """Fire ``event`` on item ``ref`` as ``actor_name``; return the new state or raise Refused.
+
+    With ``signed``, the decision is that of the signing key's owner (``actor_name`` records it
+    when it is someone else: a secretary recording a signature made offline). An event its
+    workflow declares ``signed`` is refused without one.
+    """
     ref = names.check_ref(ref)
+    statement = decisions.read_signed(signed) if signed is not None else None
+    if statement is not None:  # offline, the statement says what was decided; the command may repeat it
+        meeting = meeting or statement.meeting
+        reason = reason if reason is not None else statement.reason
+        override_reason = override_reason if override_reason is not None else statement.override_reason
     reason = names.check_text(reason, "reason", required=False) or None
     response = names.check_text(response, "response", required=False) or None
     answers = {int(i): names.check_text(text, f"response to challenge {i}") for i, text in (responses or {}).items()}
     override_reason = names.check_text(override_reason, "override reason", required=False) or None
 
     def body(uow: UnitOfWork, actor: Actor) -> str:
+        recorder: Actor | None = None
+        no_key: Refused | None = None
+        if signed is not None:
+            signature, key_row, no_key = decisions.signer_key(uow, signed)
+            if key_row is not None and key_row.user_name != actor.name:
+                decisions.require_recorder(actor.roles, actor.name, key_row.user_name)
+                recorder, actor = actor, load_actor(uow, key_row.user_name)
         item = load_item(uow, ref)
         assert item.id is not None
         # Read before the UPDATE below: an ORM-enabled update refreshes the loaded row in place.
@@ -102,8 +122,40 @@ def fire_event(
         }
         if answers:
             detail["responses"] = {str(i): text for i, text in sorted(answers.items())}
+        sig_fields: dict[str, str] = {}
         try:
             new_state = machine.fire(wf, attempt)
+            if signed is None and wf.events[event].signed:
+                raise decisions.unsigned(event, ref)
+            if no_key is not None:
+                raise no_key
+            if signed is not None and statement is not None:
+                decisions.check_signature(
+                    signed,
+                    signature,
+                    key_row,
+                    statement,
+                    DecisionFacts(
+                        register=uow.database_id(),
+                        item=ref,
+                        title=item.title,
+                        event=event,
+                        meeting=meeting,
+                        bundle=latest.bundle_digest if latest else None,
+                        frozen_at=decisions.when(latest.submitted_at) if latest else None,
+                        reason=reason,
+                        override_reason=override_reason,
+                        actor=actor.name,
+                        now=decisions.when(uow.now),
+                        key_registered_at=decisions.when(key_row.registered_at),
+                    ),
+                )
+                sig_fields.update(
+                    statement=signed.statement.decode("utf-8"), signature=signed.signature, signer=key_row.fingerprint
+                )
+                detail.update(sig_fields)
+                if recorder is not None:
+                    detail["recorded_by"] = recorder.name
         except Refused as refusal:
             refusal.audit = {
                 "item_ref": ref,
@@ -154,6 +206,9 @@ def fire_event(
                 meeting=meeting.isoformat(),
                 bundle_digest=latest.bundle_digest,
                 override_reason=override_reason,
+                statement=sig_fields.get("statement"),
+                signature=sig_fields.get("signature"),
+                signer=sig_fields.get("signer"),
             )
             uow.session.add(approval)
             uow.session.flush()
@@ -169,7 +224,7 @@ def fire_event(
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"{ref} was changed by someone else meanwhile: look at it again and retry.")
-        record_applied(
+        record = record_applied(
             uow,
             actor,
             event,
@@ -179,6 +234,9 @@ def fire_event(
             workflow_hash=wf.digest,
             detail=detail,
         )
+        if sig_fields:
+            uow.session.add(Signature(seq=record["seq"], item_ref=ref, event=event, signed_by=actor.name, **sig_fields))
+            uow.session.flush()
         return new_state
 
     return in_unit_of_work(db_path, actor_name, event, body, item_ref=ref)

@@ -306,6 +306,8 @@ APPEND_ONLY = (
     "workflow_defs",
     "withdrawals",
     "item_changes",
+    "signatures",
+    "user_keys",
 )
 
 

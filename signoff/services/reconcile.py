@@ -33,7 +33,7 @@ TABLE_SQL: dict[str, str] = {
     "challenges": "SELECT c.id, i.ref, c.event, c.raised_at, c.raised_by, c.reason, c.response, c.answered_at,"
     " c.answered_by FROM challenges c LEFT JOIN items i ON i.id = c.item_id",
     "approvals": "SELECT a.id, i.ref, a.submission_id, a.approved_at, a.approved_by, a.meeting, a.bundle_digest,"
-    " a.override_reason FROM approvals a LEFT JOIN items i ON i.id = a.item_id",
+    " a.override_reason, a.statement, a.signature, a.signer FROM approvals a LEFT JOIN items i ON i.id = a.item_id",
     "reschedules": "SELECT r.id, i.ref, r.from_due, r.to_due, r.reason, r.changed_by, r.changed_at"
     " FROM reschedules r LEFT JOIN items i ON i.id = r.item_id",
     "meetings": "SELECT date, id, note, added_by, added_at FROM meetings",
@@ -41,6 +41,9 @@ TABLE_SQL: dict[str, str] = {
     " FROM withdrawals w LEFT JOIN items i ON i.id = w.item_id",
     "item_changes": "SELECT c.id, i.ref, c.row_key, c.field, c.from_value, c.to_value, c.reason, c.changed_by,"
     " c.changed_at FROM item_changes c LEFT JOIN items i ON i.id = c.item_id",
+    "user_keys": "SELECT id, user_name, key, fingerprint, registered_at, registered_by, revoked_at, revoked_by,"
+    " revoke_reason FROM user_keys",
+    "signatures": "SELECT seq, item_ref, event, signed_by, signer, statement, signature FROM signatures",
 }
 
 
@@ -52,6 +55,8 @@ class Reconciliation:
     differences: list[str] = field(default_factory=list)
     legacy: tuple[int, int] | None = None  # first and last seq of records that predate full detail
     rows_checked: int = 0
+    signed: int = 0  # signed decisions whose signatures verified
+    unsigned: int = 0  # decisions that carry no signature
 
     @property
     def ok(self) -> bool:
@@ -73,7 +78,7 @@ def table_rows(r: Reader, name: str) -> Iterator[tuple[tuple[Any, ...], tuple[An
 
 def reconcile(r: Reader, replay: Replay) -> Reconciliation:
     """Compare every table with what ``replay`` rebuilt; the reader's snapshot is the one replayed."""
-    result = Reconciliation(problems=list(replay.problems))
+    result = Reconciliation(problems=list(replay.problems), signed=replay.signed, unsigned=replay.unsigned)
     if replay.legacy:
         result.legacy = (replay.legacy[0], replay.legacy[-1])
     if not replay.full:

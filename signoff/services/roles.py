@@ -17,10 +17,11 @@ from signoff.domain.roles import SECRETARY
 from signoff.errors import BadInput
 from signoff.store import location
 
-# The only tables whose rows the engine changes after inserting them (services/events.py,
-# services/schedule.py, services/corrections.py, services/people.py; meta and rulesets when the chair adopts new rules, services/rules.py). Every
-# other table is append-only for the runtime role.
-UPDATED_TABLES = ("challenges", "items", "matrix_rows", "meta", "rulesets", "users")
+# The only tables whose rows the engine changes after inserting them: items and challenges
+# (services/events.py, schedule.py, corrections.py), matrix rows and users (corrections.py,
+# people.py), meta and rulesets (the chair adopting new rules, rules.py), user_keys (a key's
+# revocation). Every other table is append-only for the runtime role.
+UPDATED_TABLES = ("challenges", "items", "matrix_rows", "meta", "rulesets", "user_keys", "users")
 # The only table whose rows the engine deletes: a matrix row that never had evidence
 # (services/corrections.py, 'matrix remove'); the deletion and its reason are in the chain.
 DELETED_TABLES = ("matrix_rows",)

@@ -149,9 +149,12 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
             (item_id,),
         )
         approvals = r.all(
-            "SELECT approved_at, approved_by, meeting, bundle_digest, override_reason FROM approvals"
+            "SELECT approved_at, approved_by, meeting, bundle_digest, override_reason, signer FROM approvals"
             " WHERE item_id = ? ORDER BY id",
             (item_id,),
+        )
+        signatures = r.all(
+            "SELECT seq, event, signed_by, signer FROM signatures WHERE item_ref = ? ORDER BY seq", (row["ref"],)
         )
         reschedules = r.all(
             "SELECT from_due, to_due, reason, changed_by, changed_at FROM reschedules WHERE item_id = ? ORDER BY id",
@@ -174,6 +177,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
         challenges=challenges,
         submissions=submissions,
         approvals=approvals,
+        signatures=signatures,
         reschedules=reschedules,
         changes=changes,
     )
@@ -194,6 +198,24 @@ def history(db_path: DbRef, ref: str) -> list[dict[str, Any]]:
 def users(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         return r.all("SELECT name, roles, created_at, created_by, deactivated_at FROM users ORDER BY name")
+
+
+def user_detail(db_path: DbRef, name: str) -> dict[str, Any]:
+    """One user: roles, and every key ever registered to them with its fingerprint and status."""
+    with Reader(db_path) as r:
+        user = r.one("SELECT name, roles, created_at, created_by FROM users WHERE name = ?", (name,))
+        if user is None:
+            raise NotFound(f"unknown user {name!r}: see 'signoff user list' for the register's users.")
+        user["roles"] = [role for role in user["roles"].split(",") if role]
+        keys = r.all(
+            "SELECT fingerprint, key, registered_at, registered_by, revoked_at, revoked_by, revoke_reason"
+            " FROM user_keys WHERE user_name = ? ORDER BY id",
+            (name,),
+        )
+    for key in keys:
+        key["status"] = "revoked" if key["revoked_at"] else "current"
+    user["keys"] = keys
+    return user
 
 
 def meetings(db_path: DbRef) -> list[dict[str, Any]]:

@@ -148,6 +148,11 @@ class Approval(SQLModel, table=True):
     meeting: str
     bundle_digest: str = Field(max_length=64)
     override_reason: Optional[str] = None
+    # A signed approval: the exact statement bytes signed (UTF-8), the armored SSHSIG signature,
+    # and the SHA256 fingerprint of the key that made it.
+    statement: Optional[str] = None
+    signature: Optional[str] = None
+    signer: Optional[str] = Field(default=None, max_length=64)
 
 
 class AuditRecord(SQLModel, table=True):
@@ -215,6 +220,34 @@ class WorkflowDef(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     digest: str = Field(max_length=64)
     source: str
+
+
+class UserKey(SQLModel, table=True):
+    """A user's OpenSSH public key: registered by the secretary, revoked (never deleted)."""
+
+    __tablename__ = "user_keys"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_name: str = Field(max_length=64, index=True)
+    key: str  # "ssh-ed25519 AAAA…", without the comment
+    fingerprint: str = Field(max_length=64, index=True)
+    registered_at: str
+    registered_by: str
+    revoked_at: Optional[str] = None
+    revoked_by: Optional[str] = None
+    revoke_reason: Optional[str] = None
+
+
+class Signature(SQLModel, table=True):
+    """The signature of one signed decision, keyed by its audit record. Never edited."""
+
+    __tablename__ = "signatures"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    item_ref: str = Field(max_length=40, index=True)
+    event: str = Field(max_length=64)
+    signed_by: str = Field(max_length=64)
+    signer: str = Field(max_length=64)
+    statement: str
+    signature: str
 
 
 metadata = SQLModel.metadata

@@ -21,6 +21,7 @@ CASES = {
     "export.jsonl",
     "export.csv",
     "verify.audit",
+    "verify.signatures",
 }
 # Run on a throwaway cluster when PostgreSQL's server binaries and psycopg are here, else skipped.
 PG_CASES = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import days_ago, write_matrix
+from signing import key_file
 
 TODAY = days_ago(0).isoformat()
 YESTERDAY = days_ago(1).isoformat()
@@ -39,6 +40,7 @@ def test_an_item_from_import_to_sign_off(run_cli: Callable[..., Any], tmp_path: 
 
     assert "Created register" in ok("init", "--secretary", "sec", actor=None)
     ok("user", "add", "chair", "--role", "chair")
+    ok("user", "key", "add", "chair", "--public-key", f"{key_file(tmp_path / 'keys', 'chair')}.pub")
     ok("user", "add", "partner", "--role", "member")
     ok("user", "add", "clerk", "--role", "auditor")
     users = json.loads(ok("user", "list", "--json", actor=None))
@@ -157,6 +159,8 @@ def test_a_measured_notice_item_needs_an_override(
     db = backend_db
     assert run_cli("init", "--secretary", "sec", db=db).code == 0
     assert run_cli("user", "add", "chair", "--role", "chair", db=db, actor="sec").code == 0
+    chair_key = f"{key_file(tmp_path / 'keys', 'chair')}.pub"
+    assert run_cli("user", "key", "add", "chair", "--public-key", chair_key, db=db, actor="sec").code == 0
     later = days_ago(-20).isoformat()
     write_matrix(
         tmp_path / "m.csv", [("IN-02", "improvement-notice", "Adoption A2", later, "a2", "A2 scorecard", later)]

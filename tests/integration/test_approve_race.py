@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from conftest import SECRETARY, days_ago, write_matrix
+from signing import fire_event, key_file, register_key
 
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user
@@ -47,6 +47,7 @@ for n in range(rounds):
 def test_two_processes_approving_at_once_one_wins(db_path: Path, tmp_path: Path) -> None:
     for name in ("chair.a", "chair.b"):
         add_user(db_path, SECRETARY, name, ["chair"])
+        register_key(db_path, name)
     rows = [
         (f"OF-{n:02d}", "ofsted-recommendation", f"Item {n}", "", "audit", "Case audit", days_ago(-30).isoformat())
         for n in range(ROUNDS)
@@ -65,7 +66,7 @@ def test_two_processes_approving_at_once_one_wins(db_path: Path, tmp_path: Path)
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env={**env, "SIGNOFF_KEY": str(key_file(tmp_path / "keys", actor))},
             cwd=tmp_path,
         )
         for actor in ("chair.a", "chair.b")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+from signing import fire_event
 
 from signoff.errors import Conflict, SignoffError
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.store.uow import UnitOfWork

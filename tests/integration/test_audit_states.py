@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+from signing import fire_event
 
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 

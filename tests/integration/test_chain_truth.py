@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from conftest import CHAIR, MEMBER, SECRETARY, days_ago
+from signing import fire_event
 from test_tamper import build_register
 
 from signoff.domain import chain
 from signoff.errors import NotFound, Refused
 from signoff.services import audit, rules
-from signoff.services.events import fire_event
 from signoff.services.maintenance import integrity_check
 from signoff.services.register import add_item
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import CHAIR, MEMBER, SECRETARY, days_ago, write_matrix
+from signing import fire_event
 
 from signoff.domain.matrix import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from signoff.errors import BadInput, Refused
 from signoff.services import oversight, views
-from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.schedule import add_meeting, reschedule

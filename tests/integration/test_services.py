@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from conftest import AUDITOR, CHAIR, MEMBER, SECRETARY, days_ago, write_matrix
+from signing import fire_event
 
 from signoff.errors import BadInput, NotFound, Refused
 from signoff.services import audit as audit_service
-from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user

@@ -19,9 +19,9 @@ from conftest import days_ago, write_matrix
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from signing import fire_event, register_key
 
 from signoff.errors import Refused
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
@@ -58,6 +58,8 @@ def template() -> Path:
         for name, roles in ROLES.items():
             if name != "sec":
                 add_user(db, "sec", name, sorted(roles))
+            if "chair" in roles:
+                register_key(db, name)
         rows = [
             (ref, "ofsted-recommendation", f"Item {ref}", "", key, f"{key} evidence", days_ago(-30).isoformat())
             for ref in REFS

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from conftest import CHAIR, MEMBER, SECRETARY, days_ago, write_matrix
+from signing import fire_event, register_key
 
 from signoff.domain import chain
 from signoff.services import audit
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
@@ -37,6 +37,7 @@ def build_register(folder: Path) -> Path:
     init_register(db, SECRETARY)
     add_user(db, SECRETARY, CHAIR, ["chair"])
     add_user(db, SECRETARY, MEMBER, ["member"])
+    register_key(db, CHAIR)
     rows = [
         ("OF-01", "ofsted-recommendation", "Screen every contact", DUE, "audit", "Case-file audit", PRESENT_BY),
         ("OF-02", "ofsted-recommendation", "Reduce caseloads", DUE, "data", "Caseload data", PRESENT_BY),

@@ -317,7 +317,7 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     admin_sql, owner_sql = printed.out.split("\n\n")
     assert (
         "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items, public.matrix_rows, public.meta,"
-        " public.rulesets, public.users TO board_app;" in owner_sql
+        " public.rulesets, public.user_keys, public.users TO board_app;" in owner_sql
     )
     assert "GRANT DELETE ON public.matrix_rows TO board_app;" in owner_sql
     assert owner_sql.count("DELETE") == 1 and "TRUNCATE" not in owner_sql

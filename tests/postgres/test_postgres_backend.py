@@ -3,6 +3,7 @@ concurrency with the database's own locks, and registers moved between backends 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -12,8 +13,8 @@ from typing import Any
 
 import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+from signing import fire_event, key_file, register_key, user_key
 
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
@@ -43,8 +44,9 @@ def test_models_and_migrations_agree_on_postgres(pg_url: str) -> None:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
         triggers = {r[0] for r in conn.exec_driver_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
     assert diffs == []
-    final = ("audit", "evidence", "submissions", "approvals", "reschedules", "workflow_defs")
-    assert triggers == {f"{t}_no_{a}" for t in final for a in ("update", "delete", "truncate")}
+    from signoff.services.maintenance import expected_triggers
+
+    assert triggers == set(expected_triggers(postgres=True))
     assert migrate.current_revision(pg_url) == migrate.head_revision()
 
 
@@ -56,6 +58,7 @@ def test_a_whole_item_life_from_the_cli_on_postgres(run_cli: Any, pg_url: str, t
 
     ok("init", "--secretary", SECRETARY)
     ok("user", "add", CHAIR, "--role", "chair", actor=SECRETARY)
+    ok("user", "key", "add", CHAIR, "--public-key", f"{key_file(tmp_path / 'keys', CHAIR)}.pub", actor=SECRETARY)
     ok("user", "add", "police", "--role", "member", actor=SECRETARY)
     ok("matrix", "import", str(matrix(tmp_path, ["OF-01"])), actor=SECRETARY)
     refused = run_cli("submit", "OF-01", db=pg_url, actor=SECRETARY)  # type: ignore[arg-type]
@@ -102,11 +105,25 @@ def test_the_audit_table_is_append_only_on_postgres(pg_url: str) -> None:
                 conn.execute(statement)
 
 
-def _race_worker(url: str, chair: str, flag: str) -> int:
+def _race_worker(url: str, chair: str, flag: str, key: Path) -> int:
     while not Path(flag).exists():
         time.sleep(0.001)
     proc = subprocess.run(
-        [sys.executable, "-m", "signoff", "--db", url, "--as", chair, "approve", "OF-01", "--meeting", TODAY],
+        [
+            sys.executable,
+            "-m",
+            "signoff",
+            "--db",
+            url,
+            "--as",
+            chair,
+            "approve",
+            "OF-01",
+            "--meeting",
+            TODAY,
+            "--key",
+            str(key),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -120,6 +137,8 @@ def test_two_chairs_approving_at_once_on_postgres_one_wins(pg_url: str, tmp_path
     init_register(pg_url, SECRETARY)
     add_user(pg_url, SECRETARY, "chair-a", ["chair"])
     add_user(pg_url, SECRETARY, "chair-b", ["chair"])
+    for chair in ("chair-a", "chair-b"):
+        register_key(pg_url, chair)
     refs = [f"OF-{n:02d}" for n in range(1, 2)]
     import_matrix(pg_url, SECRETARY, matrix(tmp_path, refs))
     for key in ("audit", "data"):
@@ -128,7 +147,9 @@ def test_two_chairs_approving_at_once_on_postgres_one_wins(pg_url: str, tmp_path
     flag = str(tmp_path / "go")
     codes: list[int] = []
     threads = [
-        threading.Thread(target=lambda c=chair: codes.append(_race_worker(pg_url, c, flag)))
+        threading.Thread(
+            target=lambda c=chair: codes.append(_race_worker(pg_url, c, flag, key_file(tmp_path / "keys", c)))
+        )
         for chair in ("chair-a", "chair-b")
     ]
     for t in threads:
@@ -278,3 +299,85 @@ def test_db_upgrade_on_postgres_applies_the_migrations_and_records_itself(run_cl
     assert run_cli("audit", "verify", db=pg_url).code == 0
     again = run_cli("db", "upgrade", db=pg_url)
     assert again.code == 0 and "nothing to do" in again.out
+
+
+def test_a_forged_approval_fails_audit_verify_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    """Rows and a correctly chained record written straight into the server, without the chair's key."""
+
+    import psycopg
+
+    from signoff.domain import chain, sshsig
+    from signoff.services.audit import verify_register
+    from signoff.services.decisions import statement_for
+    from signoff.store.reader import Reader
+
+    init_register(pg_url, SECRETARY)
+    add_user(pg_url, SECRETARY, CHAIR, ["chair"])
+    register_key(pg_url, CHAIR)
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, ["OF-01"]))
+    for key in ("audit", "data"):
+        add_evidence(pg_url, SECRETARY, "OF-01", key, days_ago(1), note=key)
+    fire_event(pg_url, SECRETARY, "OF-01", "submit")
+    statement = statement_for(pg_url, "OF-01", "approve", signer=CHAIR, meeting=dt.date.today()).encode()
+    forged = sshsig.sign(user_key("attacker"), statement)  # not the chair's key
+    with Reader(pg_url) as r:
+        sub = r.one("SELECT id, bundle_digest FROM submissions")
+        last = r.one("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
+        item = r.one("SELECT id FROM items WHERE ref = 'OF-01'")
+    assert sub is not None and last is not None and item is not None
+    detail = {
+        "meeting": TODAY,
+        "approval_id": 1,
+        "submission_id": sub["id"],
+        "bundle": sub["bundle_digest"],
+        "statement": statement.decode(),
+        "signature": forged,
+        "signer": user_key(CHAIR).public.fingerprint,
+    }
+    rec = {
+        **{f: last[f] for f in chain.EXPORT_FIELDS},
+        "seq": last["seq"] + 1,
+        "actor": CHAIR,
+        "roles": "chair",
+        "item_ref": "OF-01",
+        "event": "approve",
+        "from_state": "evidence_submitted",
+        "to_state": "signed_off",
+        "outcome": "applied",
+        "detail": chain.detail_text(detail),
+        "prev_hash": last["hash"],
+    }
+    rec["hash"] = chain.record_hash(rec)
+    at = rec["recorded_at"]
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO approvals (id, item_id, submission_id, approved_at, approved_by, meeting, bundle_digest,"
+            " statement, signature, signer) VALUES (1, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                item["id"],
+                sub["id"],
+                at,
+                CHAIR,
+                TODAY,
+                sub["bundle_digest"],
+                detail["statement"],
+                forged,
+                detail["signer"],
+            ),
+        )
+        conn.execute("UPDATE items SET state = 'signed_off', version = version + 1, last_transition_at = %s", (at,))
+        cols = ", ".join(chain.EXPORT_FIELDS)
+        conn.execute(
+            f"INSERT INTO audit ({cols}) VALUES ({', '.join('%s' for _ in chain.EXPORT_FIELDS)})",
+            [rec[f] for f in chain.EXPORT_FIELDS],
+        )
+        conn.execute(
+            "INSERT INTO signatures (seq, item_ref, event, signed_by, signer, statement, signature)"
+            " VALUES (%s, 'OF-01', 'approve', %s, %s, %s, %s)",
+            (rec["seq"], CHAIR, detail["signer"], detail["statement"], forged),
+        )
+    report, _, reconciled = verify_register(pg_url)
+    assert report.ok, report.broken
+    assert json.dumps(reconciled.differences) == "[]"
+    assert any(s == rec["seq"] and "signature does not verify" in why for s, why in reconciled.problems)

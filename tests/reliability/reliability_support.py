@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from signing import register_key
+
 from signoff.services.audit import verify
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
@@ -80,6 +82,7 @@ def make_register(db: Path, workers: int = 0, refs: list[str] | None = None) -> 
     for w in range(workers):
         add_user(db, SECRETARY, f"sec-{w}", ["secretary"])
         add_user(db, SECRETARY, f"chair-{w}", ["chair"])
+        register_key(db, f"chair-{w}")
         add_user(db, SECRETARY, f"mem-{w}", ["member"])
     refs = refs or [f"IT-{n}" for n in range(6)]
     import_matrix(db, SECRETARY, matrix_csv(db.parent / "matrix.csv", refs))

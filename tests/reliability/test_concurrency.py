@@ -25,9 +25,9 @@ from reliability_support import (
     state_mismatches,
     table_counts,
 )
+from signing import fire_event
 
 from signoff.errors import Conflict
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 
 pytestmark = pytest.mark.reliability
