@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import days_ago, write_matrix
+from signing import key_file
 
 TODAY = days_ago(0).isoformat()
 LATER = days_ago(-20).isoformat()
@@ -45,6 +46,8 @@ def cli(run_cli: Callable[..., Any], tmp_path: Path) -> Any:
     c.ok("user", "add", "partner", "--role", "member")
     c.ok("user", "add", "police", "--role", "member")
     c.ok("user", "add", "deputy", "--role", "secretary")
+    for name in ("chair", "deputy"):  # the keys their decisions are signed with (run_cli passes SIGNOFF_KEY)
+        c.ok("user", "key", "add", name, "--public-key", str(key_file(tmp_path / "keys", name)) + ".pub")
     rows = [
         ("OF-01", "ofsted-recommendation", "Screen contacts", LATER, "audit", "Case audit", LATER),
         ("OF-01", "ofsted-recommendation", "Screen contacts", LATER, "data", "Contact data", LATER),

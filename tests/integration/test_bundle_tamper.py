@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+from signing import fire_event
 
 from signoff.errors import Refused
 from signoff.services import audit
-from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.store import blobs, location

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from conftest import SECRETARY, days_ago, write_matrix
+from signing import fire_event
 from test_audit_doc import verifier_source
 
 from signoff.domain import chain
 from signoff.errors import Refused
 from signoff.services import audit
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from conftest import CHAIR, SECRETARY, days_ago, write_matrix
+from signing import fire_event
 
 from signoff.errors import BadInput, Refused
-from signoff.services.events import fire_event
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user

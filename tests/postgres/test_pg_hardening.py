@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import SECRETARY, days_ago, write_matrix
+from signing import key_file
 
 from signoff.services.copy import copy_register
 from signoff.services.evidence import add_evidence
@@ -343,6 +344,7 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     # The whole life of an item, as the runtime role.
     ok("user", "add", "chair", "--role", "chair")
     ok("user", "add", "police", "--role", "member")
+    ok("user", "key", "add", "chair", "--public-key", str(key_file(tmp_path / "keys", "chair")) + ".pub")
     ok("matrix", "import", str(matrix(tmp_path, ["OF-01"])))
     (tmp_path / "audit.txt").write_text("Audit of 30 contacts\n", encoding="utf-8")
     dated = days_ago(2).isoformat()
