@@ -70,10 +70,11 @@ def approve(c: Context, ref: str, meeting: dt.date, override_reason: str | None)
 @click.command()
 @click.argument("ref")
 @click.option("--reason", required=True, help="What later evidence contradicts the sign-off.")
+@click.option("--meeting", required=True, type=DATE, help="The board meeting that decided to re-open (YYYY-MM-DD).")
 @pass_ctx
-def reopen(c: Context, ref: str, reason: str) -> None:
+def reopen(c: Context, ref: str, reason: str, meeting: dt.date) -> None:
     """Re-open a signed-off item when later inspection evidence contradicts it (chair)."""
-    _fire(c, ref, "reopen", reason=_required_text(reason, "reason"))
+    _fire(c, ref, "reopen", reason=_required_text(reason, "reason"), meeting=meeting)
 
 
 @click.command()

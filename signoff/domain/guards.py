@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from signoff.domain import calendar
 from signoff.domain.model import Attempt, EvidenceFact
 from signoff.domain.names import name_fold
 
@@ -77,6 +78,13 @@ def _meeting_date_valid(a: Attempt) -> str | None:
                 f"the meeting date {a.meeting.isoformat()} is before the latest submission on {submitted.isoformat()}"
             )
     return None
+
+
+def _meeting_on_calendar(a: Attempt) -> str | None:
+    """A decision belongs to a meeting that took place: on the calendar, not cancelled, not to come."""
+    if a.meeting is None:
+        return "name the board meeting that decided with --meeting DATE"
+    return calendar.not_held(a.meeting, a.meetings_held, dict(a.meetings_cancelled), a.today)
 
 
 def _segregation_of_duties(a: Attempt) -> str | None:
@@ -161,6 +169,11 @@ GUARDS: dict[str, Guard] = {
             "meeting_date_valid",
             "a meeting date, not in the future and not before the latest submission",
             _meeting_date_valid,
+        ),
+        Guard(
+            "meeting_on_calendar",
+            "the meeting named is on the board's calendar, not cancelled and not still to come",
+            _meeting_on_calendar,
         ),
         Guard(
             "segregation_of_duties",

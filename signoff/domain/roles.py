@@ -17,4 +17,6 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "matrix.import": frozenset({SECRETARY}),
     "evidence.add": frozenset({SECRETARY}),
     "meeting.add": frozenset({SECRETARY}),
+    "meeting.cancel": frozenset({SECRETARY}),
+    "meeting.move": frozenset({SECRETARY}),
 }

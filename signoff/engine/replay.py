@@ -72,8 +72,20 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("ref", "submission_id", "approved_at", "approved_by", "meeting", "bundle_digest", "override_reason"),
     ),
     "reschedules": (("id",), ("ref", "from_due", "to_due", "reason", "changed_by", "changed_at")),
-    "meetings": (("date",), ("id", "note", "added_by", "added_at")),
+    "meetings": (
+        ("date",),
+        ("id", "note", "added_by", "added_at", "cancelled_at", "cancelled_by", "cancel_reason", "moved_to"),
+    ),
 }
+# Columns added after registers were first baselined: a baseline written before them lacks them.
+LATER_COLUMNS = frozenset(
+    {
+        ("meetings", "cancelled_at"),
+        ("meetings", "cancelled_by"),
+        ("meetings", "cancel_reason"),
+        ("meetings", "moved_to"),
+    }
+)
 # The meta keys the chain is the source of; others (settings) are not decisions.
 META_KEYS = ("database_id", "created_at", "rules_in_force", "max_evidence_mib")
 
@@ -228,12 +240,24 @@ class Replay:
         if event == "meeting.add":
             self._check_rules_hash(seq, rec)
             self._check_actor(seq, rec, REGISTER_ACTIONS["meeting.add"], "add meetings")
-            t["meetings"][(d["date"],)] = {
-                "id": d["meeting_id"],
-                "note": d.get("note"),
-                "added_by": actor,
-                "added_at": at,
-            }
+            if (d["date"],) in t["meetings"]:
+                self._bad(seq, f"it adds a meeting on {d['date']}, which is already on the calendar")
+            t["meetings"][(d["date"],)] = self._meeting(d["meeting_id"], d.get("note"), actor, at)
+            return
+        if event in ("meeting.cancel", "meeting.move"):
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, REGISTER_ACTIONS[event], event.replace(".", " ") + " meetings")
+            day = d["date"] if event == "meeting.cancel" else d["from"]
+            held = t["meetings"].get((day,))
+            if held is None or held["cancelled_at"] is not None:
+                self._bad(seq, f"it takes the meeting on {day} off the calendar, but no held meeting is on that date")
+                return
+            held.update(cancelled_at=at, cancelled_by=actor, cancel_reason=d["reason"])
+            if event == "meeting.move":
+                held["moved_to"] = d["to"]
+                if (d["to"],) in t["meetings"]:
+                    self._bad(seq, f"it moves a meeting to {d['to']}, which is already on the calendar")
+                t["meetings"][(d["to"],)] = self._meeting(d["meeting_id"], held["note"], actor, at)
             return
         if event == "matrix.import":
             self._check_rules_hash(seq, rec)
@@ -363,6 +387,19 @@ class Replay:
         if bundle.digest(entries) != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
+    @staticmethod
+    def _meeting(meeting_id: Any, note: Any, actor: str, at: str) -> Row:
+        return {
+            "id": meeting_id,
+            "note": note,
+            "added_by": actor,
+            "added_at": at,
+            "cancelled_at": None,
+            "cancelled_by": None,
+            "cancel_reason": None,
+            "moved_to": None,
+        }
+
     def _new_item(self, seq: int, ref: Any, kind: str, title: str, owner: Any, due: Any, at: str) -> None:
         if (ref,) in self.tables["items"]:
             self._bad(seq, f"it registers item {ref!r}, which already exists")
@@ -450,7 +487,8 @@ class Replay:
             tables = detail["tables"]
             for name, (keys, cols) in TABLES.items():
                 self.tables[name] = {
-                    tuple(row[k] for k in keys): {c: row[c] for c in cols} for row in tables.get(name, [])
+                    tuple(row[k] for k in keys): {c: row.get(c) if (name, c) in LATER_COLUMNS else row[c] for c in cols}
+                    for row in tables.get(name, [])
                 }
         except (TypeError, ValueError, KeyError) as err:
             self._bad(seq, f"its baseline of the tables cannot be read ({type(err).__name__})")

@@ -18,6 +18,7 @@ from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 
 SECRETARY = "sarah.okoro"
 CHAIR = "chair.whitfield"
@@ -229,6 +230,9 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     add_user(db, SECRETARY, HEALTH, ["member"])
     add_user(db, SECRETARY, AUDITOR, ["auditor"])
     step("users: secretary, independent chair, police and health members, scrutiny auditor")
+    add_meeting(db, SECRETARY, today, "Improvement Board")
+    add_meeting(db, SECRETARY, today + days(28), "Improvement Board")
+    step(f"meetings: today's board and the next on {(today + days(28)).isoformat()}")
 
     matrix_csv = directory / "evidence-matrix.csv"
     _write_matrix(matrix_csv, today)

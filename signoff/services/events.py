@@ -7,6 +7,7 @@ effects, move the item with an optimistic version check, append the audit record
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -21,7 +22,7 @@ from signoff.services.common import Actor, in_unit_of_work, load_item, record_ap
 from signoff.services.evidence import bundle_entries, current, fact, item_evidence
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Submission
+from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Meeting, Submission
 from signoff.store.uow import UnitOfWork
 
 
@@ -86,6 +87,7 @@ def fire_event(
             meeting=meeting,
             override_reason=override_reason,
             damaged_files=_damaged_files(db_path, standing) if _guarded_by(wf, event, "evidence_files_intact") else (),
+            **_calendar(uow),
         )
         detail: dict[str, object] = {
             k: v
@@ -181,6 +183,17 @@ def _open_challenge(uow: UnitOfWork, item_id: int) -> Challenge | None:
         .where(Challenge.item_id == item_id, Challenge.answered_at == None)  # type: ignore[arg-type]  # noqa: E711
         .order_by(Challenge.id.desc())  # type: ignore[union-attr]
     ).first()
+
+
+def _calendar(uow: UnitOfWork) -> dict[str, Any]:
+    """The board's calendar as the meeting guard reads it: held dates, and cancelled ones with where they moved."""
+    rows = uow.session.exec(select(Meeting)).all()
+    return {
+        "meetings_held": tuple(dt.date.fromisoformat(m.date) for m in rows if m.cancelled_at is None),
+        "meetings_cancelled": tuple(
+            (dt.date.fromisoformat(m.date), m.moved_to) for m in rows if m.cancelled_at is not None
+        ),
+    }
 
 
 def _guarded_by(wf: workflows.Workflow, event: str, guard: str) -> bool:

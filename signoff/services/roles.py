@@ -2,8 +2,8 @@
 
 The runtime role gets exactly what the engine does: it reads every table, appends to every
 table, and updates only the rows the engine updates in place (items' state and due date,
-challenges' answers). It owns nothing, so it cannot ALTER a table, DISABLE TRIGGER, TRUNCATE,
-DELETE or UPDATE the audit log: the append-only promise then holds against the application's
+challenges' answers, meetings cancelled or moved). It owns nothing, so it cannot ALTER a table,
+DISABLE TRIGGER, TRUNCATE, DELETE or UPDATE the audit log: the append-only promise then holds against the application's
 own login, not only against mistakes.
 """
 
@@ -17,9 +17,9 @@ from signoff.errors import BadInput
 from signoff.store import location
 
 # The only tables whose rows the engine changes after inserting them (services/events.py,
-# services/schedule.py; meta and rulesets when the chair adopts new rules, services/rules.py). Every
+# services/schedule.py, which also marks meetings cancelled or moved; meta and rulesets when the chair adopts new rules, services/rules.py). Every
 # other table is append-only for the runtime role.
-UPDATED_TABLES = ("challenges", "items", "meta", "rulesets")
+UPDATED_TABLES = ("challenges", "items", "meetings", "meta", "rulesets")
 MIGRATIONS_TABLE = "alembic_version"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SECRETARY_ONLY = frozenset({SECRETARY})

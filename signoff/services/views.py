@@ -44,7 +44,8 @@ SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.
        i.created_at, i.last_transition_at,
        mx.next_uncovered, COALESCE(mx.matrix_rows, 0) AS matrix_rows, COALESCE(mx.keys_covered, 0) AS keys_covered,
        COALESCE(ch.challenges, 0) AS challenges, COALESCE(ms.measures_missed, 0) AS measures_missed,
-       (SELECT MIN(mt.date) FROM meetings mt WHERE mt.date < :today AND mt.date >= sub.submitted_on) AS missed_meeting
+       (SELECT MIN(mt.date) FROM meetings mt WHERE mt.date < :today AND mt.date >= sub.submitted_on
+        AND mt.cancelled_at IS NULL) AS missed_meeting
 FROM items i
 LEFT JOIN mx ON mx.item_id = i.id
 LEFT JOIN ch ON ch.item_id = i.id
@@ -187,4 +188,7 @@ def users(db_path: DbRef) -> list[dict[str, Any]]:
 
 def meetings(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
-        return r.all("SELECT date, note, added_by, added_at FROM meetings ORDER BY date")
+        return r.all(
+            "SELECT date, note, added_by, added_at, cancelled_at, cancelled_by, cancel_reason, moved_to"
+            " FROM meetings ORDER BY date"
+        )

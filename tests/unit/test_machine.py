@@ -39,6 +39,7 @@ def good(event: str, state: str, n: int = 0) -> Attempt:
         reason="because",
         response="answered",
         meeting=TODAY,
+        meetings_held=(TODAY,),
     )
 
 
@@ -136,6 +137,7 @@ def test_fire_raises_refused_with_every_failure() -> None:
         machine.fire(wf, attempt)
     assert [f.split(":")[0] for f in info.value.failures] == [
         "meeting_date_valid",
+        "meeting_on_calendar",
         "segregation_of_duties",
         "bundle_unchanged",
     ]
