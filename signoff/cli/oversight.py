@@ -149,6 +149,31 @@ def meeting_move(c: Context, date: dt.date, to: dt.date, reason: str) -> None:
     output.message(f"Board meeting on {date.isoformat()} moved to {to.isoformat()}.")
 
 
+@meeting.command("show")
+@click.argument("date", type=DATE)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-o", "--output", "out", type=OUTPUT, help="Write the minutes to FILE: .md or .html.")
+@pass_ctx
+def meeting_show(c: Context, date: dt.date, as_json: bool, out: Path | None) -> None:
+    """What a meeting decided: sign-offs, overrides, re-openings, challenges and reschedules, and the audit head."""
+    from signoff.errors import BadInput
+    from signoff.render import minutes
+    from signoff.services.minutes import meeting_log
+
+    if out is not None and out.suffix.lower() not in (".md", ".html", ".htm"):
+        raise BadInput(f"{out} does not end in .md or .html: the minutes are written as Markdown or HTML.")
+    log = meeting_log(c.db, date)
+    if as_json and out is None:
+        output.emit_json(log)
+        return
+    text = minutes.markdown(log) if out is None or out.suffix.lower() == ".md" else minutes.html(log)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    output.write_atomically(out, text)
+    click.echo(f"Wrote the decision log of {date.isoformat()} to {out}.", err=True)
+
+
 @meeting.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
@@ -174,7 +199,13 @@ def meeting_list(c: Context, as_json: bool) -> None:
             )
         output.table(
             rows,
-            [("date", "Date"), ("status", "Status"), ("note", "Note"), ("added_by", "Added by"), ("cancel_reason", "Why")],
+            [
+                ("date", "Date"),
+                ("status", "Status"),
+                ("note", "Note"),
+                ("added_by", "Added by"),
+                ("cancel_reason", "Why"),
+            ],
             all_rows=True,
         )
 

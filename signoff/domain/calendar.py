@@ -28,8 +28,9 @@ def nearest_text(held: Iterable[dt.date], day: dt.date) -> str:
     return f"the nearest are {close[0].isoformat()} and {close[1].isoformat()}"
 
 
-def not_held(day: dt.date, held: Iterable[dt.date], cancelled: dict[dt.date, str | None], today: dt.date) -> str | None:
-    """Why ``day`` cannot be the meeting that decided, or None when it is a held meeting by ``today``.
+def not_held(day: dt.date, held: Iterable[dt.date], cancelled: dict[dt.date, str | None]) -> str | None:
+    """Why ``day`` cannot be the meeting that decided, or None when it is a meeting on the calendar.
+    (Whether it has taken place yet is the ``meeting_date_valid`` guard's rule.)
 
     ``cancelled`` maps each cancelled meeting to the date it moved to (None when it was dropped).
     """
@@ -40,6 +41,4 @@ def not_held(day: dt.date, held: Iterable[dt.date], cancelled: dict[dt.date, str
         return f"the meeting on {day.isoformat()} was {where}: {nearest_text(held, day)}"
     if day not in held:
         return f"no board meeting on {day.isoformat()} is on the calendar: {nearest_text(held, day)}"
-    if day > today:
-        return f"the meeting on {day.isoformat()} has not taken place yet"
     return None

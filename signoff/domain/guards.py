@@ -81,10 +81,11 @@ def _meeting_date_valid(a: Attempt) -> str | None:
 
 
 def _meeting_on_calendar(a: Attempt) -> str | None:
-    """A decision belongs to a meeting that took place: on the calendar, not cancelled, not to come."""
+    """A decision belongs to a meeting on the calendar that was not cancelled. A missing date or one
+    still to come is ``meeting_date_valid``'s to refuse: one reason, said once."""
     if a.meeting is None:
-        return "name the board meeting that decided with --meeting DATE"
-    return calendar.not_held(a.meeting, a.meetings_held, dict(a.meetings_cancelled), a.today)
+        return None
+    return calendar.not_held(a.meeting, a.meetings_held, dict(a.meetings_cancelled))
 
 
 def _segregation_of_duties(a: Attempt) -> str | None:
@@ -172,7 +173,7 @@ GUARDS: dict[str, Guard] = {
         ),
         Guard(
             "meeting_on_calendar",
-            "the meeting named is on the board's calendar, not cancelled and not still to come",
+            "the meeting named is on the board's calendar and was not cancelled or moved",
             _meeting_on_calendar,
         ),
         Guard(

@@ -6,10 +6,12 @@ secretary's most frequent commands start fast.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
 from signoff import clock
+from signoff.domain.names import name_fold
 from signoff.domain.rag import ItemStatus, judge
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
@@ -73,9 +75,37 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
     return row
 
 
-def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+def item_rows(
+    db_path: DbRef,
+    state: str | None = None,
+    kind: str | None = None,
+    *,
+    owner: str | None = None,
+    rag: str | None = None,
+    due_before: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Items with their RAG, filtered. ``owner`` matches the item's owner or any of its matrix rows'
+    owners, compared as names are (``names.name_fold``), so owners typed as free text still match."""
     with Reader(db_path) as r:
-        return _item_rows(r, state, kind)
+        rows = _item_rows(r, state, kind)
+        owned: set[str] = set()
+        if owner is not None:
+            wanted = name_fold(owner.strip())
+            owned = {
+                o["ref"]
+                for o in r.all(
+                    "SELECT i.ref, i.owner FROM items i UNION SELECT i.ref, m.owner FROM matrix_rows m"
+                    " JOIN items i ON i.id = m.item_id"
+                )
+                if o["owner"] and name_fold(o["owner"].strip()) == wanted
+            }
+    if owner is not None:
+        rows = [row for row in rows if row["ref"] in owned]
+    if rag is not None:
+        rows = [row for row in rows if row["rag"] == rag]
+    if due_before is not None:
+        rows = [row for row in rows if row["due"] and row["due"] < due_before.isoformat()]
+    return rows
 
 
 def _item_rows(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:

@@ -108,7 +108,7 @@ CASES: list[tuple[str, Attempt, str | None]] = [
     ("measures_met", attempt(evidence=(measure(640, 639),), override_reason="   "), "override with a recorded reason"),
     ("measures_met", attempt(evidence=(measure(640, 639),), override_reason="trend improving"), None),
     ("meeting_on_calendar", attempt(meeting=TODAY, meetings_held=(TODAY - dt.timedelta(days=28), TODAY)), None),
-    ("meeting_on_calendar", attempt(meeting=None, meetings_held=(TODAY,)), "--meeting DATE"),
+    ("meeting_on_calendar", attempt(meeting=None, meetings_held=(TODAY,)), None),
     (
         "meeting_on_calendar",
         attempt(
@@ -129,11 +129,6 @@ CASES: list[tuple[str, Attempt, str | None]] = [
         "meeting_on_calendar",
         attempt(meeting=TODAY, meetings_cancelled=((TODAY, None),)),
         "the meeting on 2013-09-30 was cancelled",
-    ),
-    (
-        "meeting_on_calendar",
-        attempt(meeting=TODAY + dt.timedelta(days=7), meetings_held=(TODAY + dt.timedelta(days=7),)),
-        "has not taken place yet",
     ),
 ]
 
@@ -223,7 +218,6 @@ def test_a_refusal_lists_every_failed_guard_not_just_the_first() -> None:
         "matrix_covered",
         "no_open_challenge",
         "meeting_date_valid",
-        "meeting_on_calendar",
         "segregation_of_duties",
         "bundle_unchanged",
         "measures_met",
