@@ -323,6 +323,11 @@ class Replay:
             self._bad(seq, f"it moves {ref} to {rec.get('to_state')!r}, but {event} leads to {ev.dest!r}")
         self._check_actor(seq, rec, ev.roles, event)
         t = self.tables
+        meeting = d.get("meeting")
+        if meeting is not None and "meeting_on_calendar" in ev.guards:
+            held = t["meetings"].get((meeting,))
+            if held is None or held["cancelled_at"] is not None:
+                self._bad(seq, f"it names the meeting on {meeting}, which is not a held meeting on the calendar then")
         answered = d.get("answers_challenge")
         if answered is not None:
             challenge = t["challenges"].get((answered,))

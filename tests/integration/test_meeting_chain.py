@@ -60,3 +60,32 @@ def test_a_chained_cancellation_of_a_meeting_not_on_the_calendar_is_illegal(db_p
     )
     problems, _ = replayed(db)
     assert any(s == seq and "no held meeting is on that date" in why for s, why in problems), problems
+
+
+def test_a_chained_sign_off_at_a_meeting_never_on_the_calendar_is_illegal(db_path: Path, tmp_path: Path) -> None:
+    from conftest import CHAIR, write_matrix
+
+    from signoff.services.events import fire_event
+    from signoff.services.evidence import add_evidence
+    from signoff.services.matrix import import_matrix
+
+    sheet = write_matrix(
+        tmp_path / "m.csv",
+        [("OF-01", "ofsted-recommendation", "Screen contacts", "", "audit", "Audit", NEXT.isoformat())],
+    )
+    import_matrix(db_path, SECRETARY, sheet)
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="48 of 50 screened")
+    fire_event(db_path, SECRETARY, "OF-01", "submit")
+    seq = append_chained(
+        db_path,
+        actor=CHAIR,
+        roles="chair",
+        item_ref="OF-01",
+        from_state="evidence_submitted",
+        to_state="signed_off",
+        detail=chain.detail_text(
+            {"meeting": days_ago(3).isoformat(), "approval_id": 1, "submission_id": 1, "bundle": "0" * 64}
+        ),
+    )
+    problems, _ = replayed(db_path)
+    assert any(s == seq and "not a held meeting on the calendar" in why for s, why in problems), problems
