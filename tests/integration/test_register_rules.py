@@ -14,6 +14,7 @@ from signoff.services import oversight, views
 from signoff.services.events import fire_event
 from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
+from signoff.services.schedule import add_meeting
 from signoff.store import location
 from signoff.store.reader import Reader
 
@@ -124,6 +125,7 @@ def test_a_refused_file_is_not_copied_into_the_evidence_store(db_path: Path, tmp
 def test_the_pack_shows_what_was_decided_on_the_previous_meeting_day(db_path: Path, tmp_path: Path) -> None:
     submitted(db_path, tmp_path)
     fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
+    add_meeting(db_path, SECRETARY, days_ago(0) + dt.timedelta(days=14), "Board")
     pack = oversight.board_pack(db_path, days_ago(0) + dt.timedelta(days=14))
     assert pack["previous_meeting"] == days_ago(0).isoformat()
     assert any(c["event"] == "approve" and c["item_ref"] == "OF-01" for c in pack["changes"])
