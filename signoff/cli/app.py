@@ -23,7 +23,7 @@ class Context:
     actor: str | None
 
     def who(self) -> str:
-        from signoff.services.common import require_actor_name
+        from signoff.domain.names import require_actor_name
 
         return require_actor_name(self.actor)
 

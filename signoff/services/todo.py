@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from signoff import clock
-from signoff.domain.names import name_fold
+from signoff.domain.names import name_fold, nfc
 from signoff.domain.roles import CHAIR, MEMBER
 from signoff.errors import BadInput, NotFound
 from signoff.services import views
@@ -41,6 +41,7 @@ def todo(db_path: DbRef, user: str, as_of: dt.date | None = None, within: int = 
     """Everything waiting for ``user`` as of a date, in sections; an empty section means nothing waits."""
     if within < 0:
         raise BadInput(f"--within {within} is negative: give a number of days, 0 or more.")
+    user = nfc(user)  # one spelling per person, as writes store it
     day = as_of or clock.today()
     until = day + dt.timedelta(days=within)
     with Reader(db_path) as r:
