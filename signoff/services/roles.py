@@ -16,9 +16,9 @@ from signoff.domain.roles import SECRETARY
 from signoff.errors import BadInput
 from signoff.store import location
 
-# The only tables whose rows the engine changes after inserting them (services/events.py,
-# services/schedule.py, which also marks meetings cancelled or moved; meta and rulesets when the chair adopts new rules, services/rules.py). Every
-# other table is append-only for the runtime role.
+# The only tables whose rows the engine changes after inserting them (services/events.py;
+# services/schedule.py, which also marks meetings cancelled or moved; meta and rulesets when the
+# chair adopts new rules, services/rules.py). Every other table is append-only for the runtime role.
 UPDATED_TABLES = ("challenges", "items", "meetings", "meta", "rulesets")
 MIGRATIONS_TABLE = "alembic_version"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

@@ -315,7 +315,10 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     printed = run_cli("db", "roles", "--owner", "board_owner", "--runtime", "board_app", db=url)
     assert printed.code == 0, printed.err
     admin_sql, owner_sql = printed.out.split("\n\n")
-    assert "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items TO board_app;" in owner_sql
+    assert (
+        "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items, public.meetings, public.meta,"
+        " public.rulesets TO board_app;" in owner_sql
+    )
     assert "DELETE" not in owner_sql and "TRUNCATE" not in owner_sql
     with psycopg.connect(libpq(url), autocommit=True) as admin:  # the administrator's part, as printed
         for statement in admin_sql.splitlines():
@@ -350,8 +353,14 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     ok("resubmit", "OF-01", "--response", "Trend added")
     ok("item", "reschedule", "OF-01", "--due", days_ago(-30).isoformat(), "--reason", "Board moved")
     ok("meeting", "add", days_ago(0).isoformat())
+    ok("meeting", "add", days_ago(-14).isoformat())
+    ok("meeting", "add", days_ago(-28).isoformat())
+    ok("meeting", "move", days_ago(-14).isoformat(), "--to", days_ago(-15).isoformat(), "--reason", "Room")
+    ok("meeting", "cancel", days_ago(-28).isoformat(), "--reason", "Snow")
     ok("approve", "OF-01", "--meeting", days_ago(0).isoformat(), actor="chair")
     assert "Audit chain intact" in ok("audit", "verify", actor=None)
+    assert "signed off OF-01" in ok("meeting", "show", days_ago(0).isoformat(), actor=None)
+    assert "Nothing is waiting" in ok("todo", actor="chair")
     ok("evidence", "verify", actor=None)
     ok("db", "copy", "--to", str(tmp_path / "copy.db"))
     events = [json.loads(line)["event"] for line in audit_lines(run_cli, as_app)]
