@@ -87,7 +87,7 @@ def item_rows(
     """Items with their RAG, filtered. ``owner`` matches the item's owner or any of its matrix rows'
     owners, compared as names are (``names.name_fold``), so owners typed as free text still match."""
     with Reader(db_path) as r:
-        rows = _item_rows(r, state, kind)
+        rows = item_rows_in(r, state, kind)
         owned: set[str] = set()
         if owner is not None:
             wanted = name_fold(owner.strip())
@@ -108,7 +108,8 @@ def item_rows(
     return rows
 
 
-def _item_rows(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:
+def item_rows_in(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:
+    """Items with their RAG, read in a reader's snapshot that other views share (``todo``)."""
     flows = r.rules().flows
     if kind and kind not in flows:
         raise NotFound(f"unknown workflow {kind!r}: use one of {', '.join(sorted(flows))}.")
