@@ -225,6 +225,9 @@ class Replay:
             self._adopt(d["ruleset"], actor, at)
             self._check_rules_hash(seq, rec)
             return
+        if event == "register.roles":  # PostgreSQL grants: no table rows, but only a secretary may apply them
+            self._check_actor(seq, rec, frozenset({SECRETARY}), "apply database roles")
+            return
         if event in ("register.upgrade", "register.copy"):
             return  # the file, not the board's decisions: nothing in the tables
         if event == "user.add":

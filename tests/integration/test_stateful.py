@@ -182,7 +182,7 @@ class SignoffModel(RuleBasedStateMachine):
             kw["reason"] = text
         if event == "resubmit":
             kw["response"] = text
-        if event == "approve":
+        if event in ("approve", "reopen"):
             kw["meeting"] = meeting
         self.attempts += 1
         try:

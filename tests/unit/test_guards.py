@@ -205,6 +205,7 @@ def test_a_refusal_lists_every_failed_guard_not_just_the_first() -> None:
         actor_roles=frozenset({"secretary"}),
         open_challenge=OPEN,
         meeting=TODAY + dt.timedelta(days=7),
+        meetings_held=(TODAY + dt.timedelta(days=7),),
         evidence_adders=frozenset({"sec"}),
         submitted_bundle="x" * 64,
         current_bundle="y" * 64,
