@@ -59,3 +59,9 @@ def is_canonical(text: str) -> bool:
         return iso(dt.datetime.fromisoformat(text)) == text
     except ValueError:
         return False
+
+
+def local_date(timestamp: str) -> dt.date:
+    """The board's calendar date (the local date, as ``today``) of a stored UTC timestamp: a record made
+    at 20:00 in Honolulu on the 29th is stored as the 30th in UTC but happened on the 29th."""
+    return dt.datetime.fromisoformat(timestamp).astimezone().date()

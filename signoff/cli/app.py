@@ -169,11 +169,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evidence": (
         "evidence",
         "evidence",
-        "Evidence presented against the matrix. Never edited or deleted: corrections supersede.",
+        "Evidence presented against the matrix. Never edited or deleted: corrections supersede or withdraw.",
     ),
     "submit": ("events", "submit", "Put an item's evidence to the board (secretary); freezes the evidence bundle."),
     "challenge": ("events", "challenge", "Challenge submitted evidence (member, chair or secretary recording it)."),
-    "resubmit": ("events", "resubmit", "Answer the open challenge and put the item back to the board (secretary)."),
+    "resubmit": (
+        "events",
+        "resubmit",
+        "Answer every open challenge and put the item back to the board (secretary).",
+    ),
     "amend": (
         "events",
         "amend",

@@ -42,11 +42,34 @@ def challenge(c: Context, ref: str, reason: str) -> None:
 
 @click.command()
 @click.argument("ref")
-@click.option("--response", required=True, help="The written answer to the open challenge.")
+@click.option("--response", help="The written answer to every open challenge.")
+@click.option(
+    "--response-to",
+    "response_to",
+    multiple=True,
+    metavar="ID=TEXT",
+    help="The answer to one challenge (its id in 'item show'); repeat for each.",
+)
 @pass_ctx
-def resubmit(c: Context, ref: str, response: str) -> None:
-    """Answer the open challenge and put the item back to the board (secretary)."""
-    _fire(c, ref, "resubmit", response=_required_text(response, "response"))
+def resubmit(c: Context, ref: str, response: str | None, response_to: tuple[str, ...]) -> None:
+    """Answer every open challenge and put the item back to the board (secretary)."""
+    from signoff.errors import BadInput
+
+    answers: dict[int, str] = {}
+    for given in response_to:
+        number, sep, text = given.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise BadInput(f"--response-to {given!r} is not ID=TEXT: give the challenge's id, '=', then the answer.")
+        answers[int(number)] = _required_text(text, f"response to challenge {number.strip()}")
+    if response is None and not answers:
+        raise BadInput("answer the challenges: give --response TEXT, or --response-to ID=TEXT for each challenge.")
+    _fire(
+        c,
+        ref,
+        "resubmit",
+        response=_required_text(response, "response") if response is not None else None,
+        responses=answers,
+    )
 
 
 @click.command()

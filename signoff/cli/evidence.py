@@ -14,7 +14,7 @@ from signoff.render import output
 
 @click.group()
 def evidence() -> None:
-    """Evidence presented against the matrix. Never edited or deleted: corrections supersede."""
+    """Evidence presented against the matrix. Never edited or deleted: corrections supersede or withdraw."""
 
 
 @evidence.command("add")
@@ -76,7 +76,7 @@ def evidence_add(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def evidence_list(c: Context, ref: str, as_json: bool) -> None:
-    """Every evidence record of an item, superseded ones included."""
+    """Every evidence record of an item, superseded and withdrawn ones included."""
     from signoff.services.views import item_detail
 
     rows = item_detail(c.db, ref)["evidence"]
@@ -85,6 +85,9 @@ def evidence_list(c: Context, ref: str, as_json: bool) -> None:
     else:
         for r in rows:
             r["what"] = r["file_name"] or r["note"] or (f"{r['measure']} = {r['value']} {r['unit'] or ''}".strip())
+            r["withdrawn_note"] = (
+                f"{r['withdrawn_at'][:10]} by {r['withdrawn_by']}: {r['withdrawn_reason']}" if r["withdrawn"] else ""
+            )
         output.table(
             rows,
             [
@@ -95,10 +98,24 @@ def evidence_list(c: Context, ref: str, as_json: bool) -> None:
                 ("dated", "Dated"),
                 ("added_by", "Added by"),
                 ("superseded_by", "Superseded by"),
+                ("withdrawn_note", "Withdrawn"),
             ],
             title=f"Evidence for {ref}",
             all_rows=True,
         )
+
+
+@evidence.command("withdraw")
+@click.argument("evidence_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="Why the evidence no longer counts; the board sees it.")
+@pass_ctx
+def evidence_withdraw(c: Context, evidence_id: int, reason: str) -> None:
+    """Withdraw an evidence record: it stays on the record, marked, but no longer counts as cover
+    (secretary only). A submitted item then needs 'amend' before approval."""
+    from signoff.services.corrections import withdraw_evidence
+
+    ref = withdraw_evidence(c.db, c.who(), evidence_id, reason)
+    output.message(f"Withdrew evidence {evidence_id} of {ref}.")
 
 
 @evidence.command("verify")

@@ -74,7 +74,42 @@ def user_list(c: Context, as_json: bool) -> None:
     if as_json:
         output.emit_json(rows)
     else:
-        output.table(rows, [("name", "Name"), ("roles", "Roles"), ("created_at", "Added"), ("created_by", "By")])
+        output.table(
+            rows,
+            [
+                ("name", "Name"),
+                ("roles", "Roles"),
+                ("created_at", "Added"),
+                ("created_by", "By"),
+                ("deactivated_at", "Deactivated"),
+            ],
+        )
+
+
+@user.command("role")
+@click.argument("name")
+@click.option("--add", "add", type=click.Choice(ROLES), help="Give the user this role.")
+@click.option("--remove", "remove", type=click.Choice(ROLES), help="Take this role away.")
+@click.option("--reason", required=True, help="Why the user's roles change; kept in the audit log.")
+@pass_ctx
+def user_role(c: Context, name: str, add: str | None, remove: str | None, reason: str) -> None:
+    """Give a user a role or take one away (secretary only)."""
+    from signoff.services.people import change_role
+
+    roles = change_role(c.db, c.who(), name, reason, add=add, remove=remove)
+    output.message(f"{name} is now {', '.join(roles)}.")
+
+
+@user.command("deactivate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why the user may no longer act, e.g. left the board.")
+@pass_ctx
+def user_deactivate(c: Context, name: str, reason: str) -> None:
+    """Stop a user acting: every write they attempt is refused; their history stays (secretary only)."""
+    from signoff.services.people import deactivate_user
+
+    deactivate_user(c.db, c.who(), name, reason)
+    output.message(f"Deactivated {name}: they can no longer act on this register.")
 
 
 @click.group()
@@ -108,6 +143,21 @@ def item_reschedule(c: Context, ref: str, due: dt.date, reason: str) -> None:
 
     old = reschedule(c.db, c.who(), ref, due, reason)
     output.message(f"{ref}: due date moved from {old or 'none'} to {due.isoformat()}.")
+
+
+@item.command("edit")
+@click.argument("ref")
+@click.option("--title", help="The corrected title.")
+@click.option("--owner", help='The officer now responsible ("" for none).')
+@click.option("--reason", required=True, help="Why the item changes; the old value is kept.")
+@pass_ctx
+def item_edit(c: Context, ref: str, title: str | None, owner: str | None, reason: str) -> None:
+    """Correct an item's title or owner; the old value and the reason stay on the record (secretary only)."""
+    from signoff.services.corrections import edit_item
+
+    changes = edit_item(c.db, c.who(), ref, reason, title=title, owner=owner)
+    for ch in changes:
+        output.message(f"{ref}: {ch['field']} changed from {ch['from'] or 'none'!s} to {ch['to'] or 'none'!s}.")
 
 
 @item.command("list")
@@ -198,6 +248,11 @@ def matrix_import(c: Context, file: Path) -> None:
         f"Imported {file.name}: {r.items_created} new item(s), {r.items_existing} already registered; "
         f"{r.rows_created} new matrix row(s), {r.rows_unchanged} unchanged."
     )
+    if r.rows_left_out:
+        output.message(
+            f"{r.rows_left_out} row(s) of the file were removed from the matrix since ('signoff matrix remove') "
+            "and were left out; add one back with 'signoff matrix add'."
+        )
     if r.items_differing:
         shown = ", ".join(r.items_differing[:5]) + (" …" if len(r.items_differing) > 5 else "")
         output.message(
@@ -230,3 +285,48 @@ def matrix_show(c: Context, ref: str, as_json: bool) -> None:
             title=f"Evidence matrix for {ref}",
             all_rows=True,
         )
+
+
+@matrix.command("add")
+@click.argument("ref")
+@click.argument("key")
+@click.option("--description", required=True, help="The evidence required.")
+@click.option("--present-by", "present_by", required=True, type=DATE, help="When it is due (YYYY-MM-DD).")
+@click.option("--owner", help="Who provides it, if not the item's owner.")
+@click.option("--reason", help="Why the requirement is added; kept in the audit log.")
+@pass_ctx
+def matrix_add(
+    c: Context, ref: str, key: str, description: str, present_by: dt.date, owner: str | None, reason: str | None
+) -> None:
+    """Add an evidence requirement (a matrix row) to a registered item (secretary only)."""
+    from signoff.services.corrections import add_row
+
+    add_row(c.db, c.who(), ref, key, description, present_by, owner=owner, reason=reason)
+    output.message(f"{ref}: added matrix row {key}, to be presented by {present_by.isoformat()}.")
+
+
+@matrix.command("reschedule")
+@click.argument("ref")
+@click.argument("key")
+@click.option("--present-by", "present_by", required=True, type=DATE, help="The new present-by date (YYYY-MM-DD).")
+@click.option("--reason", required=True, help="Why the date moves; the old date is kept.")
+@pass_ctx
+def matrix_reschedule(c: Context, ref: str, key: str, present_by: dt.date, reason: str) -> None:
+    """Move a matrix row's present-by date; the old date and the reason stay on the record (secretary only)."""
+    from signoff.services.corrections import reschedule_row
+
+    old = reschedule_row(c.db, c.who(), ref, key, present_by, reason)
+    output.message(f"{ref} / {key}: present-by moved from {old} to {present_by.isoformat()}.")
+
+
+@matrix.command("remove")
+@click.argument("ref")
+@click.argument("key")
+@click.option("--reason", required=True, help="Why the requirement goes; kept in the audit log.")
+@pass_ctx
+def matrix_remove(c: Context, ref: str, key: str, reason: str) -> None:
+    """Remove a matrix row that has no evidence (secretary only); one with evidence stays."""
+    from signoff.services.corrections import remove_row
+
+    remove_row(c.db, c.who(), ref, key, reason)
+    output.message(f"{ref}: removed matrix row {key}.")

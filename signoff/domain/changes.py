@@ -71,6 +71,21 @@ def describe(rec: Mapping[str, Any]) -> str:
         return f"{who} added evidence #{d.get('evidence_id')} to {ref} {d.get('key')} ({what}, dated {d.get('dated')})"
     if event == "evidence.withdraw":
         return f"{who} withdrew {ref} evidence #{d.get('evidence_id')}{because}"
+    if event == "item.edit":
+        edits = "; ".join(f"{c.get('field')} {c.get('from')!r} → {c.get('to')!r}" for c in d.get("changes") or [])
+        return f"{who} edited {ref}: {edits}{because}"
+    if event == "matrix.reschedule":
+        return f"{who} moved {ref} {d.get('key')} present-by from {d.get('from')} to {d.get('to')}{because}"
+    if event == "matrix.add":
+        return f"{who} added matrix row {d.get('row_key') or d.get('key')} to {ref}{because}"
+    if event == "matrix.remove":
+        return f"{who} removed matrix row {d.get('row_key') or d.get('key')} from {ref}{because}"
+    if event == "user.role":
+        if d.get("add"):
+            return f"{who} gave {d.get('user')} the role {d['add']}{because}"
+        return f"{who} took the role {d.get('remove')} from {d.get('user')}{because}"
+    if event == "user.deactivate":
+        return f"{who} deactivated user {d.get('user')}{because}"
     if event == "submit":
         return f"{who} put {ref} to the board"
     if event == "amend":

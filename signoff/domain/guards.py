@@ -6,10 +6,10 @@ refusal lists all that failed, not just the first.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from signoff.clock import local_date
 from signoff.domain import calendar
 from signoff.domain.model import Attempt, EvidenceFact
 from signoff.domain.names import name_fold
@@ -46,24 +46,44 @@ def _reason_given(a: Attempt) -> str | None:
 
 
 def _response_given(a: Attempt) -> str | None:
-    if a.open_challenge is None:
+    if not a.open_challenges:
         return "there is no open challenge to answer"
-    return None if (a.response or "").strip() else "a written response to the open challenge is required"
+    open_ids = {c.id for c in a.open_challenges}
+    stray = sorted(i for i, _ in a.responses if i not in open_ids)
+    if stray:
+        return "no open challenge has the id " + ", ".join(str(i) for i in stray)
+    if (a.response or "").strip():
+        return None
+    answered = {i for i, text in a.responses if text.strip()}
+    unanswered = [c for c in a.open_challenges if c.id not in answered]
+    if not unanswered:
+        return None
+    if len(a.open_challenges) == 1:
+        return "a written response to the open challenge is required"
+    return "a written response is required to every open challenge; unanswered: " + ", ".join(
+        f"{c.id} (by {c.raised_by})" for c in unanswered
+    )
 
 
 def _evidence_since_challenge(a: Attempt) -> str | None:
-    if a.open_challenge is None:
+    """New evidence since the latest open challenge: every challenger has seen the case move on."""
+    if not a.open_challenges:
         return None
-    raised = a.open_challenge.raised_at
+    raised = max(c.raised_at for c in a.open_challenges)
     if any(e.recorded_at > raised for e in a.evidence):
         return None
-    return "no evidence has been added since the challenge was raised"
+    if len(a.open_challenges) == 1:
+        return "no evidence has been added since the challenge was raised"
+    return "no evidence has been added since the latest open challenge was raised"
 
 
 def _no_open_challenge(a: Attempt) -> str | None:
-    if a.open_challenge is None:
+    if not a.open_challenges:
         return None
-    return f"a challenge by {a.open_challenge.raised_by} is still open"
+    if len(a.open_challenges) == 1:
+        return f"a challenge by {a.open_challenges[0].raised_by} is still open"
+    by = ", ".join(f"{c.raised_by} ({c.id})" for c in a.open_challenges)
+    return f"{len(a.open_challenges)} challenges are still open, by {by}"
 
 
 def _meeting_date_valid(a: Attempt) -> str | None:
@@ -72,7 +92,7 @@ def _meeting_date_valid(a: Attempt) -> str | None:
     if a.meeting > a.today:
         return f"the meeting date {a.meeting.isoformat()} is in the future"
     if a.latest_submission_at:
-        submitted = dt.date.fromisoformat(a.latest_submission_at[:10])
+        submitted = local_date(a.latest_submission_at)
         if a.meeting < submitted:
             return (
                 f"the meeting date {a.meeting.isoformat()} is before the latest submission on {submitted.isoformat()}"
@@ -95,6 +115,8 @@ def _segregation_of_duties(a: Attempt) -> str | None:
     roles = []
     if any(name_fold(p) == me for p in a.evidence_adders):
         roles.append("added evidence for")
+    if any(name_fold(p) == me for p in a.evidence_withdrawers):
+        roles.append("withdrew evidence of")
     if any(name_fold(p) == me for p in a.submitters):
         roles.append("submitted")
     if roles:
@@ -159,10 +181,10 @@ GUARDS: dict[str, Guard] = {
         Guard("matrix_covered", "every evidence-matrix row has at least one evidence record", _matrix_covered),
         Guard("evidence_dated", "no evidence record is dated in the future", _evidence_dated),
         Guard("reason_given", "a non-empty reason is given", _reason_given),
-        Guard("response_given", "a written response answers the open challenge", _response_given),
+        Guard("response_given", "a written response answers every open challenge", _response_given),
         Guard(
             "evidence_since_challenge",
-            "evidence was added after the open challenge was raised",
+            "evidence was added after the latest open challenge was raised",
             _evidence_since_challenge,
         ),
         Guard("no_open_challenge", "no challenge is open", _no_open_challenge),

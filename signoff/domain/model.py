@@ -31,6 +31,7 @@ class ChallengeFact:
     raised_at: str
     raised_by: str
     reason: str
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,16 @@ class Attempt:
     today: dt.date
     matrix_keys: tuple[str, ...] = ()
     evidence: tuple[EvidenceFact, ...] = ()
-    evidence_adders: frozenset[str] = frozenset()  # who added, superseded or withdrew any of its evidence
+    evidence_adders: frozenset[str] = frozenset()  # who added or superseded any of its evidence
+    evidence_withdrawers: frozenset[str] = frozenset()  # who withdrew any of its evidence
     submitters: frozenset[str] = frozenset()  # who submitted, resubmitted or amended it
-    open_challenge: ChallengeFact | None = None
+    open_challenges: tuple[ChallengeFact, ...] = ()  # every challenge not yet answered, oldest first
     latest_submission_at: str | None = None
     submitted_bundle: str | None = None
     current_bundle: str | None = None
     reason: str | None = None
-    response: str | None = None
+    response: str | None = None  # one answer to every open challenge
+    responses: tuple[tuple[int, str], ...] = ()  # (challenge id, answer): one challenge's own answer
     meeting: dt.date | None = None
     override_reason: str | None = None
     damaged_files: tuple[str, ...] = ()  # stored evidence files of the bundle that are missing or altered

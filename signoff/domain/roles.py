@@ -19,4 +19,11 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "meeting.add": frozenset({SECRETARY}),
     "meeting.cancel": frozenset({SECRETARY}),
     "meeting.move": frozenset({SECRETARY}),
+    "evidence.withdraw": frozenset({SECRETARY}),
+    "item.edit": frozenset({SECRETARY}),
+    "matrix.add": frozenset({SECRETARY}),
+    "matrix.reschedule": frozenset({SECRETARY}),
+    "matrix.remove": frozenset({SECRETARY}),
+    "user.role": frozenset({SECRETARY}),
+    "user.deactivate": frozenset({SECRETARY}),
 }

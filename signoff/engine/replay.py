@@ -35,7 +35,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "meta": (("key",), ("value",)),
     "rulesets": (("digest",), ("proposed_at", "proposed_by", "reason", "adopted_at", "adopted_by")),
     "workflow_defs": (("ruleset", "name"), ("digest", "source")),
-    "users": (("name",), ("roles", "created_at", "created_by")),
+    "users": (("name",), ("roles", "created_at", "created_by", "deactivated_at", "deactivated_by")),
     "items": (
         ("ref",),
         ("kind", "title", "owner", "due", "original_due", "state", "version", "created_at", "last_transition_at"),
@@ -76,20 +76,24 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("date",),
         ("id", "note", "added_by", "added_at", "cancelled_at", "cancelled_by", "cancel_reason", "moved_to"),
     ),
+    "withdrawals": (("id",), ("evidence_id", "ref", "withdrawn_at", "withdrawn_by", "reason")),
+    "item_changes": (
+        ("id",),
+        ("ref", "row_key", "field", "from_value", "to_value", "reason", "changed_by", "changed_at"),
+    ),
 }
-# Columns added after registers were first baselined: a baseline written before them lacks them.
-LATER_COLUMNS = frozenset(
-    {
-        ("meetings", "cancelled_at"),
-        ("meetings", "cancelled_by"),
-        ("meetings", "cancel_reason"),
-        ("meetings", "moved_to"),
-    }
-)
 # The meta keys the chain is the source of; others (settings) are not decisions.
 META_KEYS = ("database_id", "created_at", "rules_in_force", "max_evidence_mib")
 
 Row = dict[str, Any]
+# Corrections of an item (services/corrections.py), and what each lets its actor do.
+CORRECTIONS = {
+    "evidence.withdraw": "withdraw evidence",
+    "item.edit": "edit items",
+    "matrix.add": "add matrix rows",
+    "matrix.reschedule": "reschedule matrix rows",
+    "matrix.remove": "remove matrix rows",
+}
 # Registers created at these schemas wrote records without full detail (see register.baseline).
 LEGACY_SCHEMAS = ("0001", "0002", "0003")
 
@@ -112,7 +116,8 @@ class Replay:
     _rules: Rules | None = None
     _sets: dict[str, dict[str, str]] = field(default_factory=dict)  # ruleset digest → {name: source}
     _last_at: str = ""
-    _open: dict[str, int] = field(default_factory=dict)  # item ref → its open challenge's id
+    _open: dict[str, list[int]] = field(default_factory=dict)  # item ref → its open challenges' ids
+    _withdrawn: set[int] = field(default_factory=set)  # ids of withdrawn evidence
     _by_item: dict[str, list[int]] = field(default_factory=dict)  # item ref → its evidence ids, in order
     applied: int = 0
 
@@ -171,6 +176,8 @@ class Replay:
         if (actor,) not in self.tables["users"]:
             self._bad(seq, f"its actor {actor!r} is not a user of the register at this point")
             return
+        if self.tables["users"][(actor,)].get("deactivated_at") is not None:
+            self._bad(seq, f"its actor {actor!r} was deactivated at this point and may do nothing")
         if rec["roles"] != ",".join(sorted(held)):
             self._bad(seq, f"it claims roles {rec['roles']!r} but {actor} holds {','.join(sorted(held))!r}")
         if not held & allowed:
@@ -225,11 +232,9 @@ class Replay:
             self._adopt(d["ruleset"], actor, at)
             self._check_rules_hash(seq, rec)
             return
-        if event == "register.roles":  # PostgreSQL grants: no table rows, but only a secretary may apply them
+        if event == "register.roles":  # PostgreSQL grants applied by the secretary: nothing in the tables
             self._check_actor(seq, rec, frozenset({SECRETARY}), "apply database roles")
             return
-        if event in ("register.upgrade", "register.copy"):
-            return  # the file, not the board's decisions: nothing in the tables
         if event == "user.add":
             first = not t["users"] and d["user"] == actor
             if not first:
@@ -238,7 +243,17 @@ class Replay:
             if (d["user"],) in t["users"]:
                 self._bad(seq, f"it adds user {d['user']!r}, who already exists")
             roles = d["roles"]
-            t["users"][(d["user"],)] = {"roles": ",".join(sorted(roles)), "created_at": at, "created_by": actor}
+            t["users"][(d["user"],)] = {
+                "roles": ",".join(sorted(roles)),
+                "created_at": at,
+                "created_by": actor,
+                "deactivated_at": None,
+                "deactivated_by": None,
+            }
+            return
+        if event in ("user.role", "user.deactivate"):
+            self._check_rules_hash(seq, rec)
+            self._people(seq, rec, event, d)
             return
         if event == "meeting.add":
             self._check_rules_hash(seq, rec)
@@ -296,6 +311,10 @@ class Replay:
             self._check_actor(seq, rec, REGISTER_ACTIONS["evidence.add"], "add evidence")
             self._evidence(seq, ref, actor, at, d)
             return
+        if event in CORRECTIONS:
+            self._check_actor(seq, rec, REGISTER_ACTIONS[event], CORRECTIONS[event])
+            self._correct(seq, rec, item, event, d)
+            return
         if event == "item.reschedule":
             self._check_actor(seq, rec, REGISTER_ACTIONS["item.reschedule"], "reschedule items")
             t["reschedules"][(d["reschedule_id"],)] = {
@@ -331,14 +350,21 @@ class Replay:
             held = t["meetings"].get((meeting,))
             if held is None or held["cancelled_at"] is not None:
                 self._bad(seq, f"it names the meeting on {meeting}, which is not a held meeting on the calendar then")
-        answered = d.get("answers_challenge")
-        if answered is not None:
-            challenge = t["challenges"].get((answered,))
-            if challenge is None or self._open.get(ref) != answered:
-                self._bad(seq, f"it answers challenge {answered}, which is not {ref}'s open challenge")
-            else:
-                challenge.update(response=d.get("response"), answered_at=at, answered_by=actor)
-                del self._open[ref]
+        answers = d.get("answers_challenges")
+        if answers is None and d.get("answers_challenge") is not None:  # written before several challengers
+            answers = [[d["answers_challenge"], d.get("response")]]
+        if answers is not None:
+            waiting = self._open.pop(ref, [])
+            if sorted(int(i) for i, _ in answers) != sorted(waiting):
+                self._bad(
+                    seq, f"it answers challenges {[i for i, _ in answers]}, but {ref}'s open challenges are {waiting}"
+                )
+            for answered, response in answers:
+                challenge = t["challenges"].get((answered,))
+                if challenge is None or challenge["ref"] != ref or answered not in waiting:
+                    self._bad(seq, f"it answers challenge {answered}, which is not an open challenge of {ref}")
+                    continue
+                challenge.update(response=response, answered_at=at, answered_by=actor)
         if "challenge_id" in d:
             t["challenges"][(d["challenge_id"],)] = {
                 "ref": ref,
@@ -350,7 +376,7 @@ class Replay:
                 "answered_at": None,
                 "answered_by": None,
             }
-            self._open[ref] = d["challenge_id"]
+            self._open.setdefault(ref, []).append(d["challenge_id"])
         if "approval_id" in d:
             t["approvals"][(d["approval_id"],)] = {
                 "ref": ref,
@@ -382,7 +408,7 @@ class Replay:
         """A frozen bundle must be exactly the item's standing evidence at that point, by digest."""
         mine = self._by_item.get(ref, [])
         replaced = {self.tables["evidence"][(i,)]["supersedes_id"] for i in mine}
-        standing = [i for i in mine if i not in replaced]
+        standing = [i for i in mine if i not in replaced and i not in self._withdrawn]
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
@@ -438,6 +464,8 @@ class Replay:
             old = self.tables["evidence"].get((supersedes,))
             if old is None or old["ref"] != ref or old["key"] != key:
                 self._bad(seq, f"it supersedes evidence {supersedes}, which is not {ref} {key} evidence")
+            elif supersedes in self._withdrawn:
+                self._bad(seq, f"it supersedes evidence {supersedes}, which was withdrawn")
         self._by_item.setdefault(ref, []).append(d["evidence_id"])
         self.tables["evidence"][(d["evidence_id"],)] = {
             "ref": ref,
@@ -457,6 +485,103 @@ class Replay:
             "threshold": d.get("threshold"),
             "direction": d.get("direction"),
         }
+
+    def _people(self, seq: int, rec: Mapping[str, Any], event: str, d: dict[str, Any]) -> None:
+        """A role given or taken away, or a user deactivated."""
+        self._check_actor(
+            seq, rec, REGISTER_ACTIONS[event], "change users" if event == "user.role" else "deactivate users"
+        )
+        user = self.tables["users"].get((d["user"],))
+        if user is None:
+            self._bad(seq, f"it changes user {d['user']!r}, whom no earlier record added")
+            return
+        if user["deactivated_at"] is not None:
+            self._bad(seq, f"it changes user {d['user']!r}, who was already deactivated")
+        if event == "user.deactivate":
+            user.update(deactivated_at=rec["recorded_at"], deactivated_by=rec["actor"])
+            return
+        held = {r for r in user["roles"].split(",") if r}
+        if d.get("from_roles") != user["roles"]:
+            self._bad(seq, f"it says {d['user']} held {d.get('from_roles')!r}, but replay has {user['roles']!r}")
+        wanted = held | {d["add"]} if d.get("add") else held - {d["remove"]}
+        if sorted(d["roles"]) != sorted(wanted) or not wanted:
+            self._bad(seq, f"its roles {d['roles']} for {d['user']} do not follow from the change it records")
+        user["roles"] = ",".join(sorted(d["roles"]))
+
+    def _change(self, seq: int, rec: Mapping[str, Any], d: dict[str, Any], change: Mapping[str, Any]) -> None:
+        self.tables["item_changes"][(change["change_id"],)] = {
+            "ref": rec["item_ref"],
+            "row_key": change.get("row_key"),
+            "field": change["field"],
+            "from_value": change.get("from"),
+            "to_value": change.get("to"),
+            "reason": d.get("reason"),
+            "changed_by": rec["actor"],
+            "changed_at": rec["recorded_at"],
+        }
+
+    def _correct(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
+        """Evidence withdrawn, an item edited, a matrix row added, moved or removed."""
+        ref, t = rec["item_ref"], self.tables
+        final = (
+            self._rules is not None
+            and item["kind"] in self._rules.flows
+            and item["state"] in self._rules.flows[item["kind"]].final
+        )
+        if event == "evidence.withdraw":
+            ev_id = d["evidence_id"]
+            row = t["evidence"].get((ev_id,))
+            if row is None or row["ref"] != ref:
+                self._bad(seq, f"it withdraws evidence {ev_id}, which is not evidence of {ref}")
+            elif ev_id in self._withdrawn:
+                self._bad(seq, f"it withdraws evidence {ev_id}, which was already withdrawn")
+            elif any(t["evidence"][(i,)]["supersedes_id"] == ev_id for i in self._by_item.get(ref, [])):
+                self._bad(seq, f"it withdraws evidence {ev_id}, which a later record supersedes")
+            if final:
+                self._bad(seq, f"it withdraws evidence of {ref}, which is {item['state']}")
+            self._withdrawn.add(ev_id)
+            t["withdrawals"][(d["withdrawal_id"],)] = {
+                "evidence_id": ev_id,
+                "ref": ref,
+                "withdrawn_at": rec["recorded_at"],
+                "withdrawn_by": rec["actor"],
+                "reason": d["reason"],
+            }
+            return
+        if event == "item.edit":
+            for change in d["changes"]:
+                field_name = change["field"]
+                if field_name not in ("title", "owner") or item[field_name] != change["from"]:
+                    self._bad(seq, f"it changes {ref} {field_name} from {change['from']!r}, which it did not hold")
+                else:
+                    item[field_name] = change["to"]
+                self._change(seq, rec, d, change)
+            return
+        key = d["row_key"]
+        row = t["matrix_rows"].get((ref, key))
+        if event == "matrix.add":
+            if row is not None:
+                self._bad(seq, f"it adds row {key!r} to {ref}, which already has one")
+            if final:
+                self._bad(seq, f"it adds a matrix row to {ref}, which is {item['state']}")
+            t["matrix_rows"][(ref, key)] = {
+                "description": d["description"],
+                "present_by": d["present_by"],
+                "owner": d.get("owner"),
+            }
+        elif row is None:
+            self._bad(seq, f"it changes {ref} row {key!r}, which the matrix does not have")
+        elif event == "matrix.reschedule":
+            if row["present_by"] != d["from"]:
+                self._bad(seq, f"it moves {ref} row {key!r} from {d['from']}, but it was due {row['present_by']}")
+            row["present_by"] = d["to"]
+        else:  # matrix.remove
+            if any(t["evidence"][(i,)]["key"] == key for i in self._by_item.get(ref, [])):
+                self._bad(seq, f"it removes {ref} row {key!r}, which has evidence")
+            if final:
+                self._bad(seq, f"it removes a matrix row of {ref}, which is {item['state']}")
+            del t["matrix_rows"][(ref, key)]
+        self._change(seq, rec, d, d)
 
     # -- rules ------------------------------------------------------------------------------------
 
@@ -494,16 +619,18 @@ class Replay:
             detail = json.loads(rec["detail"])
             tables = detail["tables"]
             for name, (keys, cols) in TABLES.items():
+                # A baseline taken at an older schema lacks the columns added since: they were empty.
                 self.tables[name] = {
-                    tuple(row[k] for k in keys): {c: row.get(c) if (name, c) in LATER_COLUMNS else row[c] for c in cols}
-                    for row in tables.get(name, [])
+                    tuple(row[k] for k in keys): {c: row.get(c) for c in cols} for row in tables.get(name, [])
                 }
         except (TypeError, ValueError, KeyError) as err:
             self._bad(seq, f"its baseline of the tables cannot be read ({type(err).__name__})")
             return
-        self._open = {
-            row["ref"]: key[0] for key, row in sorted(self.tables["challenges"].items()) if row["answered_at"] is None
-        }
+        self._open = {}
+        for key, row in sorted(self.tables["challenges"].items()):
+            if row["answered_at"] is None:
+                self._open.setdefault(row["ref"], []).append(key[0])
+        self._withdrawn = {row["evidence_id"] for row in self.tables["withdrawals"].values()}
         self._by_item = {}
         for key, row in sorted(self.tables["evidence"].items()):
             self._by_item.setdefault(row["ref"], []).append(key[0])

@@ -25,10 +25,19 @@ def render_item(d: dict[str, Any]) -> None:
         for e in d["evidence"]:
             what = e["file_name"] or e["note"] or f"{e['measure']} = {e['value']} {e['unit'] or ''}".strip()
             gone = f" (superseded by {e['superseded_by']})" if e["superseded_by"] else ""
+            if e.get("withdrawn"):
+                gone += f" — WITHDRAWN on {e['withdrawn_at'][:10]} by {e['withdrawn_by']}: {e['withdrawn_reason']}"
+                what = f"~~{what}~~"
             out.append(f"    #{e['id']} {e['key']}: {what} — dated {e['dated']}, added by {e['added_by']}{gone}")
     for ch in d["challenges"]:
-        answer = f" — answered by {ch['answered_by']}: {ch['response']}" if ch["answered_at"] else " — OPEN"
-        out.append(f"  {ch['event']} by {ch['raised_by']} on {ch['raised_at'][:10]}: {ch['reason']}{answer}")
+        answer = (
+            f" — answered by {ch['answered_by']} on {ch['answered_at'][:10]}: {ch['response']}"
+            if ch["answered_at"]
+            else " — OPEN"
+        )
+        out.append(
+            f"  challenge {ch['id']}: {ch['event']} by {ch['raised_by']} on {ch['raised_at'][:10]}: {ch['reason']}{answer}"
+        )
     for s in d["submissions"]:
         out.append(
             f"  {s['event']} by {s['submitted_by']} on {s['submitted_at'][:10]}, bundle {s['bundle_digest'][:16]}…"
@@ -42,6 +51,15 @@ def render_item(d: dict[str, Any]) -> None:
             f"  due moved from {r['from_due'] or 'none'} to {r['to_due']} by {r['changed_by']} "
             f"on {r['changed_at'][:10]}: {r['reason']}"
         )
+    for ch in d.get("changes", []):
+        what = f"row {ch['row_key']} " if ch["row_key"] else ""
+        if ch["field"] == "row":
+            verb = "added" if ch["from_value"] is None else "removed"
+            line = f"  matrix row {ch['row_key']} {verb}"
+        else:
+            line = f"  {what}{ch['field']} changed from {ch['from_value'] or 'none'} to {ch['to_value'] or 'none'}"
+        why = f": {ch['reason']}" if ch["reason"] else ""
+        out.append(f"{line} by {ch['changed_by']} on {ch['changed_at'][:10]}{why}")
     if d["limbo"]:
         out.append("  LIMBO: " + "; ".join(d["limbo"]))
     output.lines(out)

@@ -89,10 +89,27 @@ def chart_svg(series: list[dict[str, Any]], width: int = 640, height: int = 220)
     return "".join(parts)
 
 
-def _evidence_line(e: dict[str, Any]) -> str:
+def _evidence_text(e: dict[str, Any]) -> str:
     if e["kind"] == "measure":
         return f"{e['measure']} = {e['value']} {e['unit'] or ''} (threshold {e['direction']} {e['threshold']})"
     return e["file_name"] or e["note"] or ""
+
+
+def _withdrawn(e: dict[str, Any]) -> str:
+    return f"withdrawn by {e['withdrawn_by']}: {e['withdrawn_reason']}" if e.get("withdrawn_by") else ""
+
+
+def _evidence_line(e: dict[str, Any]) -> str:
+    """Plain text (Markdown): withdrawn evidence struck through, with who withdrew it and why."""
+    text = _evidence_text(e)
+    return f"~~{text}~~ ({_withdrawn(e)})" if _withdrawn(e) else text
+
+
+def _evidence_cell(e: dict[str, Any]) -> str:
+    """An HTML cell: withdrawn evidence struck through, with who withdrew it and why."""
+    if _withdrawn(e):
+        return f"<td><s>{_e(_evidence_text(e))}</s> ({_e(_withdrawn(e))})</td>"
+    return _td(_evidence_text(e))
 
 
 def html(pack: dict[str, Any]) -> str:
@@ -159,7 +176,7 @@ def html(pack: dict[str, Any]) -> str:
                 [
                     [
                         _td(e["key"]),
-                        _td(_evidence_line(e)),
+                        _evidence_cell(e),
                         _td(e["dated"]),
                         f"<td><code>{_e(e['sha256'][:16])}…</code></td>",
                     ]

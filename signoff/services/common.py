@@ -34,6 +34,9 @@ def load_actor(uow: UnitOfWork, name: str) -> Actor:
     if user is None:
         err = NotFound(f"unknown user {name!r}: ask the secretary to add you with 'signoff user add'.")
         raise err
+    if user.deactivated_at is not None:
+        why = f"deactivated: {user.name} was deactivated on {user.deactivated_at[:10]} by {user.deactivated_by}"
+        raise Refused(f"{user.name} was deactivated on {user.deactivated_at[:10]} and can no longer act here.", [why])
     return Actor(user.name, frozenset(r for r in user.roles.split(",") if r))
 
 

@@ -19,7 +19,7 @@ from signoff.engine import machine
 from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied
-from signoff.services.evidence import bundle_entries, current, fact, item_evidence
+from signoff.services.evidence import bundle_entries, current, fact, item_evidence, withdrawals
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
 from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Meeting, Submission
@@ -34,6 +34,7 @@ def fire_event(
     *,
     reason: str | None = None,
     response: str | None = None,
+    responses: dict[int, str] | None = None,
     meeting: dt.date | None = None,
     override_reason: str | None = None,
     expected_version: int | None = None,
@@ -42,6 +43,7 @@ def fire_event(
     ref = names.check_ref(ref)
     reason = names.check_text(reason, "reason", required=False) or None
     response = names.check_text(response, "response", required=False) or None
+    answers = {int(i): names.check_text(text, f"response to challenge {i}") for i, text in (responses or {}).items()}
     override_reason = names.check_text(override_reason, "override reason", required=False) or None
 
     def body(uow: UnitOfWork, actor: Actor) -> str:
@@ -51,8 +53,9 @@ def fire_event(
         from_state, version = item.state, item.version
         wf = uow.rules().get(item.kind)
         records = item_evidence(uow, item.id)
-        standing = current(records)
-        open_challenge = _open_challenge(uow, item.id)
+        withdrawn = withdrawals(uow, item.id)
+        standing = current(records, withdrawn)
+        open_challenges = _open_challenges(uow, item.id)
         latest = uow.session.exec(
             select(Submission).where(Submission.item_id == item.id).order_by(Submission.id.desc())  # type: ignore[union-attr]
         ).first()
@@ -71,19 +74,19 @@ def fire_event(
             ),
             evidence=tuple(fact(r) for r in standing),
             evidence_adders=frozenset(r.added_by for r in records),
+            evidence_withdrawers=frozenset(w.withdrawn_by for w in withdrawn.values()),
             submitters=frozenset(
                 uow.session.exec(select(Submission.submitted_by).where(Submission.item_id == item.id))  # type: ignore[call-overload]
             ),
-            open_challenge=(
-                ChallengeFact(open_challenge.raised_at, open_challenge.raised_by, open_challenge.reason)
-                if open_challenge
-                else None
+            open_challenges=tuple(
+                ChallengeFact(c.raised_at, c.raised_by, c.reason, c.id or 0) for c in open_challenges
             ),
             latest_submission_at=latest.submitted_at if latest else None,
             submitted_bundle=frozen,
             current_bundle=bundle.as_frozen(frozen, entries),
             reason=reason,
             response=response,
+            responses=tuple(sorted(answers.items())),
             meeting=meeting,
             override_reason=override_reason,
             damaged_files=_damaged_files(db_path, standing) if _guarded_by(wf, event, "evidence_files_intact") else (),
@@ -99,6 +102,8 @@ def fire_event(
             }.items()
             if v is not None
         }
+        if answers:
+            detail["responses"] = {str(i): text for i, text in sorted(answers.items())}
         try:
             new_state = machine.fire(wf, attempt)
         except Refused as refusal:
@@ -111,12 +116,16 @@ def fire_event(
             raise
         now = uow.now
         effects = wf.events[event].effects
-        if "answer_challenge" in effects and open_challenge is not None:
-            open_challenge.response = response
-            open_challenge.answered_at = now
-            open_challenge.answered_by = actor.name
-            uow.session.add(open_challenge)
-            detail["answers_challenge"] = open_challenge.id
+        if "answer_challenge" in effects and open_challenges:
+            # Every open challenge is answered: by its own response where one was given, else by the one.
+            answered = []
+            for c in open_challenges:
+                c.response = answers.get(c.id or 0, response)
+                c.answered_at = now
+                c.answered_by = actor.name
+                uow.session.add(c)
+                answered.append([c.id, c.response])
+            detail["answers_challenges"] = answered
         if "open_challenge" in effects:
             raised = Challenge(item_id=item.id, event=event, raised_at=now, raised_by=actor.name, reason=reason or "")
             uow.session.add(raised)
@@ -177,12 +186,15 @@ def fire_event(
     return in_unit_of_work(db_path, actor_name, event, body, item_ref=ref)
 
 
-def _open_challenge(uow: UnitOfWork, item_id: int) -> Challenge | None:
-    return uow.session.exec(
-        select(Challenge)
-        .where(Challenge.item_id == item_id, Challenge.answered_at == None)  # type: ignore[arg-type]  # noqa: E711
-        .order_by(Challenge.id.desc())  # type: ignore[union-attr]
-    ).first()
+def _open_challenges(uow: UnitOfWork, item_id: int) -> list[Challenge]:
+    """Every challenge of the item not yet answered, oldest first."""
+    return list(
+        uow.session.exec(
+            select(Challenge)
+            .where(Challenge.item_id == item_id, Challenge.answered_at == None)  # type: ignore[arg-type]  # noqa: E711
+            .order_by(Challenge.id)  # type: ignore[arg-type]
+        )
+    )
 
 
 def _calendar(uow: UnitOfWork) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, MatrixRow, Meta
+from signoff.store.tables import Evidence, MatrixRow, Meta, Withdrawal
 from signoff.store.uow import UnitOfWork
 
 
@@ -31,10 +31,16 @@ class MeasureInput:
     direction: str  # at-most | at-least
 
 
-def current(records: Sequence[Evidence]) -> list[Evidence]:
-    """Evidence still standing: records no later record supersedes."""
+def current(records: Sequence[Evidence], withdrawn: Collection[int] = ()) -> list[Evidence]:
+    """Evidence still standing: records no later record supersedes and nobody withdrew."""
     replaced = {r.supersedes_id for r in records if r.supersedes_id is not None}
-    return [r for r in records if r.id not in replaced]
+    return [r for r in records if r.id not in replaced and r.id not in withdrawn]
+
+
+def withdrawals(uow: UnitOfWork, item_id: int) -> dict[int, Withdrawal]:
+    """The item's withdrawn evidence: evidence id → its withdrawal."""
+    rows = uow.session.exec(select(Withdrawal).where(Withdrawal.item_id == item_id))
+    return {w.evidence_id: w for w in rows}
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,11 @@ def record_evidence(
                 raise BadInput(
                     f"evidence record {supersedes} is for matrix row {old.key!r}, not {key!r}: "
                     f"a correction supersedes evidence of the same row."
+                )
+            if supersedes in withdrawals(uow, item.id):
+                raise BadInput(
+                    f"evidence record {supersedes} was withdrawn: add the right evidence as a new record "
+                    "(without --supersedes)."
                 )
             if any(e.supersedes_id == supersedes for e in item_evidence(uow, item.id)):
                 raise BadInput(

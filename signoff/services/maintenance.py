@@ -297,7 +297,16 @@ def baseline_tables(uow: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 # The append-only triggers every register at this schema has (PostgreSQL also refuses TRUNCATE).
-APPEND_ONLY = ("audit", "evidence", "submissions", "approvals", "reschedules", "workflow_defs")
+APPEND_ONLY = (
+    "audit",
+    "evidence",
+    "submissions",
+    "approvals",
+    "reschedules",
+    "workflow_defs",
+    "withdrawals",
+    "item_changes",
+)
 
 
 def expected_triggers(postgres: bool) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -17,7 +17,7 @@ from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput
 from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store.location import DbRef
-from signoff.store.tables import Item, MatrixRow
+from signoff.store.tables import Item, ItemChange, MatrixRow, Reschedule
 from signoff.store.uow import UnitOfWork
 
 
@@ -28,6 +28,7 @@ class ImportResult:
     rows_created: int
     rows_unchanged: int
     items_differing: tuple[str, ...] = ()  # registered items whose title or due date the file gives differently
+    rows_left_out: int = 0  # rows the file still has that the secretary since removed from the matrix
 
 
 def read_file(path: Path, kinds: tuple[str, ...]) -> list[matrix_rules.ItemSpec]:
@@ -71,11 +72,15 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         registered = _registered(uow)
         existing = {r[1]: (r[0], r[2]) for r in registered if r[1] in wanted}
         closed = {r[1] for r in registered if r[1] in wanted and r[2] in known and r[3] in known[r[2]].final}
-        as_registered = {r[1]: (r[4], r[5]) for r in registered if r[1] in wanted}
+        # What each item has been: a file made before a title was corrected or a date moved agrees with it.
+        history = _history(uow, [existing[ref][0] for ref in existing])
+        titles = {r[1]: {r[4], *history.titles.get(r[0], ())} for r in registered if r[1] in wanted}
+        dues = {r[1]: {r[5], r[6], *history.dues.get(r[0], ())} for r in registered if r[1] in wanted}
         differing = tuple(
             s.ref
             for s in specs
-            if s.ref in as_registered and as_registered[s.ref] != (s.title, s.due.isoformat() if s.due else None)
+            if s.ref in titles
+            and (s.title not in titles[s.ref] or (s.due.isoformat() if s.due else None) not in dues[s.ref])
         )
         problems = [
             f"line {s.line}: {s.ref} is already registered as {existing[s.ref][1]}, not {s.kind}"
@@ -121,18 +126,23 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
             for row in uow.session.exec(select(MatrixRow).where(col(MatrixRow.item_id).in_(existing_ids))):
                 have_rows[(row.item_id, row.key)] = row
         new_rows = []
-        unchanged = 0
+        unchanged = left_out = 0
         clashes = []
         for s in specs:
             for r in s.rows:
                 old = have_rows.get((ids[s.ref], r.key))
-                if old is None and s.ref in closed:
+                if old is None and (ids[s.ref], r.key) in history.removed:
+                    left_out += 1
+                elif old is None and s.ref in closed:
                     clashes.append(
                         f"line {r.line}: {s.ref} is signed off; reopen it before adding the evidence requirement {r.key!r}"
                     )
                 elif old is None:
                     new_rows.append((ids[s.ref], r.key, r.description, r.present_by.isoformat(), r.owner))
-                elif old.description == r.description and old.present_by == r.present_by.isoformat():
+                elif old.description == r.description and r.present_by.isoformat() in {
+                    old.present_by,
+                    *history.present_by.get((old.item_id, r.key), ()),
+                }:
                     unchanged += 1
                 else:
                     clashes.append(f"line {r.line}: {s.ref} already has a different {r.key!r} row")
@@ -141,7 +151,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
         refs = {item_id: ref for ref, item_id in ids.items()}
         row_columns = ("item_id", "key", "description", "present_by", "owner")
         uow.bulk_insert(MatrixRow.__table__, row_columns, new_rows)  # type: ignore[attr-defined]
-        result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged, differing)
+        result = ImportResult(len(new_items), len(existing), len(new_rows), unchanged, differing, left_out)
         record_applied(
             uow,
             actor,
@@ -154,6 +164,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
                 "items": [[i[0], i[1], i[2], i[3], i[4]] for i in new_items],
                 "rows": [[refs[r[0]], r[1], r[2], r[3], r[4]] for r in new_rows],
                 "rows_unchanged": unchanged,
+                "rows_left_out": left_out,
             },
         )
         return result
@@ -161,9 +172,52 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
     return in_unit_of_work(db_path, actor_name, "matrix.import", body)
 
 
-def _registered(uow: UnitOfWork) -> list[tuple[int, str, str, str, str, str | None]]:
-    """Every item's id, ref, kind, state, title and due date."""
+def _registered(uow: UnitOfWork) -> list[tuple[int, str, str, str, str, str | None, str | None]]:
+    """Every item's id, ref, kind, state, title, due date and original due date."""
     rows = uow.session.execute(
-        select(col(Item.id), col(Item.ref), col(Item.kind), col(Item.state), col(Item.title), col(Item.due))  # type: ignore[call-overload]
+        select(  # type: ignore[call-overload]
+            col(Item.id),
+            col(Item.ref),
+            col(Item.kind),
+            col(Item.state),
+            col(Item.title),
+            col(Item.due),
+            col(Item.original_due),
+        )
     )
-    return [(int(i), str(r), str(k), str(st), str(t), d) for i, r, k, st, t, d in rows]
+    return [(int(i), str(r), str(k), str(st), str(t), d, o) for i, r, k, st, t, d, o in rows]
+
+
+@dataclass
+class _History:
+    titles: dict[int, set[str]] = field(default_factory=dict)  # item id → titles it had before an edit
+    dues: dict[int, set[str | None]] = field(default_factory=dict)  # item id → due dates before a reschedule
+    present_by: dict[tuple[int, str], set[str]] = field(default_factory=dict)  # row → dates before a reschedule
+    removed: set[tuple[int, str]] = field(default_factory=set)  # rows removed and not added again
+
+
+def _history(uow: UnitOfWork, item_ids: list[int]) -> _History:
+    """The corrections made to these items since they were imported (item edit, item reschedule,
+    matrix reschedule and remove): a file that still says what they were is not in conflict."""
+    h = _History()
+    if not item_ids:
+        return h
+    changes = uow.session.exec(
+        select(ItemChange).where(col(ItemChange.item_id).in_(item_ids)).order_by(col(ItemChange.id))
+    )
+    for c in changes:
+        if c.field == "title" and c.from_value is not None:
+            h.titles.setdefault(c.item_id, set()).add(c.from_value)
+        elif c.field == "present_by" and c.row_key is not None and c.from_value is not None:
+            h.present_by.setdefault((c.item_id, c.row_key), set()).add(c.from_value)
+        elif c.field == "row" and c.row_key is not None:
+            if c.to_value is None:
+                h.removed.add((c.item_id, c.row_key))
+            else:
+                h.removed.discard((c.item_id, c.row_key))
+    moves = uow.session.execute(
+        select(col(Reschedule.item_id), col(Reschedule.from_due)).where(col(Reschedule.item_id).in_(item_ids))
+    )
+    for item_id, from_due in moves:
+        h.dues.setdefault(int(item_id), set()).add(from_due)
+    return h

@@ -24,7 +24,8 @@ def overdue(db_path: DbRef, as_of: dt.date | None = None) -> dict[str, Any]:
             " FROM matrix_rows m JOIN items i ON i.id = m.item_id"
             " WHERE m.present_by < :day"
             "   AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.item_id = i.id AND e.key = m.key"
-            "                   AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id))"
+            "                   AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)"
+            "                   AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id))"
             " ORDER BY owner, m.present_by, i.ref",
             {"day": day},
         )
@@ -60,13 +61,14 @@ def measures(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
         rows = r.all(
             "SELECT i.ref, e.id, e.measure, e.value, e.unit, e.period, e.threshold, e.direction, e.dated,"
-            " (SELECT n.id FROM evidence n WHERE n.supersedes_id = e.id) AS superseded_by"
+            " (SELECT n.id FROM evidence n WHERE n.supersedes_id = e.id) AS superseded_by,"
+            " (SELECT w.id FROM withdrawals w WHERE w.evidence_id = e.id) AS withdrawal"
             " FROM evidence e JOIN items i ON i.id = e.item_id WHERE e.kind = 'measure'"
             " ORDER BY e.measure, e.period, e.id"
         )
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row["superseded_by"] is None:
+        if row["superseded_by"] is None and row["withdrawal"] is None:
             grouped[(row["measure"], row["ref"])].append(row)
     tracker = []
     for (name, ref), records in sorted(grouped.items()):
@@ -199,10 +201,15 @@ def board_pack(db_path: DbRef, meeting: dt.date) -> dict[str, Any]:
                 continue
             ids = [int(x) for x in sub["evidence_ids"].split(",") if x]
             marks = ",".join("?" * len(ids)) or "NULL"
+            # The frozen bundle, and any of the item's evidence since withdrawn, marked: the board sees
+            # what was taken back and why, whether before or after the bundle was frozen.
             evidence = r.all(
-                f"SELECT id, key, kind, file_name, note, measure, value, unit, threshold, direction, dated, sha256"
-                f" FROM evidence WHERE id IN ({marks}) ORDER BY key, id",
-                ids,
+                f"SELECT e.id, e.key, e.kind, e.file_name, e.note, e.measure, e.value, e.unit, e.threshold,"
+                f" e.direction, e.dated, e.sha256, w.withdrawn_by, w.reason AS withdrawn_reason"
+                f" FROM evidence e LEFT JOIN withdrawals w ON w.evidence_id = e.id"
+                f" WHERE e.id IN ({marks}) OR (w.id IS NOT NULL AND e.item_id = (SELECT id FROM items WHERE ref = ?))"
+                f" ORDER BY e.key, e.id",
+                [*ids, item["ref"]],
             )
             asking.append({**item, "submission": sub, "evidence": evidence})
         chart = _states_over_time(r, meeting)

@@ -20,7 +20,7 @@ TABLE_SQL: dict[str, str] = {
     "meta": "SELECT key, value FROM meta WHERE key IN (" + ", ".join(f"'{k}'" for k in META_KEYS) + ")",
     "rulesets": "SELECT digest, proposed_at, proposed_by, reason, adopted_at, adopted_by FROM rulesets",
     "workflow_defs": "SELECT ruleset, name, digest, source FROM workflow_defs",
-    "users": "SELECT name, roles, created_at, created_by FROM users",
+    "users": "SELECT name, roles, created_at, created_by, deactivated_at, deactivated_by FROM users",
     "items": "SELECT ref, kind, title, owner, due, original_due, state, version, created_at, last_transition_at"
     " FROM items",
     "matrix_rows": "SELECT i.ref, m.key, m.description, m.present_by, m.owner"
@@ -38,6 +38,10 @@ TABLE_SQL: dict[str, str] = {
     " FROM reschedules r LEFT JOIN items i ON i.id = r.item_id",
     "meetings": "SELECT date, id, note, added_by, added_at, cancelled_at, cancelled_by, cancel_reason, moved_to"
     " FROM meetings",
+    "withdrawals": "SELECT w.id, w.evidence_id, i.ref, w.withdrawn_at, w.withdrawn_by, w.reason"
+    " FROM withdrawals w LEFT JOIN items i ON i.id = w.item_id",
+    "item_changes": "SELECT c.id, i.ref, c.row_key, c.field, c.from_value, c.to_value, c.reason, c.changed_by,"
+    " c.changed_at FROM item_changes c LEFT JOIN items i ON i.id = c.item_id",
 }
 
 

@@ -1,8 +1,9 @@
 """Least privilege on PostgreSQL: an owner role that runs migrations, a runtime role for everyone else.
 
 The runtime role gets exactly what the engine does: it reads every table, appends to every
-table, and updates only the rows the engine updates in place (items' state and due date,
-challenges' answers, meetings cancelled or moved). It owns nothing, so it cannot ALTER a table,
+table, and updates only the rows the engine updates in place (items' state, due date, title and
+owner, challenges' answers, matrix rows' dates, users' roles, meetings cancelled or moved), and
+deletes only matrix rows that never had evidence. It owns nothing, so it cannot ALTER a table,
 DISABLE TRIGGER, TRUNCATE, DELETE or UPDATE the audit log: the append-only promise then holds against the application's
 own login, not only against mistakes.
 """
@@ -16,10 +17,14 @@ from signoff.domain.roles import SECRETARY
 from signoff.errors import BadInput
 from signoff.store import location
 
-# The only tables whose rows the engine changes after inserting them (services/events.py;
-# services/schedule.py, which also marks meetings cancelled or moved; meta and rulesets when the
-# chair adopts new rules, services/rules.py). Every other table is append-only for the runtime role.
-UPDATED_TABLES = ("challenges", "items", "meetings", "meta", "rulesets")
+# The only tables whose rows the engine changes after inserting them (services/events.py,
+# services/schedule.py, which also marks meetings cancelled or moved, services/corrections.py,
+# services/people.py; meta and rulesets when the chair adopts new rules, services/rules.py). Every
+# other table is append-only for the runtime role.
+UPDATED_TABLES = ("challenges", "items", "matrix_rows", "meetings", "meta", "rulesets", "users")
+# The only table whose rows the engine deletes: a matrix row that never had evidence
+# (services/corrections.py, 'matrix remove'); the deletion and its reason are in the chain.
+DELETED_TABLES = ("matrix_rows",)
 MIGRATIONS_TABLE = "alembic_version"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SECRETARY_ONLY = frozenset({SECRETARY})
@@ -70,6 +75,7 @@ def plan(owner: str, runtime: str, schema: str = "public", database: str = "DATA
         f"GRANT SELECT ON {schema}.{MIGRATIONS_TABLE} TO {runtime};",
         f"GRANT SELECT, INSERT ON {', '.join(f'{schema}.{t}' for t in append_only)} TO {runtime};",
         f"GRANT SELECT, INSERT, UPDATE ON {', '.join(f'{schema}.{t}' for t in UPDATED_TABLES)} TO {runtime};",
+        f"GRANT DELETE ON {', '.join(f'{schema}.{t}' for t in DELETED_TABLES)} TO {runtime};",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {runtime};",
     ]
     return RolePlan(owner, runtime, schema, setup, grants)

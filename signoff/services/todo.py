@@ -27,7 +27,8 @@ SELECT i.ref, i.kind, i.state, i.title, m.key, m.description, m.present_by, COAL
 FROM matrix_rows m JOIN items i ON i.id = m.item_id
 WHERE m.present_by <= :until
   AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.item_id = i.id AND e.key = m.key
-                  AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id))
+                  AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+                  AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id))
 ORDER BY m.present_by, i.ref, m.key
 """
 
@@ -63,7 +64,8 @@ def todo(db_path: DbRef, user: str, as_of: dt.date | None = None, within: int = 
         standing: dict[str, list[int]] = defaultdict(list)
         for e in r.all(
             "SELECT i.ref, e.id FROM evidence e JOIN items i ON i.id = e.item_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id) ORDER BY e.id"
+            " WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)"
+            " AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id) ORDER BY e.id"
         ):
             standing[e["ref"]].append(e["id"])
         frozen = {

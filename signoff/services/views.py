@@ -23,7 +23,8 @@ from signoff.store.reader import Reader
 _ITEM_STATUS_SQL = """
 WITH covered AS (
   SELECT DISTINCT e.item_id, e.key FROM evidence e
-  WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)),
+  WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+    AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id)),
 mx AS (
   SELECT m.item_id, COUNT(*) AS matrix_rows, COUNT(c.key) AS keys_covered,
          MIN(CASE WHEN c.key IS NULL THEN m.present_by END) AS next_uncovered
@@ -36,7 +37,8 @@ ms AS (
            ROW_NUMBER() OVER (PARTITION BY e.item_id, e.measure
                               ORDER BY COALESCE(e.period, '') DESC, e.recorded_at DESC) AS latest
     FROM evidence e
-    WHERE e.kind = 'measure' AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)) m
+    WHERE e.kind = 'measure' AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+      AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id)) m
   WHERE m.latest = 1
     AND ((m.direction = 'at-most' AND CAST(m.value AS DOUBLE PRECISION) > CAST(m.threshold AS DOUBLE PRECISION))
       OR (m.direction = 'at-least' AND CAST(m.value AS DOUBLE PRECISION) < CAST(m.threshold AS DOUBLE PRECISION)))
@@ -163,12 +165,13 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
         evidence = r.all(
             "SELECT e.id, e.key, e.kind, e.note, e.file_name, e.file_size, e.sha256, e.dated, e.recorded_at,"
             " e.added_by, e.supersedes_id, e.measure, e.value, e.unit, e.period, e.threshold, e.direction,"
-            " (SELECT n.id FROM evidence n WHERE n.supersedes_id = e.id) AS superseded_by"
-            " FROM evidence e WHERE e.item_id = ? ORDER BY e.id",
+            " (SELECT n.id FROM evidence n WHERE n.supersedes_id = e.id) AS superseded_by,"
+            " w.withdrawn_at, w.withdrawn_by, w.reason AS withdrawn_reason"
+            " FROM evidence e LEFT JOIN withdrawals w ON w.evidence_id = e.id WHERE e.item_id = ? ORDER BY e.id",
             (item_id,),
         )
         challenges = r.all(
-            "SELECT event, raised_at, raised_by, reason, response, answered_at, answered_by"
+            "SELECT id, event, raised_at, raised_by, reason, response, answered_at, answered_by"
             " FROM challenges WHERE item_id = ? ORDER BY id",
             (item_id,),
         )
@@ -186,8 +189,15 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
             "SELECT from_due, to_due, reason, changed_by, changed_at FROM reschedules WHERE item_id = ? ORDER BY id",
             (item_id,),
         )
+        changes = r.all(
+            "SELECT row_key, field, from_value, to_value, reason, changed_by, changed_at FROM item_changes"
+            " WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
     detail = _judge(row, flows, today)
-    covered = {e["key"] for e in evidence if e["superseded_by"] is None}
+    for e in evidence:
+        e["withdrawn"] = e["withdrawn_at"] is not None
+    covered = {e["key"] for e in evidence if e["superseded_by"] is None and not e["withdrawn"]}
     for m in matrix:
         m["covered"] = m["key"] in covered
     detail.update(
@@ -197,6 +207,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
         submissions=submissions,
         approvals=approvals,
         reschedules=reschedules,
+        changes=changes,
     )
     return detail
 
@@ -214,7 +225,7 @@ def history(db_path: DbRef, ref: str) -> list[dict[str, Any]]:
 
 def users(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
-        return r.all("SELECT name, roles, created_at, created_by FROM users ORDER BY name")
+        return r.all("SELECT name, roles, created_at, created_by, deactivated_at FROM users ORDER BY name")
 
 
 def meetings(db_path: DbRef) -> list[dict[str, Any]]:

@@ -26,6 +26,9 @@ class User(SQLModel, table=True):
     roles: str  # sorted, comma-separated
     created_at: str
     created_by: str
+    # A user who left the board: refused every write from then on; their history stays theirs.
+    deactivated_at: Optional[str] = None
+    deactivated_by: Optional[str] = None
 
 
 class Item(SQLModel, table=True):
@@ -78,6 +81,35 @@ class Evidence(SQLModel, table=True):
     period: Optional[str] = None
     threshold: Optional[str] = None
     direction: Optional[str] = None
+
+
+class Withdrawal(SQLModel, table=True):
+    """Evidence taken back: the record stays (it was read, perhaps signed off on) but no longer counts
+    as cover or as part of a bundle. One per evidence record; never edited."""
+
+    __tablename__ = "withdrawals"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", unique=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    withdrawn_at: str
+    withdrawn_by: str
+    reason: str
+
+
+class ItemChange(SQLModel, table=True):
+    """A correction of an item or of one of its matrix rows, with the value it replaced and why:
+    a title or owner edited, a row's present-by date moved, a row added or removed. Never edited."""
+
+    __tablename__ = "item_changes"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    row_key: Optional[str] = Field(default=None, max_length=64)  # the matrix row, for a row's change
+    field: str = Field(max_length=32)  # title | owner | present_by | row
+    from_value: Optional[str] = None
+    to_value: Optional[str] = None
+    reason: Optional[str] = None
+    changed_by: str
+    changed_at: str
 
 
 class Challenge(SQLModel, table=True):

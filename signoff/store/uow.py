@@ -67,7 +67,12 @@ class UnitOfWork:
         if not self.target.is_sqlite:
             # Writers serialise on the chain head from the start, as SQLite's BEGIN IMMEDIATE does: the
             # transaction's clock (``now``) is then read under the lock and the log's times never go back.
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
+            try:
+                self._lock_chain_head()
+            except sa_exc.DBAPIError as err:  # held past lock_timeout: exit 5, one sentence
+                self.session.rollback()
+                self.session.close()
+                raise location.translate(err.orig or err, self.db_path) from None
         if self.check_schema:
             try:
                 rev = self.session.exec(text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
@@ -109,6 +114,10 @@ class UnitOfWork:
                 raise SignoffError(f"{self.db_path} has no database id: it was not made by 'signoff init'.")
             self._database_id = row.value
         return self._database_id
+
+    def _lock_chain_head(self) -> None:
+        """PostgreSQL: the transaction-level advisory lock every append holds (taking it twice is free)."""
+        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
 
     @property
     def now(self) -> str:
@@ -157,6 +166,8 @@ class UnitOfWork:
         """
         if workflow_hash is None:
             workflow_hash = self.rules().digest
+        if not self.target.is_sqlite:
+            self._lock_chain_head()  # already held from __enter__, except for a copy's own transaction
         head = self.session.execute(
             select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
         ).first()

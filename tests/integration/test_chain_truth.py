@@ -408,3 +408,146 @@ def test_a_chained_submission_of_a_bundle_that_is_not_the_standing_evidence_is_i
     problems, differences = replayed(db)
     assert any(s == seq and "not the digest of OF-05's standing evidence" in w for s, w in problems), problems
     assert "matrix_rows OF-05 audit: no record in the chain created this row" in differences
+
+
+# --- corrections: withdrawals, item and matrix changes, roles, deactivation, several challengers ---------
+
+
+@pytest.fixture(scope="module")
+def corrected(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pristine register after a week of corrections, one of each kind."""
+    from signoff.services import corrections, people
+
+    db = build_register(tmp_path_factory.mktemp("corrected"))
+    fire_event(db, CHAIR, "OF-02", "challenge", reason="And who checked the figures?")
+    corrections.add_row(db, SECRETARY, "OF-02", "trend", "Three months of data", days_ago(-10))
+    corrections.add_row(db, SECRETARY, "OF-02", "spare", "Spare", days_ago(-10))
+    corrections.remove_row(db, SECRETARY, "OF-02", "spare", "Duplicate")
+    corrections.reschedule_row(db, SECRETARY, "OF-02", "trend", days_ago(-20), "Data late")
+    corrections.edit_item(db, SECRETARY, "OF-02", "Agreed wording", title="Reduce caseloads to 18")
+    from signoff.services.evidence import add_evidence
+
+    add_evidence(db, SECRETARY, "OF-02", "data", days_ago(0), note="Average caseload 19")
+    add_evidence(db, SECRETARY, "OF-02", "trend", days_ago(0), note="Falling for three months")
+    corrections.withdraw_evidence(db, SECRETARY, 2, "Snapshot replaced by the trend")
+    fire_event(db, SECRETARY, "OF-02", "resubmit", response="Trend added; checked by the auditor")
+    people.change_role(db, SECRETARY, MEMBER, "Also records for the board", add="secretary")
+    people.deactivate_user(db, SECRETARY, MEMBER, "Left the partnership")
+    return db
+
+
+@pytest.fixture
+def cdb(corrected: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(corrected.parent, target)
+    return target / corrected.name
+
+
+def test_a_corrected_register_replays_to_exactly_its_tables(cdb: Path) -> None:
+    assert replayed(cdb) == ([], [])
+    assert integrity_check(cdb) == []
+
+
+@pytest.mark.parametrize(
+    ("statements", "drop", "expected"),
+    [
+        (
+            ["UPDATE withdrawals SET reason = 'Wrong'"],
+            ("withdrawals_no_update",),
+            "withdrawals 1 reason: the chain says 'Snapshot replaced by the trend', the table says 'Wrong'",
+        ),
+        (["DELETE FROM withdrawals"], ("withdrawals_no_delete",), "withdrawals 1: the chain created this row"),
+        (
+            ["UPDATE item_changes SET from_value = 'Something else' WHERE field = 'title'"],
+            ("item_changes_no_update",),
+            "from_value: the chain says 'Reduce caseloads', the table says 'Something else'",
+        ),
+        (
+            ["UPDATE users SET deactivated_at = NULL"],
+            (),
+            f"users {MEMBER} deactivated_at: the chain says",
+        ),
+        (["UPDATE users SET roles = 'member'"], (), f"users {MEMBER} roles: the chain says 'member,secretary'"),
+        (
+            ["UPDATE items SET title = 'Reduce caseloads'"],
+            (),
+            "items OF-02 title: the chain says 'Reduce caseloads to 18'",
+        ),
+        (
+            ["UPDATE matrix_rows SET present_by = '2000-01-01' WHERE key = 'trend'"],
+            (),
+            "matrix_rows OF-02 trend present_by",
+        ),
+        (
+            [
+                "INSERT INTO matrix_rows (item_id, key, description, present_by) VALUES (2, 'spare', 'Spare', '2030-01-01')"
+            ],
+            (),
+            "matrix_rows OF-02 spare: no record in the chain created this row",
+        ),
+        (
+            ["UPDATE challenges SET response = 'Nothing to add' WHERE raised_by = 'chair'"],
+            (),
+            "response: the chain says 'Trend added; checked by the auditor', the table says 'Nothing to add'",
+        ),
+    ],
+)
+def test_an_edit_to_what_a_correction_wrote_is_reported(
+    cdb: Path, statements: list[str], drop: tuple[str, ...], expected: str
+) -> None:
+    edit(cdb, *statements, drop=drop)
+    problems, differences = replayed(cdb)
+    assert problems == []
+    assert any(expected in d for d in differences), differences
+
+
+def test_a_record_forged_for_a_deactivated_user_is_illegal(cdb: Path) -> None:
+    seq = append_chained(
+        cdb,
+        actor=MEMBER,
+        roles="member,secretary",
+        event="meeting.add",
+        detail=json.dumps({"meeting_id": 9, "date": "2030-01-01", "note": None}),
+    )
+    problems, _ = replayed(cdb)
+    assert (seq, f"its actor {MEMBER!r} was deactivated at this point and may do nothing") in problems
+
+
+def test_a_resubmit_that_leaves_a_challenge_unanswered_is_illegal(cdb: Path) -> None:
+    from signoff.services.events import fire_event as fire
+
+    fire(cdb, CHAIR, "OF-02", "challenge", reason="One more")
+    fire(cdb, SECRETARY, "OF-02", "challenge", reason="Recorded for the partner")
+    conn = sqlite3.connect(cdb)
+    ids = [r[0] for r in conn.execute("SELECT id FROM challenges WHERE answered_at IS NULL ORDER BY id")]
+    conn.close()
+    assert len(ids) == 2
+    seq = append_chained(
+        cdb,
+        actor=SECRETARY,
+        roles="secretary",
+        item_ref="OF-02",
+        event="resubmit",
+        from_state="challenged",
+        to_state="evidence_submitted",
+        detail=json.dumps(
+            {"answers_challenges": [[ids[0], "Only the first"]], "submission_id": 99, "bundle": "x", "evidence_ids": []}
+        ),
+    )
+    problems, _ = replayed(cdb)
+    assert any(s == seq and "open challenges are" in why for s, why in problems), problems
+
+
+def test_a_withdrawal_forged_into_the_chain_of_a_signed_off_item_is_illegal(cdb: Path) -> None:
+    seq = append_chained(
+        cdb,
+        actor=SECRETARY,
+        roles="secretary",
+        item_ref="OF-01",
+        event="evidence.withdraw",
+        from_state="signed_off",
+        to_state="signed_off",
+        detail=json.dumps({"withdrawal_id": 7, "evidence_id": 1, "reason": "x"}),
+    )
+    problems, _ = replayed(cdb)
+    assert (seq, "it withdraws evidence of OF-01, which is signed_off") in problems

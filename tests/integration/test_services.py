@@ -317,3 +317,40 @@ def test_the_audit_log_is_append_only(db_path: Path | str) -> None:
             conn.execute("DELETE FROM audit")
     finally:
         conn.close()
+
+
+# --- corrections (issue 12): withdrawal, edits, roles, deactivation, several challengers -----------------
+
+
+def test_corrections_apply_audit_and_replay_on_both_backends(db_path: Path, tmp_path: Path) -> None:
+    from signoff.services import corrections, people
+
+    submitted(db_path, tmp_path)
+    wrong = item_detail(db_path, "OF-01")["evidence"][1]["id"]
+    corrections.withdraw_evidence(db_path, SECRETARY, wrong, "Wrong council's policy")
+    detail = item_detail(db_path, "OF-01")
+    assert [m["covered"] for m in detail["matrix"]] == [True, False]
+    assert detail["evidence"][1]["withdrawn"] and detail["evidence"][1]["withdrawn_reason"] == "Wrong council's policy"
+    with pytest.raises(Refused) as no:
+        fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
+    assert any(f.startswith("bundle_unchanged") for f in no.value.failures)
+    fire_event(db_path, CHAIR, "OF-01", "challenge", reason="Where is the policy?")
+    fire_event(db_path, MEMBER, "OF-01", "challenge", reason="And the audit sample?")
+    cover(db_path, "OF-01", keys=("policy",), dated=TODAY)
+    first, second = (c["id"] for c in item_detail(db_path, "OF-01")["challenges"])
+    fire_event(db_path, SECRETARY, "OF-01", "resubmit", responses={first: "Policy added", second: "Sample of 50"})
+    assert [c["response"] for c in item_detail(db_path, "OF-01")["challenges"]] == ["Policy added", "Sample of 50"]
+    corrections.edit_item(db_path, SECRETARY, "OF-01", "Agreed wording", title="New title", owner="Head of MASH")
+    corrections.reschedule_row(db_path, SECRETARY, "OF-01", "audit", days_ago(-40), "Auditor ill")
+    corrections.add_row(db_path, SECRETARY, "OF-01", "spare", "Spare", days_ago(-40))
+    corrections.remove_row(db_path, SECRETARY, "OF-01", "spare", "Not needed")
+    with pytest.raises(Refused):
+        corrections.remove_row(db_path, SECRETARY, "OF-01", "audit", "Has evidence")
+    people.change_role(db_path, SECRETARY, AUDITOR, "Joins the board", add="member")
+    people.deactivate_user(db_path, SECRETARY, MEMBER, "Left")
+    with pytest.raises(Refused):
+        fire_event(db_path, MEMBER, "OF-01", "challenge", reason="Still here?")
+    assert audit_rows(db_path)[-1]["outcome"] == "refused" and audit_rows(db_path)[-1]["actor"] == MEMBER
+    fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
+    report, _, reconciled = audit_service.verify_register(db_path)
+    assert report.ok and reconciled.ok, (reconciled.problems, reconciled.differences)

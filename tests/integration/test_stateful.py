@@ -77,7 +77,7 @@ class ItemModel:
     state: str = "proposed"
     # (key, dated, added_by, clock tick when added)
     evidence: list[tuple[str, dt.date, str, int]] = field(default_factory=list)
-    open_challenge_tick: int | None = None
+    open_challenge_ticks: list[int] = field(default_factory=list)  # clock ticks of the open challenges
     bundle: frozenset[int] | None = None  # indices into evidence frozen at the last submission
     submitters: set[str] = field(default_factory=set)  # who submitted or resubmitted it
 
@@ -130,13 +130,13 @@ class SignoffModel(RuleBasedStateMachine):
         roles = ROLES[actor]
         src, dest, allowed = {
             "submit": ("proposed", "evidence_submitted", {"secretary"}),
-            "challenge": ("evidence_submitted", "challenged", {"secretary", "chair", "member"}),
+            "challenge": (("evidence_submitted", "challenged"), "challenged", {"secretary", "chair", "member"}),
             "resubmit": ("challenged", "evidence_submitted", {"secretary"}),
             "approve": ("evidence_submitted", "signed_off", {"chair"}),
             "reopen": ("signed_off", "challenged", {"chair"}),
         }[event]
         out = []
-        if m.state != src:
+        if m.state not in ((src,) if isinstance(src, str) else src):
             out.append("state")
         if not roles & allowed:
             out.append("permission")
@@ -147,13 +147,14 @@ class SignoffModel(RuleBasedStateMachine):
                 out.append("reason_given")
         elif event == "resubmit":
             out += self.coverage_failures(m)
-            if m.open_challenge_tick is None or not text.strip():
+            if not m.open_challenge_ticks or not text.strip():
                 out.append("response_given")
-            if m.open_challenge_tick is not None and not any(e[3] > m.open_challenge_tick for e in m.evidence):
+            # Several challengers: new evidence must postdate the latest open challenge.
+            if m.open_challenge_ticks and not any(e[3] > max(m.open_challenge_ticks) for e in m.evidence):
                 out.append("evidence_since_challenge")
         elif event == "approve":
             out += self.coverage_failures(m)
-            if m.open_challenge_tick is not None:
+            if m.open_challenge_ticks:
                 out.append("no_open_challenge")
             # Every submission in these runs happens today: once submitted, only today's meeting is valid.
             if meeting is None or meeting > self.today or (m.bundle is not None and meeting < self.today):
@@ -168,9 +169,9 @@ class SignoffModel(RuleBasedStateMachine):
         m = self.items[ref]
         self.tick += 1
         if event in ("challenge", "reopen"):
-            m.open_challenge_tick = self.tick
+            m.open_challenge_ticks.append(self.tick)
         if event == "resubmit":
-            m.open_challenge_tick = None
+            m.open_challenge_ticks.clear()
         if event in ("submit", "resubmit"):
             m.bundle = frozenset(range(len(m.evidence)))
             m.submitters.add(actor)

@@ -29,18 +29,24 @@ RUNS = 50
 
 
 def _kill_after(proc: subprocess.Popen[str], delay: float) -> list[tuple[str, str]]:
-    """Collect the writer's acknowledgements until it is killed with SIGKILL after ``delay`` seconds."""
+    """Collect the writer's acknowledgements until it is killed with SIGKILL ``delay`` seconds after it
+    said it was ready (a handshake, not a guess at how long start-up takes on a loaded machine)."""
     acks: list[tuple[str, str]] = []
+    ready = threading.Event()
 
     def read() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             parts = line.split()
+            if parts == ["ready"]:
+                ready.set()
             if len(parts) == 3 and parts[0] == "ack":
                 acks.append((parts[1], parts[2]))
+        ready.set()
 
     reader = threading.Thread(target=read)
     reader.start()
+    ready.wait(timeout=120)
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)

@@ -58,23 +58,23 @@ CASES: list[tuple[str, Attempt, str | None]] = [
     ("reason_given", attempt(reason="evidence is thin"), None),
     ("reason_given", attempt(reason=None), "a reason is required"),
     ("reason_given", attempt(reason="   "), "a reason is required"),
-    ("response_given", attempt(open_challenge=OPEN, response="added the audit"), None),
-    ("response_given", attempt(open_challenge=OPEN, response=" "), "written response"),
-    ("response_given", attempt(open_challenge=None, response="x"), "no open challenge"),
-    ("evidence_since_challenge", attempt(open_challenge=None), None),
+    ("response_given", attempt(open_challenges=(OPEN,), response="added the audit"), None),
+    ("response_given", attempt(open_challenges=(OPEN,), response=" "), "written response"),
+    ("response_given", attempt(open_challenges=(), response="x"), "no open challenge"),
+    ("evidence_since_challenge", attempt(open_challenges=()), None),
     (
         "evidence_since_challenge",
-        attempt(open_challenge=OPEN, evidence=(ev("a", recorded_at="2013-09-21T00:00:00.000000+00:00"),)),
+        attempt(open_challenges=(OPEN,), evidence=(ev("a", recorded_at="2013-09-21T00:00:00.000000+00:00"),)),
         None,
     ),
     (
         "evidence_since_challenge",
-        attempt(open_challenge=OPEN, evidence=(ev("a", recorded_at="2013-09-19T00:00:00.000000+00:00"),)),
+        attempt(open_challenges=(OPEN,), evidence=(ev("a", recorded_at="2013-09-19T00:00:00.000000+00:00"),)),
         "no evidence has been added since",
     ),
-    ("evidence_since_challenge", attempt(open_challenge=OPEN, evidence=(ev("a", recorded_at=RAISED),)), "since"),
-    ("no_open_challenge", attempt(open_challenge=None), None),
-    ("no_open_challenge", attempt(open_challenge=OPEN), "a challenge by member is still open"),
+    ("evidence_since_challenge", attempt(open_challenges=(OPEN,), evidence=(ev("a", recorded_at=RAISED),)), "since"),
+    ("no_open_challenge", attempt(open_challenges=()), None),
+    ("no_open_challenge", attempt(open_challenges=(OPEN,)), "a challenge by member is still open"),
     ("meeting_date_valid", attempt(meeting=TODAY, latest_submission_at="2013-09-30T08:00:00.000000+00:00"), None),
     ("meeting_date_valid", attempt(meeting=TODAY - dt.timedelta(days=3), latest_submission_at=None), None),
     ("meeting_date_valid", attempt(meeting=None), "a board meeting date is required"),
@@ -203,7 +203,7 @@ def test_a_refusal_lists_every_failed_guard_not_just_the_first() -> None:
         state="proposed",
         actor="sec",
         actor_roles=frozenset({"secretary"}),
-        open_challenge=OPEN,
+        open_challenges=(OPEN,),
         meeting=TODAY + dt.timedelta(days=7),
         meetings_held=(TODAY + dt.timedelta(days=7),),
         evidence_adders=frozenset({"sec"}),
@@ -234,3 +234,25 @@ def test_an_unknown_event_is_refused_naming_the_events() -> None:
     wf = workflows.get("ofsted-recommendation")
     out = machine.check(wf, attempt(event="rubber-stamp"))
     assert len(out) == 1 and "'rubber-stamp' is not an event" in out[0] and "approve" in out[0]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Honolulu", "Pacific/Kiritimati", "Europe/London"])
+def test_meeting_date_is_judged_on_the_boards_calendar_in_any_time_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission stored in UTC is compared with the meeting on the local calendar: in Honolulu an
+    evening submission is stored as tomorrow in UTC, and today's meeting must still be valid."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        submitted = dt.datetime(2026, 11, 29, 19, 30).astimezone()  # local evening of the 29th
+        stored = submitted.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        ok = attempt(meeting=dt.date(2026, 11, 29), today=dt.date(2026, 11, 29), latest_submission_at=stored)
+        assert guards.GUARDS["meeting_date_valid"].check(ok) is None
+        early = attempt(meeting=dt.date(2026, 11, 28), today=dt.date(2026, 11, 29), latest_submission_at=stored)
+        assert "before the latest submission on 2026-11-29" in (guards.GUARDS["meeting_date_valid"].check(early) or "")
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -32,7 +32,7 @@ def good(event: str, state: str, n: int = 0) -> Attempt:
         matrix_keys=("a",),
         evidence=(EvidenceFact("a", TODAY, LATE, "sec", "d" * 64),),
         evidence_adders=frozenset({"sec"}),
-        open_challenge=ChallengeFact(EARLY, "member", "weak") if state == "challenged" else None,
+        open_challenges=(ChallengeFact(EARLY, "member", "weak"),) if state == "challenged" else (),
         latest_submission_at=EARLY,
         submitted_bundle="b" * 64,
         current_bundle="b" * 64,
