@@ -232,6 +232,8 @@ class Replay:
             self._adopt(d["ruleset"], actor, at)
             self._check_rules_hash(seq, rec)
             return
+        if event in ("register.upgrade", "register.copy"):
+            return  # the file, not the board's decisions: nothing in the tables
         if event == "register.roles":  # PostgreSQL grants applied by the secretary: nothing in the tables
             self._check_actor(seq, rec, frozenset({SECRETARY}), "apply database roles")
             return
