@@ -15,6 +15,7 @@ from signing import key_file, register_key
 
 from signoff.domain.matrix import REQUIRED_COLUMNS
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 
 SECRETARY = "sec"
 CHAIR = "chair"
@@ -41,13 +42,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    """An initialised register with a secretary, a chair, a member and an auditor."""
+    """An initialised register with a secretary, a chair, a member and an auditor, and a board meeting
+    today on the calendar (decisions name a held meeting)."""
     path = tmp_path / "register.db"
     init_register(path, SECRETARY)
     add_user(path, SECRETARY, CHAIR, ["chair"])
     add_user(path, SECRETARY, MEMBER, ["member"])
     add_user(path, SECRETARY, AUDITOR, ["auditor"])
     register_key(path, CHAIR)
+    add_meeting(path, SECRETARY, dt.date.today())
     return path
 
 
@@ -123,11 +126,12 @@ def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 
 @pytest.fixture
 def register_db(backend_db: Path | str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
-    """An initialised register with the four roles, on each backend in turn."""
+    """An initialised register with the four roles and today's meeting, on each backend in turn."""
     monkeypatch.setenv("SIGNOFF_EVIDENCE_DIR", str(tmp_path / "shared-evidence"))  # used by PostgreSQL only
     init_register(backend_db, SECRETARY)
     add_user(backend_db, SECRETARY, CHAIR, ["chair"])
     add_user(backend_db, SECRETARY, MEMBER, ["member"])
     add_user(backend_db, SECRETARY, AUDITOR, ["auditor"])
     register_key(backend_db, CHAIR)
+    add_meeting(backend_db, SECRETARY, dt.date.today())
     return backend_db

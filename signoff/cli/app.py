@@ -23,7 +23,7 @@ class Context:
     actor: str | None
 
     def who(self) -> str:
-        from signoff.services.common import require_actor_name
+        from signoff.domain.names import require_actor_name
 
         return require_actor_name(self.actor)
 
@@ -231,6 +231,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "The board pack: plan on a page, changes, items for sign-off, measures, overdue, limbo, a chart.",
     ),
+    "todo": ("work", "todo", "What is waiting for you: by your roles, and the evidence you own."),
+    "changes": ("work", "changes", "Every applied change since a date, in plain words."),
     "audit": ("audit", "audit", "The append-only, hash-chained audit log."),
     "db": ("db", "db_group", "The register's database file: backup, upgrade, check."),
     "demo": (

@@ -165,16 +165,34 @@ def approve(
 @click.command()
 @click.argument("ref")
 @click.option("--reason", help="What later evidence contradicts the sign-off (offline: as in the statement).")
+@click.option(
+    "--meeting", type=DATE, help="The board meeting that decided to re-open (YYYY-MM-DD; offline: as in the statement)."
+)
 @signing
 @pass_ctx
 def reopen(
-    c: Context, ref: str, reason: str | None, key: Path | None, signature: Path | None, statement: Path | None
+    c: Context,
+    ref: str,
+    reason: str | None,
+    meeting: dt.date | None,
+    key: Path | None,
+    signature: Path | None,
+    statement: Path | None,
 ) -> None:
     """Re-open a signed-off item when later inspection evidence contradicts it (chair, signed)."""
     if reason is None and signature is None:
         raise BadInput("give --reason: what later evidence contradicts the sign-off.")
+    if meeting is None and signature is None:
+        raise BadInput("give --meeting: the board meeting that decided to re-open (YYYY-MM-DD).")
     _fire(
-        c, ref, "reopen", key, signature, statement, reason=None if reason is None else _required_text(reason, "reason")
+        c,
+        ref,
+        "reopen",
+        key,
+        signature,
+        statement,
+        reason=None if reason is None else _required_text(reason, "reason"),
+        meeting=meeting,
     )
 
 

@@ -124,18 +124,90 @@ def meeting_add(c: Context, date: dt.date, note: str | None) -> None:
     output.message(f"Board meeting on {date.isoformat()} added.")
 
 
+@meeting.command("cancel")
+@click.argument("date", type=DATE)
+@click.option("--reason", required=True, help="Why the meeting will not take place.")
+@pass_ctx
+def meeting_cancel(c: Context, date: dt.date, reason: str) -> None:
+    """Cancel a meeting that has not decided anything; it stays on the calendar as cancelled (secretary)."""
+    from signoff.services.schedule import cancel_meeting
+
+    cancel_meeting(c.db, c.who(), date, reason)
+    output.message(f"Board meeting on {date.isoformat()} cancelled.")
+
+
+@meeting.command("move")
+@click.argument("date", type=DATE)
+@click.option("--to", "to", required=True, type=DATE, help="The meeting's new date (YYYY-MM-DD).")
+@click.option("--reason", required=True, help="Why the meeting moves.")
+@pass_ctx
+def meeting_move(c: Context, date: dt.date, to: dt.date, reason: str) -> None:
+    """Move a meeting to another date; the old date stays on the calendar as moved (secretary)."""
+    from signoff.services.schedule import move_meeting
+
+    move_meeting(c.db, c.who(), date, to, reason)
+    output.message(f"Board meeting on {date.isoformat()} moved to {to.isoformat()}.")
+
+
+@meeting.command("show")
+@click.argument("date", type=DATE)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-o", "--output", "out", type=OUTPUT, help="Write the minutes to FILE: .md or .html.")
+@pass_ctx
+def meeting_show(c: Context, date: dt.date, as_json: bool, out: Path | None) -> None:
+    """What a meeting decided: sign-offs, overrides, re-openings, challenges and reschedules, and the audit head."""
+    from signoff.errors import BadInput
+    from signoff.render import minutes
+    from signoff.services.minutes import meeting_log
+
+    if out is not None and out.suffix.lower() not in (".md", ".html", ".htm"):
+        raise BadInput(f"{out} does not end in .md or .html: the minutes are written as Markdown or HTML.")
+    log = meeting_log(c.db, date)
+    if as_json and out is None:
+        output.emit_json(log)
+        return
+    text = minutes.markdown(log) if out is None or out.suffix.lower() == ".md" else minutes.html(log)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    output.write_atomically(out, text)
+    click.echo(f"Wrote the decision log of {date.isoformat()} to {out}.", err=True)
+
+
 @meeting.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def meeting_list(c: Context, as_json: bool) -> None:
     """Board meetings on the calendar."""
+    from signoff.clock import today as clock_today
     from signoff.services.views import meetings
 
     rows = meetings(c.db)
+    today = clock_today().isoformat()
     if as_json:
         output.emit_json(rows)
     else:
-        output.table(rows, [("date", "Date"), ("note", "Note"), ("added_by", "Added by")], all_rows=True)
+        for row in rows:
+            row["status"] = (
+                f"moved to {row['moved_to']}"
+                if row["moved_to"]
+                else "cancelled"
+                if row["cancelled_at"]
+                else "held"
+                if row["date"] <= today
+                else "to come"
+            )
+        output.table(
+            rows,
+            [
+                ("date", "Date"),
+                ("status", "Status"),
+                ("note", "Note"),
+                ("added_by", "Added by"),
+                ("cancel_reason", "Why"),
+            ],
+            all_rows=True,
+        )
 
 
 @click.command()

@@ -234,15 +234,28 @@ def item_edit(c: Context, ref: str, title: str | None, owner: str | None, reason
 @item.command("list")
 @click.option("--state", help="Only items in this state.")
 @click.option("--kind", help="Only items of this workflow.")
+@click.option("--owner", help="Only items this person owns, or owns a matrix row of (names compared case-blind).")
+@click.option("--rag", type=click.Choice(["red", "amber", "green"]), help="Only items with this RAG status.")
+@click.option("--due-before", "due_before", type=DATE, help="Only items due before this date (YYYY-MM-DD).")
 @click.option("--page", default=1, type=click.IntRange(min=1), help="Page of the table on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-o", "--output", "out", type=OUTPUT, help="Write an Excel workbook (.xlsx).")
 @pass_ctx
-def item_list(c: Context, state: str | None, kind: str | None, page: int, as_json: bool, out: Path | None) -> None:
+def item_list(
+    c: Context,
+    state: str | None,
+    kind: str | None,
+    owner: str | None,
+    rag: str | None,
+    due_before: dt.date | None,
+    page: int,
+    as_json: bool,
+    out: Path | None,
+) -> None:
     """List items with their state and RAG status."""
     from signoff.services.views import item_rows
 
-    rows = item_rows(c.db, state=state, kind=kind)
+    rows = item_rows(c.db, state=state, kind=kind, owner=owner, rag=rag, due_before=due_before)
     if out is not None:
         from signoff.errors import BadInput
         from signoff.render import xlsx

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from signoff.clock import local_date
+from signoff.domain import calendar
 from signoff.domain.model import Attempt, EvidenceFact
 from signoff.domain.names import name_fold
 
@@ -99,6 +100,14 @@ def _meeting_date_valid(a: Attempt) -> str | None:
     return None
 
 
+def _meeting_on_calendar(a: Attempt) -> str | None:
+    """A decision belongs to a meeting on the calendar that was not cancelled. A missing date or one
+    still to come is ``meeting_date_valid``'s to refuse: one reason, said once."""
+    if a.meeting is None:
+        return None
+    return calendar.not_held(a.meeting, a.meetings_held, dict(a.meetings_cancelled))
+
+
 def _segregation_of_duties(a: Attempt) -> str | None:
     """The approver is a different person from everyone who built or put the case: names are compared
     folded (``names.name_fold``), so look-alike spellings of one person do not pass as two."""
@@ -183,6 +192,11 @@ GUARDS: dict[str, Guard] = {
             "meeting_date_valid",
             "a meeting date, not in the future and not before the latest submission",
             _meeting_date_valid,
+        ),
+        Guard(
+            "meeting_on_calendar",
+            "the meeting named is on the board's calendar and was not cancelled or moved",
+            _meeting_on_calendar,
         ),
         Guard(
             "segregation_of_duties",

@@ -60,3 +60,5 @@ class Attempt:
     meeting: dt.date | None = None
     override_reason: str | None = None
     damaged_files: tuple[str, ...] = ()  # stored evidence files of the bundle that are missing or altered
+    meetings_held: tuple[dt.date, ...] = ()  # the board's calendar, cancelled meetings left out
+    meetings_cancelled: tuple[tuple[dt.date, str | None], ...] = ()  # (date, the date it moved to, if moved)

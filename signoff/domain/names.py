@@ -111,3 +111,12 @@ def check_text(text: str | None, what: str, required: bool = True) -> str:
     if len(value) > MAX_TEXT:
         raise BadInput(f"the {what} is {len(value)} characters long: keep it to at most {MAX_TEXT:,}.")
     return value
+
+
+def require_actor_name(name: str | None) -> str:
+    """Who is acting, as given with --as or SIGNOFF_USER. Light to import: read commands that act for
+    someone (``todo``) check the name without loading the write stack."""
+    if not name:
+        raise BadInput("say who you are: pass --as NAME before the command, or set SIGNOFF_USER.")
+    # A name no user can have is bad input, not an attempt to audit: control characters stay out of the log.
+    return check_user_name(name)

@@ -17,6 +17,8 @@ REGISTER_ACTIONS: dict[str, frozenset[str]] = {
     "matrix.import": frozenset({SECRETARY}),
     "evidence.add": frozenset({SECRETARY}),
     "meeting.add": frozenset({SECRETARY}),
+    "meeting.cancel": frozenset({SECRETARY}),
+    "meeting.move": frozenset({SECRETARY}),
     "evidence.withdraw": frozenset({SECRETARY}),
     "item.edit": frozenset({SECRETARY}),
     "matrix.add": frozenset({SECRETARY}),

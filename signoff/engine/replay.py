@@ -84,7 +84,10 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "reschedules": (("id",), ("ref", "from_due", "to_due", "reason", "changed_by", "changed_at")),
-    "meetings": (("date",), ("id", "note", "added_by", "added_at")),
+    "meetings": (
+        ("date",),
+        ("id", "note", "added_by", "added_at", "cancelled_at", "cancelled_by", "cancel_reason", "moved_to"),
+    ),
     "withdrawals": (("id",), ("evidence_id", "ref", "withdrawn_at", "withdrawn_by", "reason")),
     "item_changes": (
         ("id",),
@@ -304,12 +307,24 @@ class Replay:
         if event == "meeting.add":
             self._check_rules_hash(seq, rec)
             self._check_actor(seq, rec, REGISTER_ACTIONS["meeting.add"], "add meetings")
-            t["meetings"][(d["date"],)] = {
-                "id": d["meeting_id"],
-                "note": d.get("note"),
-                "added_by": actor,
-                "added_at": at,
-            }
+            if (d["date"],) in t["meetings"]:
+                self._bad(seq, f"it adds a meeting on {d['date']}, which is already on the calendar")
+            t["meetings"][(d["date"],)] = self._meeting(d["meeting_id"], d.get("note"), actor, at)
+            return
+        if event in ("meeting.cancel", "meeting.move"):
+            self._check_rules_hash(seq, rec)
+            self._check_actor(seq, rec, REGISTER_ACTIONS[event], event.replace(".", " ") + " meetings")
+            day = d["date"] if event == "meeting.cancel" else d["from"]
+            held = t["meetings"].get((day,))
+            if held is None or held["cancelled_at"] is not None:
+                self._bad(seq, f"it takes the meeting on {day} off the calendar, but no held meeting is on that date")
+                return
+            held.update(cancelled_at=at, cancelled_by=actor, cancel_reason=d["reason"])
+            if event == "meeting.move":
+                held["moved_to"] = d["to"]
+                if (d["to"],) in t["meetings"]:
+                    self._bad(seq, f"it moves a meeting to {d['to']}, which is already on the calendar")
+                t["meetings"][(d["to"],)] = self._meeting(d["meeting_id"], held["note"], actor, at)
             return
         if event == "matrix.import":
             self._check_rules_hash(seq, rec)
@@ -386,6 +401,11 @@ class Replay:
             self.unsigned += 1
         elif event in DECISIONS:
             self.unsigned += 1
+        meeting = d.get("meeting")
+        if meeting is not None and "meeting_on_calendar" in ev.guards:
+            held = t["meetings"].get((meeting,))
+            if held is None or held["cancelled_at"] is not None:
+                self._bad(seq, f"it names the meeting on {meeting}, which is not a held meeting on the calendar then")
         answers = d.get("answers_challenges")
         if answers is None and d.get("answers_challenge") is not None:  # written before several challengers
             answers = [[d["answers_challenge"], d.get("response")]]
@@ -547,6 +567,19 @@ class Replay:
         if latest and made < latest[1][:19]:
             self._bad(seq, f"its statement was signed at {signed['time']}, before the evidence it names was frozen")
         self.signed += 1
+
+    @staticmethod
+    def _meeting(meeting_id: Any, note: Any, actor: str, at: str) -> Row:
+        return {
+            "id": meeting_id,
+            "note": note,
+            "added_by": actor,
+            "added_at": at,
+            "cancelled_at": None,
+            "cancelled_by": None,
+            "cancel_reason": None,
+            "moved_to": None,
+        }
 
     def _new_item(self, seq: int, ref: Any, kind: str, title: str, owner: Any, due: Any, at: str) -> None:
         if (ref,) in self.tables["items"]:

@@ -137,7 +137,9 @@ def html(pack: dict[str, Any]) -> str:
                 ]
                 for i in plan["items"]
             ],
-        ),
+        )
+        if plan["items"]
+        else "<p>No items on the register yet.</p>",
         "<h2>Items by state over time</h2>",
         chart_svg(pack["states_over_time"]),
         "<h2>What changed since the last meeting</h2>",
@@ -145,23 +147,20 @@ def html(pack: dict[str, Any]) -> str:
     if pack["changes"]:
         out.append(
             _table(
-                ["When", "Item", "Event", "By", "From", "To", "Outcome"],
+                ["When (UTC)", "Item", "What changed", "By"],
                 [
                     [
                         _td(c["recorded_at"][:16].replace("T", " ")),
-                        _td(c["item_ref"]),
-                        _td(c["event"]),
-                        _td(signed_by(c)),
-                        _td(c["from_state"]),
-                        _td(c["to_state"]),
-                        _td(c["outcome"]),
+                        _td(c["item_ref"] or ""),
+                        _td(c["text"]),
+                        _td(c["actor"]),
                     ]
                     for c in pack["changes"]
                 ],
             )
         )
     else:
-        out.append("<p>No changes.</p>")
+        out.append("<p>No change was applied since the last meeting.</p>")
     out.append("<h2>Items asking for sign-off</h2>")
     if not pack["asking_for_sign_off"]:
         out.append("<p>None.</p>")
@@ -233,6 +232,16 @@ def html(pack: dict[str, Any]) -> str:
         )
     else:
         out.append("<p>No item is stalling.</p>")
+    out.append("<h2>Appendix: refused attempts since the last meeting</h2>")
+    if pack["refusals"]:
+        out.append(
+            _table(
+                ["Refused for", "Times", "For example"],
+                [[_td(f["reason"]), _td(f["count"]), _td(f["example"])] for f in pack["refusals"]],
+            )
+        )
+    else:
+        out.append("<p>No attempt was refused.</p>")
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -260,12 +269,12 @@ def markdown(pack: dict[str, Any]) -> str:
         f"{cell(i['title'])} | {cell('; '.join(i['rag_reasons']))} |"
         for i in plan["items"]
     ]
+    if not plan["items"]:
+        lines[-2:] = ["No items on the register yet."]
     lines += ["", f"## What changed since {pack['previous_meeting']}", ""]
-    lines += [
-        f"- {c['recorded_at'][:16]} {c['item_ref']}: {c['event']} by {signed_by(c)} ({c['from_state']} → "
-        f"{c['to_state']}, {c['outcome']})"
-        for c in pack["changes"]
-    ] or ["No changes."]
+    lines += [f"- {c['recorded_at'][:16].replace('T', ' ')} {cell(c['text'])}" for c in pack["changes"]] or [
+        "No change was applied since the last meeting."
+    ]
     lines += ["", "## Items asking for sign-off", ""]
     for item in pack["asking_for_sign_off"]:
         lines.append(f"### {item['ref']} — {item['title']}")
@@ -280,6 +289,8 @@ def markdown(pack: dict[str, Any]) -> str:
         for m in pack["measures"]
     ] or ["No measures recorded."]
     lines += ["", "## Overdue evidence by owner", ""]
+    if not pack["overdue"]["owners"]:
+        lines.append("Nothing overdue.")
     for owner, due in pack["overdue"]["owners"].items():
         lines.append(f"### {owner}")
         lines += [
@@ -288,16 +299,8 @@ def markdown(pack: dict[str, Any]) -> str:
         lines += [f"- {r['ref']} (item): due {r['due']}, {r['days_late']} days late" for r in due["items"]]
     lines += ["", "## Perpetual limbo alarms", ""]
     lines += [f"- {i['ref']}: {'; '.join(i['limbo'])}" for i in pack["limbo"]] or ["No item is stalling."]
+    lines += ["", "## Appendix: refused attempts since the last meeting", ""]
+    lines += [f"- {f['reason']}: {f['count']} (e.g. {cell(f['example'])})" for f in pack["refusals"]] or [
+        "No attempt was refused."
+    ]
     return "\n".join(lines) + "\n"
-
-
-def signed_by(change: dict[str, Any]) -> str:
-    """Who made a change, and for a signed decision the key fingerprint it was signed with."""
-    detail = change.get("detail") or {}
-    signer = detail.get("signer") if isinstance(detail, dict) else None
-    who = str(change["actor"])
-    if signer:
-        who += f", signed with {signer}"
-        if detail.get("recorded_by"):
-            who += f" (recorded by {detail['recorded_by']})"
-    return who

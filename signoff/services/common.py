@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
+from signoff.domain.names import require_actor_name as require_actor_name
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
 from signoff.store.tables import Item, User
@@ -26,15 +27,6 @@ class Actor:
     @property
     def roles_text(self) -> str:
         return ",".join(sorted(self.roles))
-
-
-def require_actor_name(name: str | None) -> str:
-    if not name:
-        raise BadInput("say who you are: pass --as NAME before the command, or set SIGNOFF_USER.")
-    from signoff.domain.names import check_user_name
-
-    # A name no user can have is bad input, not an attempt to audit: control characters stay out of the log.
-    return check_user_name(name)
 
 
 def load_actor(uow: UnitOfWork, name: str) -> Actor:

@@ -20,6 +20,7 @@ from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.keys import add_key, generate_key_file, signer_from_file
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 
 SECRETARY = "sarah.okoro"
 CHAIR = "chair.whitfield"
@@ -239,6 +240,9 @@ def build_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     chair_key = keys / "chair.whitfield_ed25519"
     fingerprint = add_key(db, SECRETARY, CHAIR, generate_key_file(chair_key, f"{CHAIR}@demo"))
     step(f"the chair's signing key {fingerprint} made in {keys} and registered by the secretary")
+    add_meeting(db, SECRETARY, today, "Improvement Board")
+    add_meeting(db, SECRETARY, today + days(28), "Improvement Board")
+    step(f"meetings: today's board and the next on {(today + days(28)).isoformat()}")
 
     matrix_csv = directory / "evidence-matrix.csv"
     _write_matrix(matrix_csv, today)

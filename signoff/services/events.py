@@ -7,6 +7,7 @@ effects, move the item with an optimistic version check, append the audit record
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import select
@@ -23,7 +24,7 @@ from signoff.services.common import Actor, in_unit_of_work, load_actor, load_ite
 from signoff.services.evidence import bundle_entries, current, fact, item_evidence, withdrawals
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Signature, Submission
+from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Meeting, Signature, Submission
 from signoff.store.uow import UnitOfWork
 
 
@@ -109,6 +110,7 @@ def fire_event(
             meeting=meeting,
             override_reason=override_reason,
             damaged_files=_damaged_files(db_path, standing) if _guarded_by(wf, event, "evidence_files_intact") else (),
+            **_calendar(uow),
         )
         detail: dict[str, object] = {
             k: v
@@ -251,6 +253,17 @@ def _open_challenges(uow: UnitOfWork, item_id: int) -> list[Challenge]:
             .order_by(Challenge.id)  # type: ignore[arg-type]
         )
     )
+
+
+def _calendar(uow: UnitOfWork) -> dict[str, Any]:
+    """The board's calendar as the meeting guard reads it: held dates, and cancelled ones with where they moved."""
+    rows = uow.session.exec(select(Meeting)).all()
+    return {
+        "meetings_held": tuple(dt.date.fromisoformat(m.date) for m in rows if m.cancelled_at is None),
+        "meetings_cancelled": tuple(
+            (dt.date.fromisoformat(m.date), m.moved_to) for m in rows if m.cancelled_at is not None
+        ),
+    }
 
 
 def _guarded_by(wf: workflows.Workflow, event: str, guard: str) -> bool:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from signoff import clock
+from signoff.domain import changes
+from signoff.errors import NotFound
 from signoff.services import views
 from signoff.store.location import DbRef
 from signoff.store.reader import Reader
@@ -136,25 +138,56 @@ def _count(state_of: dict[str, str]) -> dict[str, int]:
     return dict(counts)
 
 
+def _refusals(r: Reader, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
+    """Refused attempts in the window, counted by reason (the failed guard, permission, state…)."""
+    refs = {row["ref"] for row in r.all("SELECT ref FROM items")}
+    people = {row["name"] for row in r.all("SELECT name FROM users")}
+    counted: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for rec in r.all(
+        "SELECT actor, item_ref, detail FROM audit WHERE outcome = 'refused'"
+        " AND recorded_at >= :since AND recorded_at < :until ORDER BY seq",
+        {"since": since.isoformat(), "until": (until + dt.timedelta(days=1)).isoformat()},
+    ):
+        if rec["actor"] not in people or (rec["item_ref"] is not None and rec["item_ref"] not in refs):
+            continue
+        detail = json.loads(rec["detail"]) if rec["detail"] else {}
+        detail = detail if isinstance(detail, dict) else {}
+        for reason, failure in zip(changes.refusal_reasons(detail), detail.get("failures") or ["other"], strict=False):
+            counted[reason] += 1
+            example.setdefault(reason, str(failure))
+    return [
+        {"reason": k, "count": n, "example": example[k]}
+        for k, n in sorted(counted.items(), key=lambda x: (-x[1], x[0]))
+    ]
+
+
 def board_pack(db_path: DbRef, meeting: dt.date) -> dict[str, Any]:
-    """Everything the board reads at one meeting, as data for the HTML or Markdown pack."""
+    """Everything the board reads at one meeting, as data for the HTML or Markdown pack.
+
+    The meeting must be a held meeting on the calendar (NotFound names the nearest). "What changed"
+    is every applied change since the previous held meeting, in plain words; refused attempts go to
+    a short appendix counted by reason, leaving out attempts on refs or by users that do not exist
+    (typos, not the board's business)."""
+    from signoff.services.minutes import applied_since, meeting_row
+
     plan = views.board(db_path)
     with Reader(db_path) as r:
-        previous = r.one("SELECT MAX(date) AS date FROM meetings WHERE date < :m", {"m": meeting.isoformat()})
+        row = meeting_row(r, meeting, "a board pack")
+        if row["cancelled_at"] is not None:
+            where = f"moved to {row['moved_to']}" if row["moved_to"] else "cancelled"
+            raise NotFound(f"the board meeting on {meeting.isoformat()} was {where}: make the pack for a held meeting.")
+        previous = r.one(
+            "SELECT MAX(date) AS date FROM meetings WHERE date < :m AND cancelled_at IS NULL",
+            {"m": meeting.isoformat()},
+        )
         since = (
             dt.date.fromisoformat(previous["date"])
             if previous and previous["date"]
             else meeting - dt.timedelta(days=28)
         )
-        changes = r.all(
-            "SELECT seq, recorded_at, actor, item_ref, event, from_state, to_state, outcome, detail FROM audit"
-            " WHERE recorded_at >= :since AND recorded_at < :until AND item_ref IS NOT NULL"
-            "   AND (COALESCE(from_state, '') <> COALESCE(to_state, '') OR outcome = 'refused') ORDER BY seq",
-            {
-                "since": since.isoformat(),
-                "until": (meeting + dt.timedelta(days=1)).isoformat(),
-            },
-        )
+        applied = applied_since(r, since, meeting)
+        refusals = _refusals(r, since, meeting)
         asking = []
         for item in plan["items"]:
             if item["state"] != "evidence_submitted":
@@ -180,13 +213,12 @@ def board_pack(db_path: DbRef, meeting: dt.date) -> dict[str, Any]:
             )
             asking.append({**item, "submission": sub, "evidence": evidence})
         chart = _states_over_time(r, meeting)
-    for c in changes:
-        c["detail"] = json.loads(c["detail"])
     return {
         "meeting": meeting.isoformat(),
         "previous_meeting": since.isoformat(),
         "plan": plan,
-        "changes": changes,
+        "changes": applied,
+        "refusals": refusals,
         "asking_for_sign_off": asking,
         "measures": measures(db_path),
         "overdue": overdue(db_path),

@@ -36,7 +36,8 @@ TABLE_SQL: dict[str, str] = {
     " a.override_reason, a.statement, a.signature, a.signer FROM approvals a LEFT JOIN items i ON i.id = a.item_id",
     "reschedules": "SELECT r.id, i.ref, r.from_due, r.to_due, r.reason, r.changed_by, r.changed_at"
     " FROM reschedules r LEFT JOIN items i ON i.id = r.item_id",
-    "meetings": "SELECT date, id, note, added_by, added_at FROM meetings",
+    "meetings": "SELECT date, id, note, added_by, added_at, cancelled_at, cancelled_by, cancel_reason, moved_to"
+    " FROM meetings",
     "withdrawals": "SELECT w.id, w.evidence_id, i.ref, w.withdrawn_at, w.withdrawn_by, w.reason"
     " FROM withdrawals w LEFT JOIN items i ON i.id = w.item_id",
     "item_changes": "SELECT c.id, i.ref, c.row_key, c.field, c.from_value, c.to_value, c.reason, c.changed_by,"

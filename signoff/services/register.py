@@ -201,12 +201,13 @@ def add_item(
             raise BadInput(f"item {ref!r} already exists: choose another ref.")
         now = uow.now
         due_text = due.isoformat() if due else None
+        owner_text = owner_name(uow, owner)
         uow.session.add(
             Item(
                 ref=ref,
                 kind=kind,
                 title=title,
-                owner=owner,
+                owner=owner_text,
                 due=due_text,
                 original_due=due_text,
                 state=wf.initial,
@@ -222,7 +223,19 @@ def add_item(
             item_ref=ref,
             to_state=wf.initial,
             workflow_hash=wf.digest,
-            detail={"kind": kind, "title": title, "due": due_text, "owner": owner},
+            detail={"kind": kind, "title": title, "due": due_text, "owner": owner_text},
         )
 
     in_unit_of_work(db_path, actor_name, "item.add", body, item_ref=ref)
+
+
+def owner_name(uow: UnitOfWork, owner: str | None) -> str | None:
+    """An owner is a registered user when one matches (names compared folded: 'DCS' is user 'dcs'), so
+    `todo` and `item list --owner` find their work; otherwise the owner stays free text as typed."""
+    if owner is None:
+        return None
+    wanted = names.name_fold(owner)
+    for name in uow.session.exec(select(User.name)):
+        if names.name_fold(name) == wanted:
+            return name
+    return owner

@@ -2,9 +2,9 @@
 
 The runtime role gets exactly what the engine does: it reads every table, appends to every
 table, and updates only the rows the engine updates in place (items' state, due date, title and
-owner, challenges' answers, matrix rows' dates, users' roles), and deletes only matrix rows that
-never had evidence. It owns nothing, so it cannot ALTER a table, DISABLE TRIGGER, TRUNCATE,
-DELETE or UPDATE the audit log: the append-only promise then holds against the application's
+owner, challenges' answers, matrix rows' dates, users' roles, meetings cancelled or moved), and
+deletes only matrix rows that never had evidence. It owns nothing, so it cannot ALTER a table,
+DISABLE TRIGGER, TRUNCATE, DELETE or UPDATE the audit log: the append-only promise then holds against the application's
 own login, not only against mistakes.
 """
 
@@ -19,9 +19,9 @@ from signoff.store import location
 
 # The only tables whose rows the engine changes after inserting them: items and challenges
 # (services/events.py, schedule.py, corrections.py), matrix rows and users (corrections.py,
-# people.py), meta and rulesets (the chair adopting new rules, rules.py), user_keys (a key's
-# revocation). Every other table is append-only for the runtime role.
-UPDATED_TABLES = ("challenges", "items", "matrix_rows", "meta", "rulesets", "user_keys", "users")
+# people.py), meetings (cancelled or moved, schedule.py), meta and rulesets (the chair adopting new
+# rules, rules.py), user_keys (a key's revocation). Every other table is append-only for the runtime role.
+UPDATED_TABLES = ("challenges", "items", "matrix_rows", "meetings", "meta", "rulesets", "user_keys", "users")
 # The only table whose rows the engine deletes: a matrix row that never had evidence
 # (services/corrections.py, 'matrix remove'); the deletion and its reason are in the chain.
 DELETED_TABLES = ("matrix_rows",)

@@ -6,10 +6,12 @@ secretary's most frequent commands start fast.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
 from signoff import clock
+from signoff.domain.names import name_fold
 from signoff.domain.rag import ItemStatus, judge
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
@@ -46,7 +48,8 @@ SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.
        i.created_at, i.last_transition_at,
        mx.next_uncovered, COALESCE(mx.matrix_rows, 0) AS matrix_rows, COALESCE(mx.keys_covered, 0) AS keys_covered,
        COALESCE(ch.challenges, 0) AS challenges, COALESCE(ms.measures_missed, 0) AS measures_missed,
-       (SELECT MIN(mt.date) FROM meetings mt WHERE mt.date < :today AND mt.date >= sub.submitted_on) AS missed_meeting
+       (SELECT MIN(mt.date) FROM meetings mt WHERE mt.date < :today AND mt.date >= sub.submitted_on
+        AND mt.cancelled_at IS NULL) AS missed_meeting
 FROM items i
 LEFT JOIN mx ON mx.item_id = i.id
 LEFT JOIN ch ON ch.item_id = i.id
@@ -74,12 +77,41 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
     return row
 
 
-def item_rows(db_path: DbRef, state: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+def item_rows(
+    db_path: DbRef,
+    state: str | None = None,
+    kind: str | None = None,
+    *,
+    owner: str | None = None,
+    rag: str | None = None,
+    due_before: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Items with their RAG, filtered. ``owner`` matches the item's owner or any of its matrix rows'
+    owners, compared as names are (``names.name_fold``), so owners typed as free text still match."""
     with Reader(db_path) as r:
-        return _item_rows(r, state, kind)
+        rows = item_rows_in(r, state, kind)
+        owned: set[str] = set()
+        if owner is not None:
+            wanted = name_fold(owner.strip())
+            owned = {
+                o["ref"]
+                for o in r.all(
+                    "SELECT i.ref, i.owner FROM items i UNION SELECT i.ref, m.owner FROM matrix_rows m"
+                    " JOIN items i ON i.id = m.item_id"
+                )
+                if o["owner"] and name_fold(o["owner"].strip()) == wanted
+            }
+    if owner is not None:
+        rows = [row for row in rows if row["ref"] in owned]
+    if rag is not None:
+        rows = [row for row in rows if row["rag"] == rag]
+    if due_before is not None:
+        rows = [row for row in rows if row["due"] and row["due"] < due_before.isoformat()]
+    return rows
 
 
-def _item_rows(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:
+def item_rows_in(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:
+    """Items with their RAG, read in a reader's snapshot that other views share (``todo``)."""
     flows = r.rules().flows
     if kind and kind not in flows:
         raise NotFound(f"unknown workflow {kind!r}: use one of {', '.join(sorted(flows))}.")
@@ -220,4 +252,7 @@ def user_detail(db_path: DbRef, name: str) -> dict[str, Any]:
 
 def meetings(db_path: DbRef) -> list[dict[str, Any]]:
     with Reader(db_path) as r:
-        return r.all("SELECT date, note, added_by, added_at FROM meetings ORDER BY date")
+        return r.all(
+            "SELECT date, note, added_by, added_at, cancelled_at, cancelled_by, cancel_reason, moved_to"
+            " FROM meetings ORDER BY date"
+        )

@@ -189,7 +189,10 @@ class Reschedule(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    """A board meeting on the calendar: items left waiting past one are flagged as in limbo."""
+    """A board meeting on the calendar: items left waiting past one are flagged as in limbo.
+
+    Never deleted, since decisions name their meeting: a cancelled meeting keeps its row with who
+    cancelled it, when and why, and ``moved_to`` when it was moved to another date."""
 
     __tablename__ = "meetings"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -197,6 +200,10 @@ class Meeting(SQLModel, table=True):
     note: Optional[str] = None
     added_by: str
     added_at: str
+    cancelled_at: Optional[str] = None
+    cancelled_by: Optional[str] = None
+    cancel_reason: Optional[str] = None
+    moved_to: Optional[str] = Field(default=None, max_length=10)
 
 
 class RuleSet(SQLModel, table=True):

@@ -95,7 +95,7 @@ def test_unknown_things_exit_4(
     ("args", "actor", "fragment"),
     [
         (("challenge", "OF-01", "--reason", ""), MEMBER, "reason is empty"),
-        (("reopen", "OF-01", "--reason", "   "), CHAIR, "reason is empty"),
+        (("reopen", "OF-01", "--reason", "   ", "--meeting", days_ago(0).isoformat()), CHAIR, "reason is empty"),
         (("resubmit", "OF-01", "--response", ""), SECRETARY, "response is empty"),
         (("submit", "OF-01"), None, "say who you are"),
         (("evidence", "add", "OF-01", "audit", "--dated", days_ago(1).isoformat()), SECRETARY, "exactly one of"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def test_each_entry_names_a_real_command_with_that_help(name: str) -> None:
 
 def test_every_command_module_is_in_the_table() -> None:
     modules = {m for m, _, _ in COMMANDS.values()}
-    assert modules == {"register", "evidence", "events", "views", "oversight", "audit", "db", "demo"}
+    assert modules == {"register", "evidence", "events", "views", "oversight", "work", "audit", "db", "demo"}
     ctx = click.Context(cli)
     assert cli.list_commands(ctx) == list(COMMANDS)
     assert cli.get_command(ctx, "no-such-command") is None
@@ -44,7 +45,20 @@ def test_help_loads_no_command_module() -> None:
     assert "Commands:" in proc.stdout and "approve" in proc.stdout
 
 
-@pytest.mark.parametrize("args", [["board", "--json"], ["item", "list"], ["history", "OF-01"], ["audit", "verify"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["board", "--json"],
+        ["item", "list"],
+        ["item", "list", "--owner", "sec", "--rag", "red"],
+        ["history", "OF-01"],
+        ["audit", "verify"],
+        ["--as", "sec", "todo"],
+        ["changes", "--since", "2020-01-01"],
+        ["meeting", "show", dt.date.today().isoformat()],
+        ["report", "--meeting", dt.date.today().isoformat(), "--format", "md"],
+    ],
+)
 def test_read_commands_never_import_the_write_stack(db_path, args: list[str]) -> None:  # type: ignore[no-untyped-def]
     code = (
         "import sys\n"

@@ -42,6 +42,7 @@ def cli(run_cli: Callable[..., Any], tmp_path: Path) -> Any:
 
     c = Cli()
     c.ok("init", "--secretary", "sec", actor=None)
+    c.ok("meeting", "add", TODAY)
     c.ok("user", "add", "chair", "--role", "chair")
     c.ok("user", "add", "partner", "--role", "member")
     c.ok("user", "add", "police", "--role", "member")

@@ -39,6 +39,7 @@ def test_an_item_from_import_to_sign_off(run_cli: Callable[..., Any], tmp_path: 
         return json.loads(ok("item", "show", ref, "--json", actor=None))["state"]
 
     assert "Created register" in ok("init", "--secretary", "sec", actor=None)
+    ok("meeting", "add", TODAY, actor="sec")
     ok("user", "add", "chair", "--role", "chair")
     ok("user", "key", "add", "chair", "--public-key", f"{key_file(tmp_path / 'keys', 'chair')}.pub")
     ok("user", "add", "partner", "--role", "member")
@@ -148,8 +149,13 @@ def test_an_item_from_import_to_sign_off(run_cli: Callable[..., Any], tmp_path: 
     assert "match" in ok("evidence", "verify", actor=None)
 
     # Re-opening needs the chair.
-    refused("reopen", "OF-01", "--reason", "Inspection found gaps", actor="partner", fragment="needs the role chair")
-    assert "now challenged" in ok("reopen", "OF-01", "--reason", "Inspection found gaps", actor="chair")
+    refused(
+        "reopen", "OF-01", "--reason", "Inspection found gaps", "--meeting", TODAY, actor="partner",
+        fragment="needs the role chair",
+    )  # fmt: skip
+    assert "now challenged" in ok(
+        "reopen", "OF-01", "--reason", "Inspection found gaps", "--meeting", TODAY, actor="chair"
+    )
     assert state("OF-01") == "challenged"
 
 
@@ -158,6 +164,7 @@ def test_a_measured_notice_item_needs_an_override(
 ) -> None:
     db = backend_db
     assert run_cli("init", "--secretary", "sec", db=db).code == 0
+    assert run_cli("meeting", "add", TODAY, db=db, actor="sec").code == 0
     assert run_cli("user", "add", "chair", "--role", "chair", db=db, actor="sec").code == 0
     chair_key = f"{key_file(tmp_path / 'keys', 'chair')}.pub"
     assert run_cli("user", "key", "add", "chair", "--public-key", chair_key, db=db, actor="sec").code == 0

@@ -372,7 +372,7 @@ def test_replay_holds_after_every_kind_of_change(db: Path, tmp_path: Path) -> No
         measure=MeasureInput("caseload", 19.5, "cases", "2026-Q3", 20.0, "at-most"),
     )
     fire_event(db, SECRETARY, "OF-02", "resubmit", response="Trend attached")
-    fire_event(db, CHAIR, "OF-01", "reopen", reason="Inspection found gaps")
+    fire_event(db, CHAIR, "OF-01", "reopen", reason="Inspection found gaps", meeting=dt.date.today())
     problems, differences = replayed(db)
     assert problems == [] and differences == []
     edit(db, "UPDATE items SET due = '2030-01-01' WHERE ref = 'OF-02'", "UPDATE challenges SET response = 'x'")

@@ -124,8 +124,8 @@ def test_a_refused_file_is_not_copied_into_the_evidence_store(db_path: Path, tmp
 
 def test_the_pack_shows_what_was_decided_on_the_previous_meeting_day(db_path: Path, tmp_path: Path) -> None:
     submitted(db_path, tmp_path)
-    add_meeting(db_path, SECRETARY, days_ago(0), "Board")
     fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
+    add_meeting(db_path, SECRETARY, days_ago(0) + dt.timedelta(days=14), "Board")
     pack = oversight.board_pack(db_path, days_ago(0) + dt.timedelta(days=14))
     assert pack["previous_meeting"] == days_ago(0).isoformat()
     assert any(c["event"] == "approve" and c["item_ref"] == "OF-01" for c in pack["changes"])

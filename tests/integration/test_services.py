@@ -18,6 +18,7 @@ from signoff.services import audit as audit_service
 from signoff.services.evidence import MeasureInput, add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user
+from signoff.services.schedule import add_meeting
 from signoff.services.views import item_detail
 from signoff.store.reader import Reader
 
@@ -93,7 +94,7 @@ def test_the_whole_life_of_an_item(db_path: Path, tmp_path: Path) -> None:
     assert fire_event(db_path, SECRETARY, "OF-01", "resubmit", response="sample tripled") == "evidence_submitted"
     assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY) == "signed_off"
     assert item_row(db_path, "OF-01") == ("signed_off", 5)
-    assert fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection found gaps") == "challenged"
+    assert fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection found gaps", meeting=TODAY) == "challenged"
 
     detail = item_detail(db_path, "OF-01")
     assert detail["state"] == "challenged"
@@ -224,6 +225,8 @@ def test_a_dual_role_user_whose_evidence_was_superseded_still_cannot_approve(db_
 
 def test_meeting_date_must_be_past_and_not_before_the_latest_submission(db_path: Path, tmp_path: Path) -> None:
     submitted(db_path, tmp_path)
+    add_meeting(db_path, SECRETARY, TOMORROW)
+    add_meeting(db_path, SECRETARY, YESTERDAY)
     err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TOMORROW)
     assert err.failures == [f"meeting_date_valid: the meeting date {TOMORROW.isoformat()} is in the future"]
     err = refused(db_path, CHAIR, "OF-01", "approve", meeting=YESTERDAY)
@@ -257,13 +260,15 @@ def test_resubmit_needs_a_response_and_new_evidence_after_a_challenge(db_path: P
 def test_reopen_needs_the_chair_and_a_reason(db_path: Path, tmp_path: Path) -> None:
     submitted(db_path, tmp_path)
     fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
-    err = refused(db_path, MEMBER, "OF-01", "reopen", reason="inspection says otherwise")
+    err = refused(db_path, MEMBER, "OF-01", "reopen", reason="inspection says otherwise", meeting=TODAY)
     assert err.failures == ["permission: reopen needs the role chair"]
-    err = refused(db_path, SECRETARY, "OF-01", "reopen", reason="inspection says otherwise")
+    err = refused(db_path, SECRETARY, "OF-01", "reopen", reason="inspection says otherwise", meeting=TODAY)
     assert err.failures == ["permission: reopen needs the role chair"]
-    err = refused(db_path, CHAIR, "OF-01", "reopen")
+    err = refused(db_path, CHAIR, "OF-01", "reopen", meeting=TODAY)
     assert err.failures == ["reason_given: a reason is required"]
-    assert fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection says otherwise") == "challenged"
+    assert (
+        fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection says otherwise", meeting=TODAY) == "challenged"
+    )
     # Re-opened: the item is back with the secretary, and cannot be approved from here.
     err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
     assert err.failures[0].startswith("state: approve is not allowed from challenged")

@@ -25,6 +25,7 @@ from signoff.errors import Refused
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 from signoff.store import uow as uow_module
 
 ROLES = {
@@ -66,6 +67,8 @@ def template() -> Path:
             for key in KEYS
         ]
         import_matrix(db, "sec", write_matrix(folder / "m.csv", rows))
+        for offset in (-2, -1, 0, 1):  # every meeting date the rules draw is on the calendar
+            add_meeting(db, "sec", days_ago(-offset))
         uow_module._ENGINES.pop(str(db.resolve())).dispose()
         _TEMPLATE["db"] = db
     return _TEMPLATE["db"]
@@ -182,7 +185,7 @@ class SignoffModel(RuleBasedStateMachine):
             kw["reason"] = text
         if event == "resubmit":
             kw["response"] = text
-        if event == "approve":
+        if event in ("approve", "reopen"):
             kw["meeting"] = meeting
         self.attempts += 1
         try:
@@ -249,7 +252,7 @@ class SignoffModel(RuleBasedStateMachine):
     @precondition(lambda self: any(m.state == "signed_off" for m in self.items.values()))
     @rule(ref=refs, actor=actors("chair"), reason=texts)
     def reopen(self, ref: str, actor: str, reason: str) -> None:
-        self.attempt(ref, "reopen", actor, reason)
+        self.attempt(ref, "reopen", actor, reason, meeting=self.today)
 
     # --- invariants ------------------------------------------------------------------------
     @invariant()

@@ -25,6 +25,7 @@ from signoff.services import audit
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 
 DUE = (dt.date.today() + dt.timedelta(days=60)).isoformat()
 PRESENT_BY = (dt.date.today() + dt.timedelta(days=30)).isoformat()
@@ -38,6 +39,7 @@ def build_register(folder: Path) -> Path:
     add_user(db, SECRETARY, CHAIR, ["chair"])
     add_user(db, SECRETARY, MEMBER, ["member"])
     register_key(db, CHAIR)
+    add_meeting(db, SECRETARY, dt.date.today())
     rows = [
         ("OF-01", "ofsted-recommendation", "Screen every contact", DUE, "audit", "Case-file audit", PRESENT_BY),
         ("OF-02", "ofsted-recommendation", "Reduce caseloads", DUE, "data", "Caseload data", PRESENT_BY),

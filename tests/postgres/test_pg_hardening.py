@@ -317,8 +317,8 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     assert printed.code == 0, printed.err
     admin_sql, owner_sql = printed.out.split("\n\n")
     assert (
-        "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items, public.matrix_rows, public.meta,"
-        " public.rulesets, public.user_keys, public.users TO board_app;" in owner_sql
+        "GRANT SELECT, INSERT, UPDATE ON public.challenges, public.items, public.matrix_rows, public.meetings,"
+        " public.meta, public.rulesets, public.user_keys, public.users TO board_app;" in owner_sql
     )
     assert "GRANT DELETE ON public.matrix_rows TO board_app;" in owner_sql
     assert owner_sql.count("DELETE") == 1 and "TRUNCATE" not in owner_sql
@@ -358,8 +358,14 @@ def test_the_runtime_role_runs_the_lifecycle_and_cannot_touch_the_record(
     ok("matrix", "add", "OF-01", "extra", "--description", "Spare", "--present-by", days_ago(-5).isoformat())
     ok("matrix", "remove", "OF-01", "extra", "--reason", "Not needed after all")
     ok("meeting", "add", days_ago(0).isoformat())
+    ok("meeting", "add", days_ago(-14).isoformat())
+    ok("meeting", "add", days_ago(-28).isoformat())
+    ok("meeting", "move", days_ago(-14).isoformat(), "--to", days_ago(-15).isoformat(), "--reason", "Room")
+    ok("meeting", "cancel", days_ago(-28).isoformat(), "--reason", "Snow")
     ok("approve", "OF-01", "--meeting", days_ago(0).isoformat(), actor="chair")
     assert "Audit chain intact" in ok("audit", "verify", actor=None)
+    assert "signed off OF-01" in ok("meeting", "show", days_ago(0).isoformat(), actor=None)
+    assert "Nothing is waiting" in ok("todo", actor="chair")
     ok("evidence", "verify", actor=None)
     ok("db", "copy", "--to", str(tmp_path / "copy.db"))
     events = [json.loads(line)["event"] for line in audit_lines(run_cli, as_app)]

@@ -18,6 +18,7 @@ from signing import fire_event, key_file, register_key, user_key
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 
 TODAY = days_ago(0).isoformat()
 
@@ -57,6 +58,7 @@ def test_a_whole_item_life_from_the_cli_on_postgres(run_cli: Any, pg_url: str, t
         return result.out
 
     ok("init", "--secretary", SECRETARY)
+    ok("meeting", "add", TODAY, actor=SECRETARY)
     ok("user", "add", CHAIR, "--role", "chair", actor=SECRETARY)
     ok("user", "key", "add", CHAIR, "--public-key", f"{key_file(tmp_path / 'keys', CHAIR)}.pub", actor=SECRETARY)
     ok("user", "add", "police", "--role", "member", actor=SECRETARY)
@@ -135,6 +137,7 @@ def test_two_chairs_approving_at_once_on_postgres_one_wins(pg_url: str, tmp_path
     import threading
 
     init_register(pg_url, SECRETARY)
+    add_meeting(pg_url, SECRETARY, days_ago(0))
     add_user(pg_url, SECRETARY, "chair-a", ["chair"])
     add_user(pg_url, SECRETARY, "chair-b", ["chair"])
     for chair in ("chair-a", "chair-b"):

@@ -49,7 +49,7 @@ def main() -> int:
                         "challenge": (mem, {"reason": f"challenge {token}"}),
                         "resubmit": (sec, {"response": f"response {token}"}),
                         "approve": (chair, {"meeting": today, "override_reason": f"override {token}"}),
-                        "reopen": (chair, {"reason": f"reopen {token}"}),
+                        "reopen": (chair, {"reason": f"reopen {token}", "meeting": today}),
                         "wrong": (mem, {"meeting": today}),  # a member may never approve: always refused
                     }[kind]
                     event = "approve" if kind == "wrong" else kind

@@ -20,6 +20,7 @@ from signing import register_key
 from signoff.services.audit import verify
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
+from signoff.services.schedule import add_meeting
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED_EXIT_CODES = {0, 1, 2, 3, 4, 5}
@@ -79,6 +80,7 @@ def matrix_csv(path: Path, refs: list[str], keys: tuple[str, ...] = ("k1", "k2")
 def make_register(db: Path, workers: int = 0, refs: list[str] | None = None) -> list[str]:
     """A register with a secretary, per-worker users sec-W/chair-W/mem-W, and items with a 2-row matrix."""
     init_register(db, SECRETARY)
+    add_meeting(db, SECRETARY, dt.date.today())  # decisions name a meeting on the calendar
     for w in range(workers):
         add_user(db, SECRETARY, f"sec-{w}", ["secretary"])
         add_user(db, SECRETARY, f"chair-{w}", ["chair"])

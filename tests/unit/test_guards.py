@@ -107,6 +107,29 @@ CASES: list[tuple[str, Attempt, str | None]] = [
     ("measures_met", attempt(evidence=(measure(70, 75, "at-least"),)), "A1 70 against at-least 75"),
     ("measures_met", attempt(evidence=(measure(640, 639),), override_reason="   "), "override with a recorded reason"),
     ("measures_met", attempt(evidence=(measure(640, 639),), override_reason="trend improving"), None),
+    ("meeting_on_calendar", attempt(meeting=TODAY, meetings_held=(TODAY - dt.timedelta(days=28), TODAY)), None),
+    ("meeting_on_calendar", attempt(meeting=None, meetings_held=(TODAY,)), None),
+    (
+        "meeting_on_calendar",
+        attempt(
+            meeting=TODAY - dt.timedelta(days=1),
+            meetings_held=(TODAY - dt.timedelta(days=28), TODAY, TODAY + dt.timedelta(days=28)),
+        ),
+        "no board meeting on 2013-09-29 is on the calendar: the nearest are 2013-09-02 and 2013-09-30",
+    ),
+    ("meeting_on_calendar", attempt(meeting=TODAY), "the calendar has no meetings: add one with 'signoff meeting add"),
+    (
+        "meeting_on_calendar",
+        attempt(
+            meeting=TODAY, meetings_held=(TODAY + dt.timedelta(days=1),), meetings_cancelled=((TODAY, "2013-10-01"),)
+        ),
+        "the meeting on 2013-09-30 was moved to 2013-10-01: the nearest is 2013-10-01",
+    ),
+    (
+        "meeting_on_calendar",
+        attempt(meeting=TODAY, meetings_cancelled=((TODAY, None),)),
+        "the meeting on 2013-09-30 was cancelled",
+    ),
 ]
 
 
@@ -182,6 +205,7 @@ def test_a_refusal_lists_every_failed_guard_not_just_the_first() -> None:
         actor_roles=frozenset({"secretary"}),
         open_challenges=(OPEN,),
         meeting=TODAY + dt.timedelta(days=7),
+        meetings_held=(TODAY + dt.timedelta(days=7),),
         evidence_adders=frozenset({"sec"}),
         submitted_bundle="x" * 64,
         current_bundle="y" * 64,

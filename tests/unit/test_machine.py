@@ -39,6 +39,7 @@ def good(event: str, state: str, n: int = 0) -> Attempt:
         reason="because",
         response="answered",
         meeting=TODAY,
+        meetings_held=(TODAY,),
     )
 
 
