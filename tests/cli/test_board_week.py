@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import days_ago, write_matrix
+from signing import key_file
 
 from signoff.domain.matrix import REQUIRED_COLUMNS
 
@@ -33,6 +34,7 @@ def board(run_cli: Callable[..., Any], tmp_path: Path) -> Callable[..., Any]:
 
     ok("init", "--secretary", "sec", actor=None)
     ok("user", "add", "chair", "--role", "chair")
+    ok("user", "key", "add", "chair", "--public-key", str(key_file(tmp_path / "keys", "chair")) + ".pub")
     ok("user", "add", "member", "--role", "member")
     ok("user", "add", "dcs", "--role", "member")
     soon = days_ago(-5).isoformat()

@@ -200,9 +200,12 @@ def test_a_decision_signed_offline_is_the_key_owners_and_names_who_recorded_it(i
 
 def test_a_reopening_is_signed_too(item: Path) -> None:
     fire_event(item, CHAIR, "OF-01", "approve", meeting=TODAY)
-    err = refused(item, CHAIR, "OF-01", "reopen", reason="inspection found gaps")
+    err = refused(item, CHAIR, "OF-01", "reopen", reason="inspection found gaps", meeting=dt.date.today())
     assert "reopen is a signed decision" in str(err)
-    assert fire_event(item, CHAIR, "OF-01", "reopen", reason="inspection found gaps") == "challenged"
+    assert (
+        fire_event(item, CHAIR, "OF-01", "reopen", reason="inspection found gaps", meeting=dt.date.today())
+        == "challenged"
+    )
     reconciled = verified(item)
     assert reconciled.ok and reconciled.signed == 2
     assert [s["event"] for s in item_detail(item, "OF-01")["signatures"]] == ["approve", "reopen"]

@@ -116,7 +116,7 @@ def anchor_of(db: Path) -> tuple[int, str]:
 def test_untouched_log_verifies_with_and_without_its_anchor(db: Path) -> None:
     report, integrity = audit.verify(db, anchor_of(db))
     assert report.ok and integrity == "ok"
-    assert report.checked == len(records(db)) == 13
+    assert report.checked == len(records(db)) == 14
     assert (report.last_seq, report.last_hash) == anchor_of(db)
 
 
@@ -379,14 +379,14 @@ def test_every_export_format_verifies_and_carries_the_chain(db: Path, tmp_path: 
 def test_one_edited_byte_in_an_export_is_reported_at_its_record(db: Path, tmp_path: Path, fmt: str) -> None:
     path = export(db, fmt, tmp_path)
     text = path.read_text(encoding="utf-8")
-    # Change one byte inside the chair's name on the approval record (seq 11 in this register).
+    # Change one byte inside the chair's name on the approval record (seq 12 in this register).
     target = next(r for r in records(db) if r["event"] == "approve")
-    assert target["seq"] == 11
+    assert target["seq"] == 12
     line_no = next(i for i, line in enumerate(text.splitlines()) if str(target["hash"]) in line and "approve" in line)
     lines = text.splitlines(keepends=True)
     lines[line_no] = lines[line_no].replace(CHAIR, "chaiR", 1)
     path.write_text("".join(lines), encoding="utf-8")
-    assert export_broken(path) == [11]
+    assert export_broken(path) == [12]
 
 
 def test_a_damaged_jsonl_line_is_reported_and_the_rest_still_checked(db: Path, tmp_path: Path) -> None:
