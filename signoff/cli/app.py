@@ -87,7 +87,21 @@ class SignoffGroup(click.Group):
 
         module, attr, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(f"signoff.cli.{module}"), attr)
+        accept_global_options(command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command is a usage error that suggests the nearest command names."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            near = difflib.get_close_matches(name, list(COMMANDS), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            raise click.UsageError(f"no such command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the table, without importing every command's module."""
@@ -124,6 +138,35 @@ class SignoffGroup(click.Group):
                 err=True,
             )
             sys.exit(1)
+
+
+def _global_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from signoff.store.location import target
+
+        ctx.ensure_object(Context).db = target(value)
+
+
+def _global_actor(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).actor = value
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Let ``--db`` and ``--as`` follow the command too (``signoff board --as x --db y``), as people
+    type them; given after the command, they win over those given before it and the environment."""
+    if getattr(command, "_global_options", False):
+        return
+    command.params += [
+        click.Option(["--db", "_global_db"], metavar="PATH", expose_value=False, callback=_global_db, hidden=True),
+        click.Option(
+            ["--as", "_global_actor"], metavar="USER", expose_value=False, callback=_global_actor, hidden=True
+        ),
+    ]
+    command._global_options = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)
 
 
 EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())

@@ -41,7 +41,9 @@ def audit_export(
     c: Context, fmt: str, item: str | None, since: dt.date | None, until: dt.date | None, out: Path | None
 ) -> None:
     """Export records with prev_hash and hash, so anyone can check them with 'audit verify-export'."""
-    from signoff.services.audit import export
+    from signoff.services.audit import export, require_known_item
+
+    require_known_item(c.db, item)
 
     if fmt == "xlsx":
         _export_xlsx(c, item, since, until, out)

@@ -64,6 +64,8 @@ def amend(c: Context, ref: str) -> None:
 @pass_ctx
 def approve(c: Context, ref: str, meeting: dt.date, override_reason: str | None) -> None:
     """Sign an item off at a board meeting (chair)."""
+    if override_reason is not None:  # given but blank is a typing slip (exit 2), not a missing override
+        override_reason = _required_text(override_reason, "override reason")
     _fire(c, ref, "approve", meeting=meeting, override_reason=override_reason)
 
 
@@ -94,4 +96,8 @@ def fire(
     override_reason: str | None,
 ) -> None:
     """Fire any event of the item's workflow (for custom workflows)."""
+    reason, response, override_reason = (
+        _required_text(v, what) if v is not None else None
+        for v, what in ((reason, "reason"), (response, "response"), (override_reason, "override reason"))
+    )
     _fire(c, ref, event, reason=reason, response=response, meeting=meeting, override_reason=override_reason)

@@ -187,7 +187,9 @@ def test_evidence_superseding(db_path: Path, tmp_path: Path) -> None:
     # A correction after submission changes the bundle: approval is refused until re-submitted.
     add_evidence(db_path, SECRETARY, "OF-01", "policy", YESTERDAY, note="newer policy", supersedes=policy)
     err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
-    assert err.failures == ["bundle_unchanged: evidence changed after submission: re-submit before approval"]
+    assert err.failures == [
+        "bundle_unchanged: evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
+    ]
 
 
 def test_a_superseding_record_dated_in_the_future_is_refused_at_entry(db_path: Path, tmp_path: Path) -> None:
