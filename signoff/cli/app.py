@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,34 @@ class OutputPath(click.ParamType):
 
 
 OUTPUT = OutputPath()
+
+
+def output_format(out: Path | None, fmt: str, suffixes: Mapping[str, tuple[str, ...]], chosen: bool) -> str:
+    """The format to write ``out`` in. A file name whose extension is another format's is refused
+    (exit 2) rather than filled with the wrong kind of text; when --format was not given, the
+    extension chooses it (``-o pack.md`` writes Markdown)."""
+    if out is None:
+        return fmt
+    ext = out.suffix.lower()
+    if ext in suffixes[fmt]:
+        return fmt
+    if not chosen:
+        for other, exts in suffixes.items():
+            if ext in exts:
+                return other
+    from signoff.errors import BadInput
+
+    known = ", ".join(e for exts in suffixes.values() for e in exts)
+    raise BadInput(
+        f"{out.name} does not end in {' or '.join(suffixes[fmt])}, so it would not open as {fmt}: "
+        f"name the file for its format ({known}) or pick the format with --format."
+    )
+
+
+def format_chosen(name: str = "fmt") -> bool:
+    """Whether the user gave --format, rather than taking its default."""
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def fail(err: SignoffError) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, format_chosen, output_format, pass_ctx
 from signoff.errors import SignoffError
 from signoff.render import output
 from signoff.render.progress import shown as progress_shown
@@ -43,6 +43,8 @@ def audit_export(
     """Export records with prev_hash and hash, so anyone can check them with 'audit verify-export'."""
     from signoff.services.audit import export, require_known_item
 
+    suffixes = {"csv": (".csv",), "jsonl": (".jsonl",), "json": (".json",), "xlsx": (".xlsx",)}
+    fmt = output_format(out, fmt, suffixes, format_chosen())
     require_known_item(c.db, item)
 
     if fmt == "xlsx":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, format_chosen, output_format, pass_ctx
 from signoff.render import output
 
 
@@ -155,6 +155,7 @@ def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> Non
     from signoff.render import pack
     from signoff.services.oversight import board_pack
 
+    fmt = output_format(out, fmt, {"html": (".html", ".htm"), "md": (".md", ".markdown")}, format_chosen())
     data = board_pack(c.db, meeting_date)
     text = pack.html(data) if fmt == "html" else pack.markdown(data)
     if out is None:

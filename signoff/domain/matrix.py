@@ -168,6 +168,11 @@ def parse_rows(
                 present_by = dates[values["present_by"]] = _date(values["present_by"], "present_by")
             except ValueError as e:
                 errs.append(str(e))
+        if present_by is not None and due is not None and present_by > due:
+            errs.append(
+                f"present_by {present_by.isoformat()} is after the item's due date {due.isoformat()}: "
+                f"evidence is presented before the item is due"
+            )
         if item is not None and not errs and key in keys_of[ref]:
             errs.append(f"evidence_key {key!r} appears twice for {ref}")
         if errs:
