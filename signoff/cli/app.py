@@ -283,7 +283,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "The board pack: plan on a page, changes, items for sign-off, measures, overdue, limbo, a chart.",
     ),
     "audit": ("audit", "audit", "The append-only, hash-chained audit log."),
-    "db": ("db", "db_group", "The register's database file: backup, upgrade, check."),
+    "db": ("db", "db_group", "The register's database file: backup, restore, upgrade, check."),
     "demo": (
         "demo",
         "demo",

@@ -91,6 +91,7 @@ def measures(c: Context, as_json: bool) -> None:
         m["against"] = f"{m['direction']} {m['threshold']:g}"
         m["shown"] = f"{m['value']:g} {m['unit'] or ''}".strip()
         m["trend_text"] = ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"]) + f" ({m['trend_direction']})"
+        m["flag"] = "; ".join(m["threshold_changes"])
     output.table(
         rows,
         [
@@ -101,6 +102,7 @@ def measures(c: Context, as_json: bool) -> None:
             ("period", "Period"),
             ("status", "Status"),
             ("trend_text", "Trend"),
+            ("flag", "Flag"),
         ],
         title="Measures",
         all_rows=True,
