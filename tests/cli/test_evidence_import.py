@@ -218,3 +218,24 @@ def test_a_sheet_with_a_wrong_header_says_which_columns(reg: Path, tmp_path: Pat
     r = run_cli("evidence", "import", str(path), db=reg, actor=SECRETARY)
     assert r.code == 2
     assert "missing column(s) evidence_key and unknown column(s) key" in r.err
+
+
+def test_an_import_replays_on_either_backend(register_db: Path | str, tmp_path: Path) -> None:
+    from signoff.services.evidence_import import import_evidence
+    from signoff.services.matrix import import_matrix
+    from signoff.services.views import item_detail
+
+    rows = [("OF-01", "ofsted-recommendation", "Screen contacts", LATER, "audit", "Case audit", LATER)]
+    import_matrix(register_db, SECRETARY, write_matrix(tmp_path / "m.csv", rows))
+    (tmp_path / "audit.pdf").write_bytes(b"%PDF-1.4 audit")
+    cells = {"measure": "A1", "value": "1", "threshold": "2", "direction": "at-most"}
+    sheet_rows = [
+        row("OF-01", "audit", file="audit.pdf"),
+        row("OF-01", "audit", note="n"),
+        row("OF-01", "audit", **cells),
+    ]
+    result = import_evidence(register_db, SECRETARY, sheet(tmp_path / "e.csv", sheet_rows))
+    assert result.records == 3
+    assert [e["kind"] for e in item_detail(register_db, "OF-01")["evidence"]] == ["file", "note", "measure"]
+    report, _, reconciled = audit.verify_register(register_db)
+    assert report.ok and reconciled.problems == [] and reconciled.differences == []
