@@ -129,7 +129,7 @@ class SignoffGroup(click.Group):
 
             near = difflib.get_close_matches(name, list(COMMANDS), n=3, cutoff=0.6)
             hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
-            raise click.UsageError(f"no such command {name!r}{hint}", ctx)
+            raise click.UsageError(f"No such command {name!r}{hint}", ctx)
         return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

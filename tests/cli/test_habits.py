@@ -60,8 +60,8 @@ def test_global_options_work_after_the_command(reg: Path, run_cli: Callable[...,
 
 
 def test_a_top_level_typo_gets_a_suggestion(run_cli: Callable[..., Any]) -> None:
-    one_line(run_cli("borad"), 2, "no such command 'borad'", "did you mean 'board'")
-    one_line(run_cli("xyzzy"), 2, "no such command 'xyzzy'")
+    one_line(run_cli("borad"), 2, "No such command 'borad'", "did you mean 'board'")
+    one_line(run_cli("xyzzy"), 2, "No such command 'xyzzy'")
 
 
 def test_init_creates_a_missing_folder(run_cli: Callable[..., Any], tmp_path: Path) -> None:
