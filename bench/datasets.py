@@ -62,6 +62,7 @@ def write_matrix_csv(path: Path, items: int, rows_per_item: int) -> Path:
             title = f"Recommendation {i}: improve the timeliness of assessments — café review {rnd.randint(0, 999)}"
             for k in range(rows_per_item):
                 present = f"20{24 + (i + k) % 3}-{1 + (i * 7 + k) % 12:02d}-{1 + (i + k) % 28:02d}"
+                present = min(present, due)  # evidence is presented by the item's due date, never after
                 w.writerow(
                     (
                         ref(i),

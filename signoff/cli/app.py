@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,34 @@ class OutputPath(click.ParamType):
 OUTPUT = OutputPath()
 
 
+def output_format(out: Path | None, fmt: str, suffixes: Mapping[str, tuple[str, ...]], chosen: bool) -> str:
+    """The format to write ``out`` in. A file name whose extension is another format's is refused
+    (exit 2) rather than filled with the wrong kind of text; when --format was not given, the
+    extension chooses it (``-o pack.md`` writes Markdown)."""
+    if out is None:
+        return fmt
+    ext = out.suffix.lower()
+    if ext in suffixes[fmt]:
+        return fmt
+    if not chosen:
+        for other, exts in suffixes.items():
+            if ext in exts:
+                return other
+    from signoff.errors import BadInput
+
+    known = ", ".join(e for exts in suffixes.values() for e in exts)
+    raise BadInput(
+        f"{out.name} does not end in {' or '.join(suffixes[fmt])}, so it would not open as {fmt}: "
+        f"name the file for its format ({known}) or pick the format with --format."
+    )
+
+
+def format_chosen(name: str = "fmt") -> bool:
+    """Whether the user gave --format, rather than taking its default."""
+    ctx = click.get_current_context()
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def fail(err: SignoffError) -> None:
     from signoff.store.location import scrub
 
@@ -87,7 +116,21 @@ class SignoffGroup(click.Group):
 
         module, attr, _ = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(f"signoff.cli.{module}"), attr)
+        accept_global_options(command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """An unknown command is a usage error that suggests the nearest command names."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            near = difflib.get_close_matches(name, list(COMMANDS), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            raise click.UsageError(f"No such command {name!r}{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the table, without importing every command's module."""
@@ -124,6 +167,35 @@ class SignoffGroup(click.Group):
                 err=True,
             )
             sys.exit(1)
+
+
+def _global_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        from signoff.store.location import target
+
+        ctx.ensure_object(Context).db = target(value)
+
+
+def _global_actor(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).actor = value
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Let ``--db`` and ``--as`` follow the command too (``signoff board --as x --db y``), as people
+    type them; given after the command, they win over those given before it and the environment."""
+    if getattr(command, "_global_options", False):
+        return
+    command.params += [
+        click.Option(["--db", "_global_db"], metavar="PATH", expose_value=False, callback=_global_db, hidden=True),
+        click.Option(
+            ["--as", "_global_actor"], metavar="USER", expose_value=False, callback=_global_actor, hidden=True
+        ),
+    ]
+    command._global_options = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)
 
 
 EXIT_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
@@ -234,7 +306,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "todo": ("work", "todo", "What is waiting for you: by your roles, and the evidence you own."),
     "changes": ("work", "changes", "Every applied change since a date, in plain words."),
     "audit": ("audit", "audit", "The append-only, hash-chained audit log."),
-    "db": ("db", "db_group", "The register's database file: backup, upgrade, check."),
+    "db": ("db", "db_group", "The register's database file: backup, restore, upgrade, check."),
     "demo": (
         "demo",
         "demo",

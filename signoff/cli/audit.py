@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, format_chosen, output_format, pass_ctx
 from signoff.errors import SignoffError
 from signoff.render import output
 from signoff.render.progress import shown as progress_shown
@@ -41,7 +41,11 @@ def audit_export(
     c: Context, fmt: str, item: str | None, since: dt.date | None, until: dt.date | None, out: Path | None
 ) -> None:
     """Export records with prev_hash and hash, so anyone can check them with 'audit verify-export'."""
-    from signoff.services.audit import export
+    from signoff.services.audit import export, require_known_item
+
+    suffixes = {"csv": (".csv",), "jsonl": (".jsonl",), "json": (".json",), "xlsx": (".xlsx",)}
+    fmt = output_format(out, fmt, suffixes, format_chosen())
+    require_known_item(c.db, item)
 
     if fmt == "xlsx":
         _export_xlsx(c, item, since, until, out)

@@ -17,7 +17,7 @@ class IntegrityFailed(SignoffError):
 
 @click.group("db")
 def db_group() -> None:
-    """The register's database file: backup, upgrade, check."""
+    """The register's database file: backup, restore, upgrade, check."""
 
 
 @db_group.command("backup")
@@ -27,13 +27,33 @@ def db_group() -> None:
 def db_backup(c: Context, file: Path, force: bool) -> None:
     """Copy the register to FILE as one consistent snapshot, even while others are writing.
 
-    Evidence files are copied to FILE.evidence beside it. Restore by copying FILE back.
+    Evidence files are copied to FILE.evidence beside it. Restore both with 'signoff db restore FILE'.
     """
     from signoff.services.maintenance import backup
 
     r = backup(c.db, file, overwrite=force)
     extra = f" and {r.evidence_files} evidence file(s)" if r.evidence_files else ""
     output.message(f"Backed up {c.db} (schema {r.revision or 'none'}) to {r.path}{extra}.")
+
+
+@db_group.command("restore")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a register that has records the backup lacks (it is kept aside).")
+@pass_ctx
+def db_restore(c: Context, file: Path, force: bool) -> None:
+    """Restore the register from FILE, a 'db backup', with its evidence files (FILE.evidence).
+
+    The backup is verified first (integrity, chain, replay, evidence files). A register with
+    records the backup lacks is not overwritten unless --force, and then it is kept as DB.bak-TIME.
+    """
+    from signoff.services.restore import restore
+
+    r = restore(c.db, file, force=force)
+    kept = f"; the register it replaced is kept as {r.kept}" if r.kept else ""
+    output.message(
+        f"Restored {c.db} from {file}: {r.records} audit record(s), verified, and {r.evidence_files} "
+        f"evidence file(s){kept}."
+    )
 
 
 @db_group.command("upgrade")

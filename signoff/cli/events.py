@@ -159,6 +159,8 @@ def approve(
     statement: Path | None,
 ) -> None:
     """Sign an item off at a board meeting (chair, with their key; or a secretary recording a signature)."""
+    if override_reason is not None:  # given but blank is a typing slip (exit 2), not a missing override
+        override_reason = _required_text(override_reason, "override reason")
     _fire(c, ref, "approve", key, signature, statement, meeting=meeting, override_reason=override_reason)
 
 
@@ -218,6 +220,10 @@ def fire(
     statement: Path | None,
 ) -> None:
     """Fire any event of the item's workflow (for custom workflows); signed with --key or --signature."""
+    reason, response, override_reason = (
+        _required_text(v, what) if v is not None else None
+        for v, what in ((reason, "reason"), (response, "response"), (override_reason, "override reason"))
+    )
     _fire(
         c,
         ref,

@@ -71,6 +71,25 @@ def evidence_add(
         output.message(f"Repaired the stored copy of {file.name} from this file: {added.repaired}.")
 
 
+@evidence.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_ctx
+def evidence_import(c: Context, file: Path) -> None:
+    """Add many evidence records from a CSV or Excel sheet (secretary only), all or none.
+
+    Columns: item_ref,evidence_key,dated,note,file,measure,value,unit,period,threshold,direction,
+    with exactly one of note, file or measure on each row; file paths are relative to the sheet.
+    Every row is checked first; one bad row rejects the sheet, listing every bad line. Each record
+    is audited exactly as 'evidence add' audits it.
+    """
+    from signoff.services.evidence_import import import_evidence
+
+    r = import_evidence(c.db, c.who(), file)
+    output.message(f"Imported {r.records} evidence record(s) for {r.items} item(s) from {file.name}.")
+    if r.repaired:
+        output.message(f"Repaired the stored copy of {', '.join(sorted(set(r.repaired)))} from the sheet's files.")
+
+
 @evidence.command("list")
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

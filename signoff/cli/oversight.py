@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from signoff.cli.app import DATE, OUTPUT, Context, pass_ctx
+from signoff.cli.app import DATE, OUTPUT, Context, format_chosen, output_format, pass_ctx
 from signoff.render import output
 
 
@@ -91,6 +91,7 @@ def measures(c: Context, as_json: bool) -> None:
         m["against"] = f"{m['direction']} {m['threshold']:g}"
         m["shown"] = f"{m['value']:g} {m['unit'] or ''}".strip()
         m["trend_text"] = ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"]) + f" ({m['trend_direction']})"
+        m["flag"] = "; ".join(m["threshold_changes"])
     output.table(
         rows,
         [
@@ -101,6 +102,7 @@ def measures(c: Context, as_json: bool) -> None:
             ("period", "Period"),
             ("status", "Status"),
             ("trend_text", "Trend"),
+            ("flag", "Flag"),
         ],
         title="Measures",
         all_rows=True,
@@ -227,6 +229,7 @@ def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> Non
     from signoff.render import pack
     from signoff.services.oversight import board_pack
 
+    fmt = output_format(out, fmt, {"html": (".html", ".htm"), "md": (".md", ".markdown")}, format_chosen())
     data = board_pack(c.db, meeting_date)
     text = pack.html(data) if fmt == "html" else pack.markdown(data)
     if out is None:

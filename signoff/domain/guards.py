@@ -128,7 +128,7 @@ def _bundle_unchanged(a: Attempt) -> str | None:
     if a.submitted_bundle is None:
         return "the item has no frozen submission to approve"
     if a.submitted_bundle != a.current_bundle:
-        return "evidence changed after submission: re-submit before approval"
+        return "evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
     return None
 
 

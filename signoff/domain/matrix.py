@@ -100,6 +100,11 @@ def _owner(values: dict[str, str], column: str, errs: list[str], known_good: set
     return owner
 
 
+def bad_rows(source: str, problems: list[str]) -> str:
+    """One sentence, then one line per bad row, so a secretary can work down the list."""
+    return f"{source} has {len(problems)} bad row(s) and nothing was imported:\n" + "\n".join(problems)
+
+
 def parse_rows(
     records: list[dict[str, str]],
     header: list[str],
@@ -125,7 +130,9 @@ def parse_rows(
     for offset, rec in enumerate(records):
         line = first_line + offset
         if None in rec or None in rec.values():
-            problems.append(f"line {line}: wrong number of columns")
+            raw: dict[Any, Any] = rec
+            found = raw[None] if isinstance(raw.get(None), int) else sum(v is not None for k, v in raw.items() if k)
+            problems.append(f"line {line}: wrong number of columns (expected {len(header)}, found {found})")
             continue
         values = rec if stripped else {k: v.strip() for k, v in rec.items() if k}
         if not any(values.values()):
@@ -161,6 +168,11 @@ def parse_rows(
                 present_by = dates[values["present_by"]] = _date(values["present_by"], "present_by")
             except ValueError as e:
                 errs.append(str(e))
+        if present_by is not None and due is not None and present_by > due:
+            errs.append(
+                f"present_by {present_by.isoformat()} is after the item's due date {due.isoformat()}: "
+                f"evidence is presented before the item is due"
+            )
         if item is not None and not errs and key in keys_of[ref]:
             errs.append(f"evidence_key {key!r} appears twice for {ref}")
         if errs:
@@ -179,7 +191,7 @@ def parse_rows(
         keys_of[ref].add(key)
         item.rows.append(MatrixRowSpec(key, description, present_by, evidence_owner, line))
     if problems:
-        raise BadInput(f"{source} has {len(problems)} bad row(s) and nothing was imported: " + " | ".join(problems))
+        raise BadInput(bad_rows(source, problems))
     if not items:
         raise BadInput(f"{source} has no rows: add one row per evidence requirement under the header.")
     return list(items.values())
@@ -196,10 +208,8 @@ def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[
             if not row:
                 continue  # a blank line, as csv.DictReader skips them
             rec: dict[Any, Any] = dict(zip(header, map(str.strip, row), strict=False))
-            if len(row) > width:
-                rec[None] = row[width:]  # extra cells: reported as a wrong number of columns
-            elif len(row) < width:
-                rec.update(dict.fromkeys(header[len(row) :]))
+            if len(row) != width:
+                rec[None] = len(row)  # the number of cells found: reported as a wrong number of columns
             records.append(rec)
     except csv.Error as err:
         raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None

@@ -200,6 +200,7 @@ def html(pack: dict[str, Any]) -> str:
                         _td(
                             ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"])
                             + f" ({m['trend_direction']})"
+                            + "".join(f"; {c}" for c in m.get("threshold_changes", []))
                         ),
                     ]
                     for m in pack["measures"]
@@ -286,6 +287,7 @@ def markdown(pack: dict[str, Any]) -> str:
     lines += [
         f"- {m['measure']} ({m['item']}): {m['value']:g} {m['unit'] or ''} against {m['direction']} "
         f"{m['threshold']:g} — {'met' if m['met'] else 'NOT MET'} ({m['trend_direction']})"
+        + "".join(f"; {c}" for c in m.get("threshold_changes", []))
         for m in pack["measures"]
     ] or ["No measures recorded."]
     lines += ["", "## Overdue evidence by owner", ""]

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from signoff.domain import bundle, chain
 from signoff.domain.item_links import ItemLinks
-from signoff.errors import BadInput, SignoffError
+from signoff.errors import BadInput, NotFound, SignoffError
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
 from signoff.store.reader import Reader, SqliteReader
@@ -37,6 +37,19 @@ def _filters(item: str | None, since: dt.date | None, until: dt.date | None) -> 
         where.append("recorded_at < ?")
         params.append((until + dt.timedelta(days=1)).isoformat())
     return (" WHERE " + " AND ".join(where) if where else ""), tuple(params)
+
+
+def require_known_item(db_path: DbRef, item: str | None) -> None:
+    """An export filter naming an item neither the register nor its log has ever seen is a typo (exit 4);
+    a ref that only refused attempts named is still a fair filter for an auditor."""
+    if not item:
+        return
+    with Reader(db_path) as r:
+        known = r.one("SELECT 1 AS k FROM items WHERE ref = ?", (item,)) or r.one(
+            "SELECT 1 AS k FROM audit WHERE item_ref = ? LIMIT 1", (item,)
+        )
+    if not known:
+        raise NotFound(f"no item {item!r} in the register or its audit log: see 'signoff item list' for the refs.")
 
 
 def export(

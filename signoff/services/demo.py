@@ -73,9 +73,9 @@ ITEMS: list[tuple[str, str, str, int, str, list[tuple[str, str, int]]]] = [
         4,
         "Customer Relations Manager",
         [
-            ("complaints-procedure", "Revised complaints procedure", 5),
+            ("complaints-procedure", "Revised complaints procedure", 2),
             ("advocacy-contract", "Advocacy service contract award", -5),
-            ("complaints-data", "Complaints performance data", 12),
+            ("complaints-data", "Complaints performance data", 4),
         ],
     ),
     (
@@ -86,7 +86,7 @@ ITEMS: list[tuple[str, str, str, int, str, list[tuple[str, str, int]]]] = [
         "Head of ICT",
         [
             ("it-rollout-plan", "IT roll-out plan with supplier dates", -45),
-            ("it-rollout-report", "Roll-out completion report", -2),
+            ("it-rollout-report", "Roll-out completion report", -3),
         ],
     ),
     (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from signoff import clock
 from signoff.domain import bundle, names
 from signoff.domain.model import EvidenceFact
 from signoff.domain.roles import REGISTER_ACTIONS
@@ -17,7 +18,7 @@ from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, MatrixRow, Meta, Withdrawal
+from signoff.store.tables import Evidence, Item, MatrixRow, Meta, Withdrawal
 from signoff.store.uow import UnitOfWork
 
 
@@ -107,9 +108,23 @@ def add_evidence(
     ).evidence_id
 
 
-def record_evidence(
-    db_path: DbRef,
-    actor_name: str,
+@dataclass(frozen=True)
+class Checked:
+    """One piece of evidence whose every field has passed the checks that need no register: what
+    ``evidence add`` and each row of ``evidence import`` write."""
+
+    ref: str
+    key: str
+    dated: dt.date
+    kind: str  # file | note | measure
+    file: Path | None = None
+    file_name: str | None = None
+    note: str | None = None
+    measure: MeasureInput | None = None
+    digest: str = ""  # a note's or a measure's digest; a file's is taken when it is stored
+
+
+def check_evidence(
     ref: str,
     key: str,
     dated: dt.date,
@@ -117,24 +132,25 @@ def record_evidence(
     file: Path | None = None,
     note: str | None = None,
     measure: MeasureInput | None = None,
-    supersedes: int | None = None,
-) -> Added:
-    """Record one piece of evidence. Adding a file whose stored copy is damaged (or gone, while
-    records still name it) repairs the copy from the file given, whose hash is checked first."""
+    today: dt.date | None = None,
+) -> Checked:
+    """Check one piece of evidence before the register is opened; BadInput names what is wrong."""
     ref = names.check_ref(ref)
     key = names.check_key(key)
     given = [x for x in (file, note, measure) if x is not None]
     if len(given) != 1:
         raise BadInput("give exactly one of --file PATH, --note TEXT or --measure NAME for the evidence.")
-    kind = "file" if file is not None else "measure" if measure is not None else "note"
-    note_text = names.check_text(note, "note") if note is not None else None
-    file_name = size = None
-    digest = ""
+    today = today or clock.today()
+    if dated > today:
+        raise BadInput(
+            f"evidence dated {dated.isoformat()} is after today ({today.isoformat()}): "
+            f"give the date the evidence carries, not when it is expected."
+        )
     if file is not None:
         if not file.is_file():
             raise BadInput(f"evidence file {file} does not exist or is not a file: check the path.")
-        file_name = names.check_file_name(file.name)
-    elif measure is not None:
+        return Checked(ref, key, dated, "file", file=file, file_name=names.check_file_name(file.name))
+    if measure is not None:
         if measure.direction not in ("at-most", "at-least"):
             raise BadInput(f"direction {measure.direction!r} is not at-most or at-least.")
         if not (math.isfinite(measure.value) and math.isfinite(measure.threshold)):
@@ -150,16 +166,129 @@ def record_evidence(
             repr(measure.threshold),
             measure.direction,
         )
-    else:
-        digest = bundle.note_digest(note_text)
-    repaired: str | None = None  # kept across a retried attempt: the repair happened on the first
+        return Checked(ref, key, dated, "measure", measure=measure, digest=digest)
+    assert note is not None
+    note_text = names.check_text(note, "note")
+    return Checked(ref, key, dated, "note", note=note_text, digest=bundle.note_digest(note_text))
 
-    def body(uow: UnitOfWork, actor: Actor) -> int:
+
+def matrix_row(uow: UnitOfWork, item_id: int, key: str) -> MatrixRow | None:
+    return uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item_id, MatrixRow.key == key)).first()
+
+
+def size_problem(uow: UnitOfWork, e: Checked) -> str | None:
+    """Why a file is too large for this register, or None."""
+    if e.file is None:
+        return None
+    limit = max_evidence_bytes(uow)
+    size = e.file.stat().st_size
+    if size <= limit:
+        return None
+    return (
+        f"evidence file {e.file_name} is {size / MIB:,.1f} MiB, over this register's limit "
+        f"of {limit // MIB:,} MiB: add a smaller file, or a note saying where the document is kept."
+    )
+
+
+def write_evidence(
+    uow: UnitOfWork, actor: Actor, db_path: DbRef, item: Item, e: Checked, supersedes: int | None = None
+) -> Added:
+    """Store one checked piece of evidence and its ``evidence.add`` audit record in ``uow``: the
+    record ``evidence add`` writes, whichever command wrote it. The caller has checked the actor's
+    role, the item, the matrix row and the file's size."""
+    assert item.id is not None
+    digest, size, repaired = e.digest, None, None
+    if e.file is not None:
+        # Copied only once the attempt is allowed; a copy whose record then fails to commit is an
+        # unreferenced blob, harmless (the store is content-addressed), and a repair stands.
+        stored = blobs.put(location.evidence_dir(db_path), e.file)
+        digest, size = stored.digest, stored.size
+        if stored.found == "damaged":
+            repaired = "it no longer had its SHA-256"
+        elif (
+            stored.found == "absent" and uow.session.exec(select(Evidence.id).where(Evidence.sha256 == digest)).first()
+        ):
+            repaired = "it was missing"
+    measure = e.measure
+    record = Evidence(
+        item_id=item.id,
+        key=e.key,
+        kind=e.kind,
+        note=e.note,
+        file_name=e.file_name,
+        file_size=size,
+        sha256=digest,
+        dated=e.dated.isoformat(),
+        recorded_at=uow.now,
+        added_by=actor.name,
+        supersedes_id=supersedes,
+        measure=measure.measure if measure else None,
+        value=repr(measure.value) if measure else None,
+        unit=measure.unit if measure else None,
+        period=measure.period if measure else None,
+        threshold=repr(measure.threshold) if measure else None,
+        direction=measure.direction if measure else None,
+    )
+    uow.session.add(record)
+    uow.session.flush()
+    assert record.id is not None
+    detail: dict[str, object] = {
+        "evidence_id": record.id,
+        "key": e.key,
+        "kind": e.kind,
+        "sha256": digest,
+        "dated": record.dated,
+    }
+    if e.file_name:
+        detail.update(file=e.file_name, size=size)
+    if measure:
+        detail.update(
+            measure=measure.measure,
+            value=record.value,
+            unit=measure.unit,
+            period=measure.period,
+            threshold=record.threshold,
+            direction=measure.direction,
+        )
+    if supersedes is not None:
+        detail["supersedes"] = supersedes
+    if repaired:
+        detail["repaired_stored_copy"] = True
+    record_applied(
+        uow,
+        actor,
+        "evidence.add",
+        item_ref=e.ref,
+        from_state=item.state,
+        to_state=item.state,
+        workflow_hash=uow.rules().get(item.kind).digest,
+        detail=detail,
+    )
+    return Added(record.id, repaired)
+
+
+def record_evidence(
+    db_path: DbRef,
+    actor_name: str,
+    ref: str,
+    key: str,
+    dated: dt.date,
+    *,
+    file: Path | None = None,
+    note: str | None = None,
+    measure: MeasureInput | None = None,
+    supersedes: int | None = None,
+) -> Added:
+    """Record one piece of evidence. Adding a file whose stored copy is damaged (or gone, while
+    records still name it) repairs the copy from the file given, whose hash is checked first."""
+    e = check_evidence(ref, key, dated, file=file, note=note, measure=measure)
+    ref, key = e.ref, e.key
+
+    def body(uow: UnitOfWork, actor: Actor) -> Added:
         require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence add", ref)
         item = load_item(uow, ref)
         assert item.id is not None
-        row = uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item.id, MatrixRow.key == key)).first()
-        if row is None:
+        if matrix_row(uow, item.id, key) is None:
             raise NotFound(f"{ref} has no evidence matrix row {key!r}: see 'signoff matrix show {ref}'.")
         if supersedes is not None:
             old = uow.session.get(Evidence, supersedes)
@@ -179,80 +308,9 @@ def record_evidence(
                 raise BadInput(
                     f"evidence record {supersedes} is already superseded: supersede its replacement instead."
                 )
-        nonlocal digest, size, repaired
-        if file is not None:
-            limit = max_evidence_bytes(uow)
-            if file.stat().st_size > limit:
-                raise BadInput(
-                    f"evidence file {file_name} is {file.stat().st_size / MIB:,.1f} MiB, over this register's limit "
-                    f"of {limit // MIB:,} MiB: add a smaller file, or a note saying where the document is kept."
-                )
-            # Copied only once the attempt is allowed; a copy whose record then fails to commit is an
-            # unreferenced blob, harmless (the store is content-addressed), and a repair stands.
-            stored = blobs.put(location.evidence_dir(db_path), file)
-            digest, size = stored.digest, stored.size
-            if stored.found == "damaged":
-                repaired = "it no longer had its SHA-256"
-            elif (
-                stored.found == "absent"
-                and uow.session.exec(select(Evidence.id).where(Evidence.sha256 == digest)).first()
-            ):
-                repaired = "it was missing"
-        record = Evidence(
-            item_id=item.id,
-            key=key,
-            kind=kind,
-            note=note_text,
-            file_name=file_name,
-            file_size=size,
-            sha256=digest,
-            dated=dated.isoformat(),
-            recorded_at=uow.now,
-            added_by=actor.name,
-            supersedes_id=supersedes,
-            measure=measure.measure if measure else None,
-            value=repr(measure.value) if measure else None,
-            unit=measure.unit if measure else None,
-            period=measure.period if measure else None,
-            threshold=repr(measure.threshold) if measure else None,
-            direction=measure.direction if measure else None,
-        )
-        uow.session.add(record)
-        uow.session.flush()
-        assert record.id is not None
-        detail: dict[str, object] = {
-            "evidence_id": record.id,
-            "key": key,
-            "kind": kind,
-            "sha256": digest,
-            "dated": record.dated,
-        }
-        if file_name:
-            detail.update(file=file_name, size=size)
-        if measure:
-            detail.update(
-                measure=measure.measure,
-                value=record.value,
-                unit=measure.unit,
-                period=measure.period,
-                threshold=record.threshold,
-                direction=measure.direction,
-            )
-        if supersedes is not None:
-            detail["supersedes"] = supersedes
-        if repaired:
-            detail["repaired_stored_copy"] = True
-        record_applied(
-            uow,
-            actor,
-            "evidence.add",
-            item_ref=ref,
-            from_state=item.state,
-            to_state=item.state,
-            workflow_hash=uow.rules().get(item.kind).digest,
-            detail=detail,
-        )
-        return record.id
+        too_big = size_problem(uow, e)
+        if too_big:
+            raise BadInput(too_big)
+        return write_evidence(uow, actor, db_path, item, e, supersedes)
 
-    evidence_id = in_unit_of_work(db_path, actor_name, "evidence.add", body, item_ref=ref)
-    return Added(evidence_id, repaired)
+    return in_unit_of_work(db_path, actor_name, "evidence.add", body, item_ref=ref)

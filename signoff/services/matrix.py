@@ -88,7 +88,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
             if s.ref in existing and existing[s.ref][1] != s.kind
         ]
         if problems:
-            raise BadInput(f"{path.name} conflicts with the register and nothing was imported: " + " | ".join(problems))
+            raise BadInput(f"{path.name} conflicts with the register and nothing was imported:\n" + "\n".join(problems))
         now = uow.now
         new_items = [
             (
@@ -147,7 +147,7 @@ def import_matrix(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
                 else:
                     clashes.append(f"line {r.line}: {s.ref} already has a different {r.key!r} row")
         if clashes:
-            raise BadInput(f"{path.name} conflicts with the register and nothing was imported: " + " | ".join(clashes))
+            raise BadInput(f"{path.name} conflicts with the register and nothing was imported:\n" + "\n".join(clashes))
         refs = {item_id: ref for ref, item_id in ids.items()}
         row_columns = ("item_id", "key", "description", "present_by", "owner")
         uow.bulk_insert(MatrixRow.__table__, row_columns, new_rows)  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections import Counter, defaultdict
 from typing import Any
@@ -75,7 +76,10 @@ def measures(db_path: DbRef) -> list[dict[str, Any]]:
         latest = records[-1]
         value, threshold = float(latest["value"]), float(latest["threshold"])
         met = value <= threshold if latest["direction"] == "at-most" else value >= threshold
-        trend = [{"period": rec["period"], "value": float(rec["value"])} for rec in records]
+        trend = [
+            {"period": rec["period"], "value": float(rec["value"]), "threshold": float(rec["threshold"])}
+            for rec in records
+        ]
         if len(trend) >= 2:
             delta = trend[-1]["value"] - trend[-2]["value"]
             better = delta < 0 if latest["direction"] == "at-most" else delta > 0
@@ -94,9 +98,24 @@ def measures(db_path: DbRef) -> list[dict[str, Any]]:
                 "met": met,
                 "trend": trend,
                 "trend_direction": direction,
+                "threshold_changes": threshold_changes(records),
             }
         )
     return tracker
+
+
+def threshold_changes(records: list[dict[str, Any]]) -> list[str]:
+    """Each point in a measure's periods where its threshold or direction changed: a trend read across
+    such a change compares against two different targets, so the board is told."""
+    changes = []
+    for before, after in itertools.pairwise(records):
+        was, now = (float(before["threshold"]), before["direction"]), (float(after["threshold"]), after["direction"])
+        if was != now:
+            changes.append(
+                f"threshold changed from {was[1]} {was[0]:g} ({before['period'] or 'no period'}) "
+                f"to {now[1]} {now[0]:g} ({after['period'] or 'no period'})"
+            )
+    return changes
 
 
 def _states_over_time(r: Reader, until: dt.date) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -54,18 +55,34 @@ def _create_schema(db_path: location.Target) -> None:
     if db_path.path is not None:
         if db_path.path.exists() and db_path.path.stat().st_size > 0:
             raise BadInput(f"{db_path} exists and is not a signoff register: choose another path with --db.")
-        if not db_path.path.parent.exists():
-            raise BadInput(
-                f"the folder {db_path.path.parent} does not exist: create it first or choose another --db path."
-            )
+        made = _make_folder(db_path.path.parent)
         try:
             migrate.upgrade(db_path)
-        except SignoffError:
-            raise
-        except Exception as err:  # an OS or driver error while creating the file
-            raise location.translate(err, db_path) from None
+        except BaseException as err:
+            for folder in made:  # nothing half-made stays behind: only the folders made here, and only if empty
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            if isinstance(err, SignoffError) or not isinstance(err, Exception):
+                raise
+            raise location.translate(err, db_path) from None  # an OS or driver error while creating the file
         return
     _create_server_schema(db_path)
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """Create the register's folder and any missing parents; return the ones made, deepest first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    if not missing:
+        if not folder.is_dir():
+            raise BadInput(f"{folder} is a file, not a folder: choose another --db path.")
+        return []
+    try:
+        folder.mkdir(parents=True)
+    except OSError as err:
+        raise BadInput(
+            f"cannot create the folder {folder} ({err.strerror or err}): create it yourself or choose another --db path."
+        ) from None
+    return missing
 
 
 def _create_server_schema(db_path: location.Target) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlmodel import col, select
 
+from signoff import clock
 from signoff.domain import calendar, names
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput, NotFound
@@ -19,6 +20,12 @@ def reschedule(db_path: DbRef, actor_name: str, ref: str, due: dt.date, reason: 
     """Move an item's due date; the original date and every change with its reason are kept."""
     ref = names.check_ref(ref)
     reason = names.check_text(reason, "reason")
+    today = clock.today()
+    if due < today:
+        raise BadInput(
+            f"the new due date {due.isoformat()} is in the past (today is {today.isoformat()}): "
+            f"give a date from today on."
+        )
 
     def body(uow: UnitOfWork, actor: Actor) -> str | None:
         require_role(actor, REGISTER_ACTIONS["item.reschedule"], "item reschedule", ref)

@@ -216,7 +216,14 @@ def test_matrix_import_rejects_the_whole_file_with_exit_2(
 ) -> None:
     path = write_matrix(tmp_path / "bad.csv", rows, header)
     before = counts(item)
-    one_line(run_cli("matrix", "import", str(path), db=item, actor=SECRETARY), 2, *fragments)
+    r = run_cli("matrix", "import", str(path), db=item, actor=SECRETARY)
+    assert r.code == 2 and "Traceback" not in r.err, r.err
+    lines = r.err.strip().splitlines()
+    assert lines[0].startswith("signoff: ")
+    # One sentence, then one line per bad row, each starting with its line number.
+    assert all(line.startswith("line ") for line in lines[1:]), lines
+    for fragment in fragments:
+        assert fragment in r.err, (fragment, r.err)
     assert counts(item) == before
 
 

@@ -27,7 +27,7 @@ from signoff.services.matrix import import_matrix
 from signoff.store import blobs, location
 
 DUE = days_ago(-60).isoformat()
-CHANGED = "bundle_unchanged: evidence changed after submission: re-submit before approval"
+CHANGED = "bundle_unchanged: evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
 OVERRIDE = "Recorded in the minutes"
 PLAN = b"Improvement plan v3, agreed with the DfE adviser.\n"
 

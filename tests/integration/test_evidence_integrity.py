@@ -156,7 +156,9 @@ def test_evidence_added_after_submission_blocks_approval_until_resubmitted(item:
     fire_event(item, SECRETARY, "OF-01", "submit")
     add_evidence(item, SECRETARY, "OF-01", "data", days_ago(0), note="This week's figure: 99%")
     failures = refused_failures(item, CHAIR, "approve", meeting=TODAY)
-    assert failures == ["bundle_unchanged: evidence changed after submission: re-submit before approval"]
+    assert failures == [
+        "bundle_unchanged: evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
+    ]
     refusal = audit_rows(item, "approve")[-1]
     assert refusal["outcome"] == "refused" and refusal["detail"]["failures"] == failures
     # There is no resubmit from evidence_submitted: the item has to be challenged first...
@@ -177,7 +179,7 @@ def test_evidence_superseded_after_submission_blocks_approval(item: Path) -> Non
     fire_event(item, SECRETARY, "OF-01", "submit")
     add_evidence(item, SECRETARY, "OF-01", "data", days_ago(1), note="Corrected: 97% screened", supersedes=2)
     assert refused_failures(item, CHAIR, "approve", meeting=TODAY) == [
-        "bundle_unchanged: evidence changed after submission: re-submit before approval"
+        "bundle_unchanged: evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
     ]
     fire_event(item, MEMBER, "OF-01", "challenge", reason="Which figure is right?")
     add_evidence(item, SECRETARY, "OF-01", "data", days_ago(0), note="Checked: 97%", supersedes=3)

@@ -42,7 +42,7 @@ def register(db_path: Path, tmp_path: Path) -> Path:
             days_ago(2).isoformat(),
             "data",
             "Performance data",
-            later,
+            days_ago(2).isoformat(),  # presented by the item's due date, never after
             "Head of ChECS",
             "",
         ),

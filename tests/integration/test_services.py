@@ -188,15 +188,19 @@ def test_evidence_superseding(db_path: Path, tmp_path: Path) -> None:
     # A correction after submission changes the bundle: approval is refused until re-submitted.
     add_evidence(db_path, SECRETARY, "OF-01", "policy", YESTERDAY, note="newer policy", supersedes=policy)
     err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
-    assert err.failures == ["bundle_unchanged: evidence changed after submission: re-submit before approval"]
+    assert err.failures == [
+        "bundle_unchanged: evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
+    ]
 
 
-def test_a_superseding_record_dated_in_the_future_blocks_submission(db_path: Path, tmp_path: Path) -> None:
+def test_a_superseding_record_dated_in_the_future_is_refused_at_entry(db_path: Path, tmp_path: Path) -> None:
     make_item(db_path, tmp_path)
     first, _ = cover(db_path, "OF-01")
-    add_evidence(db_path, SECRETARY, "OF-01", "audit", TOMORROW, note="post-dated", supersedes=first)
-    err = refused(db_path, SECRETARY, "OF-01", "submit")
-    assert err.failures == ["evidence_dated: evidence dated in the future: audit"]
+    before = len(item_detail(db_path, "OF-01")["evidence"])
+    with pytest.raises(BadInput, match="is after today"):
+        add_evidence(db_path, SECRETARY, "OF-01", "audit", TOMORROW, note="post-dated", supersedes=first)
+    assert len(item_detail(db_path, "OF-01")["evidence"]) == before
+    assert fire_event(db_path, SECRETARY, "OF-01", "submit") == "evidence_submitted"
 
 
 def test_segregation_of_duties(db_path: Path, tmp_path: Path) -> None:

@@ -15,13 +15,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from conftest import days_ago, write_matrix
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from signing import fire_event, register_key
 
-from signoff.errors import Refused
+from signoff.errors import BadInput, Refused
 from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 from signoff.services.register import add_user, init_register
@@ -214,6 +215,12 @@ class SignoffModel(RuleBasedStateMachine):
     )
     def add_evidence(self, ref: str, actor: str, key: str, offset: int) -> None:
         dated = self.today + dt.timedelta(days=offset)
+        if offset > 0:
+            # Evidence dated after today is bad input, refused before any attempt begins: nothing
+            # is written, and there is no attempt to audit.
+            with pytest.raises(BadInput, match="after today"):
+                add_evidence(self.db, actor, ref, key, dated, note=f"{key} by {actor}")
+            return
         self.attempts += 1
         try:
             add_evidence(self.db, actor, ref, key, dated, note=f"{key} by {actor}")
