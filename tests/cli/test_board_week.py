@@ -162,7 +162,7 @@ def test_todo_shows_each_person_what_waits_for_them(board: Callable[..., Any]) -
             NEXT_MONTH,
             "far",
             "Far paper",
-            days_ago(-40).isoformat(),
+            days_ago(-20).isoformat(),
             "Dcs",
         ),
         ("OF-03", "ofsted-recommendation", "Advocacy", NEXT_MONTH, "else", "Not theirs", days_ago(2).isoformat(), "HR"),
