@@ -8,11 +8,17 @@ signoff.domain.chain, starting from the genesis of the register's own database i
 
 from __future__ import annotations
 
+import collections
 import csv
+import datetime as dt
+import hashlib
 import random
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from signoff.domain import chain
 from signoff.domain.matrix import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
@@ -186,3 +192,285 @@ def fill_audit(db: Path, total: int, batch: int = 20_000) -> int:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return seq
+
+
+# ---- a legal register with a long chain ---------------------------------------------------------
+#
+# ``audit verify`` replays the chain and reconciles every table with it (engine/replay.py), so the
+# log it is timed on must be one signoff could have written: every record legal where it stands,
+# and every table row the one its record made. ``build_chain_register`` starts from a real register
+# (init, users, a meeting and the matrix import go through the CLI) and then writes item cycles
+# with stdlib sqlite3 exactly as the services would: evidence.add -> submit -> challenge ->
+# evidence.add (a correction) -> resubmit -> approve -> reopen -> ..., with some refused attempts.
+
+MEMBER = "member"
+_NOTE = "Minutes of the panel, {ref} {key}, round {round}"
+
+
+@dataclass
+class _Evidence:
+    """The evidence columns ``services.evidence.bundle_digest`` may read."""
+
+    id: int
+    key: str
+    kind: str
+    note: str
+    sha256: str
+    dated: str
+    recorded_at: str
+    added_by: str
+    supersedes_id: int | None
+    file_name: None = None
+    file_size: None = None
+    measure: None = None
+    value: None = None
+    unit: None = None
+    period: None = None
+    threshold: None = None
+    direction: None = None
+
+
+@dataclass
+class _Item:
+    id: int
+    ref: str
+    flow: Any  # engine.workflow.Workflow
+    keys: list[str]
+    state: str
+    version: int = 1
+    last_transition_at: str = ""
+    standing: list[_Evidence] = field(default_factory=list)
+
+
+class _Writer:
+    """Assigns seqs, times and ids; chains and buffers records and rows; commits in big transactions."""
+
+    def __init__(self, conn: sqlite3.Connection, ruleset: str) -> None:
+        self.conn = conn
+        self.ruleset = ruleset
+        database_id = conn.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]
+        head = conn.execute("SELECT seq, hash, recorded_at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        self.seq, self.prev, last = head if head else (0, chain.genesis(database_id), None)
+        self.base = dt.datetime.fromisoformat(last) if last else dt.datetime.now(dt.UTC)
+        self.ids = {
+            t: conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
+            for t in ("evidence", "submissions", "challenges", "approvals")
+        }
+        self.audit: list[tuple[Any, ...]] = []
+        self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _INSERT}
+        self.answered: list[tuple[Any, ...]] = []
+        self.dirty: dict[int, _Item] = {}
+
+    def next_id(self, table: str) -> int:
+        self.ids[table] += 1
+        return int(self.ids[table])
+
+    def now(self) -> str:
+        """The time of the record about to be written: one microsecond after the one before."""
+        return (self.base + dt.timedelta(microseconds=self.seq + 1)).isoformat(timespec="microseconds")
+
+    def record(
+        self,
+        at: str,
+        actor: str,
+        roles: str,
+        event: str,
+        outcome: str,
+        detail: dict[str, Any],
+        item_ref: str | None = None,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        workflow_hash: str | None = None,
+    ) -> None:
+        self.seq += 1
+        rec = {
+            "seq": self.seq,
+            "recorded_at": at,
+            "actor": actor,
+            "roles": roles,
+            "item_ref": item_ref,
+            "event": event,
+            "from_state": from_state,
+            "to_state": to_state,
+            "outcome": outcome,
+            "detail": chain.detail_text(detail),
+            "workflow_hash": workflow_hash if workflow_hash is not None else self.ruleset,
+            "prev_hash": self.prev,
+        }
+        rec["hash"] = self.prev = chain.record_hash(rec)
+        self.audit.append(tuple(rec[f] for f in chain.EXPORT_FIELDS))
+
+    def flush(self) -> None:
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        fields = chain.EXPORT_FIELDS
+        c.executemany(f"INSERT INTO audit ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})", self.audit)
+        for table, cols in _INSERT.items():
+            c.executemany(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", self.rows[table]
+            )
+        c.executemany(
+            "UPDATE challenges SET response = ?, answered_at = ?, answered_by = ? WHERE id = ?", self.answered
+        )
+        c.executemany(
+            "UPDATE items SET state = ?, version = ?, last_transition_at = ? WHERE id = ?",
+            [(i.state, i.version, i.last_transition_at, i.id) for i in self.dirty.values()],
+        )
+        c.execute("COMMIT")
+        self.audit.clear()
+        self.answered.clear()
+        self.dirty.clear()
+        for rows in self.rows.values():
+            rows.clear()
+
+
+_INSERT: dict[str, tuple[str, ...]] = {
+    "evidence": ("id", "item_id", "key", "kind", "note", "sha256", "dated", "recorded_at", "added_by", "supersedes_id"),
+    "submissions": ("id", "item_id", "event", "submitted_at", "submitted_by", "bundle_digest", "evidence_ids"),
+    "challenges": ("id", "item_id", "event", "raised_at", "raised_by", "reason"),
+    "approvals": ("id", "item_id", "submission_id", "approved_at", "approved_by", "meeting", "bundle_digest"),
+}
+
+
+_ROLES = {SECRETARY: "secretary", CHAIR: "chair", MEMBER: "member"}
+
+
+def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
+    """An item's life, one record per step; a bare ``yield`` after each step lets the next item go.
+
+    Each step writes its record and rows before yielding, so the chain may stop after any step.
+    """
+    from signoff.services.evidence import bundle_digest
+
+    ref, flow = item.ref, item.flow
+    frozen: tuple[int, str] = (0, "")  # the latest submission: id and bundle digest
+
+    def add_evidence(key: str, rnd: int, supersedes: _Evidence | None) -> None:
+        at = w.now()
+        note = _NOTE.format(ref=ref, key=key, round=rnd)
+        digest = hashlib.sha256(note.encode()).hexdigest()
+        old = supersedes.id if supersedes else None
+        ev = _Evidence(w.next_id("evidence"), key, "note", note, digest, DATED, at, SECRETARY, old)
+        detail: dict[str, Any] = {"evidence_id": ev.id, "key": key, "kind": "note", "sha256": digest, "dated": DATED}
+        if supersedes is not None:
+            detail["supersedes"] = old
+            item.standing.remove(supersedes)
+        item.standing.append(ev)
+        w.rows["evidence"].append((ev.id, item.id, key, "note", note, digest, DATED, at, SECRETARY, old))
+        w.record(
+            at, SECRETARY, "secretary", "evidence.add", "applied", detail, ref, item.state, item.state, flow.digest
+        )
+
+    def move(at: str, event: str, actor: str, detail: dict[str, Any]) -> None:
+        to = flow.events[event].dest
+        w.record(at, actor, _ROLES[actor], event, "applied", detail, ref, item.state, to, flow.digest)
+        item.state, item.version, item.last_transition_at = to, item.version + 1, at
+        w.dirty[item.id] = item
+
+    def freeze(at: str, event: str, detail: dict[str, Any]) -> None:
+        nonlocal frozen
+        sub = w.next_id("submissions")
+        digest = bundle_digest(item.standing)  # type: ignore[arg-type]
+        ids = [e.id for e in item.standing]
+        detail.update(submission_id=sub, bundle=digest, evidence_ids=ids)
+        w.rows["submissions"].append((sub, item.id, event, at, SECRETARY, digest, ",".join(map(str, ids))))
+        frozen = (sub, digest)
+
+    def refuse(actor: str, event: str, detail: dict[str, Any], failure: str, looked_at: bool) -> None:
+        # A permission refused before the item was loaded names the item only (services/common.py).
+        state, wf = (item.state, flow.digest) if looked_at else (None, None)
+        w.record(
+            w.now(), actor, _ROLES[actor], event, "refused", {**detail, "failures": [failure]}, ref, state, state, wf
+        )
+
+    if item.id % 7 == 0:
+        refuse(MEMBER, "evidence.add", {}, "permission: evidence add needs the role secretary", looked_at=False)
+        yield
+    for key in item.keys:
+        add_evidence(key, 0, None)
+        yield
+    at = w.now()
+    detail: dict[str, Any] = {}
+    freeze(at, "submit", detail)
+    move(at, "submit", SECRETARY, detail)
+    rnd, challenger = 0, MEMBER
+    while True:
+        yield
+        at = w.now()
+        challenge = w.next_id("challenges")
+        event = "challenge" if rnd == 0 else "reopen"
+        reason = f"The board asks for the {item.keys[rnd % len(item.keys)]} evidence again (round {rnd})"
+        w.rows["challenges"].append((challenge, item.id, event, at, challenger, reason))
+        move(at, event, challenger, {"reason": reason, "challenge_id": challenge})
+        yield
+        rnd += 1
+        key = item.keys[rnd % len(item.keys)]
+        add_evidence(key, rnd, next(e for e in item.standing if e.key == key))
+        yield
+        at = w.now()
+        response = f"Corrected {key} evidence attached (round {rnd})"
+        detail = {"response": response, "answers_challenge": challenge}
+        w.answered.append((response, at, SECRETARY, challenge))
+        freeze(at, "resubmit", detail)
+        move(at, "resubmit", SECRETARY, detail)
+        yield
+        meeting = at[:10]
+        if rnd % 3 == 1:  # a member tries to sign the item off
+            refuse(MEMBER, "approve", {"meeting": meeting}, "permission: approve needs the role chair", looked_at=True)
+            yield
+        at = w.now()
+        approval = w.next_id("approvals")
+        sub, digest = frozen
+        w.rows["approvals"].append((approval, item.id, sub, at, CHAIR, meeting, digest))
+        move(
+            at, "approve", CHAIR, {"meeting": meeting, "approval_id": approval, "submission_id": sub, "bundle": digest}
+        )
+        challenger = CHAIR  # from now on the chair reopens it
+
+
+def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, batch: int = 50_000) -> int:
+    """A register signoff could have written, whose audit chain holds ``total`` records; returns the head seq.
+
+    The first records are the CLI's own (init, users, a meeting, the matrix import of ``items``
+    items with ``rows_per_item`` rows each); the rest cycle every item round the board, item by
+    item in turn, written straight into SQLite with the table rows each record makes.
+    """
+    from signoff.engine.workflow import rules_from_sources
+
+    init_register(db)
+    add_chair(db)
+    for cmd in (("user", "add", MEMBER, "--role", "member"), ("meeting", "add", DATED)):
+        subprocess.run(signoff_cmd(*cmd, db=db, actor=SECRETARY), check=True, capture_output=True)
+    csv_path = write_matrix_csv(db.with_suffix(".matrix.csv"), items, rows_per_item)
+    subprocess.run(
+        signoff_cmd("matrix", "import", str(csv_path), db=db, actor=SECRETARY), check=True, capture_output=True
+    )
+    csv_path.unlink()
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    in_force = conn.execute("SELECT value FROM meta WHERE key = 'rules_in_force'").fetchone()[0]
+    rules = rules_from_sources(
+        dict(conn.execute("SELECT name, source FROM workflow_defs WHERE ruleset = ?", (in_force,)).fetchall())
+    )
+    keys: dict[int, list[str]] = {}
+    for item_id, key in conn.execute("SELECT item_id, key FROM matrix_rows ORDER BY id"):
+        keys.setdefault(item_id, []).append(key)
+    w = _Writer(conn, rules.digest)
+    cycles: collections.deque[Iterator[None]] = collections.deque(
+        _cycle(w, _Item(i, r, rules.flows[k], keys[i], st, v, lt))
+        for i, r, k, st, v, lt in conn.execute(
+            "SELECT id, ref, kind, state, version, last_transition_at FROM items ORDER BY id"
+        ).fetchall()
+    )
+    while w.seq < total and cycles:
+        steps = cycles.popleft()
+        next(steps)
+        cycles.append(steps)
+        if len(w.audit) >= batch:
+            w.flush()
+    w.flush()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return w.seq
