@@ -22,6 +22,7 @@ CASES = {
     "export.csv",
     "verify.audit",
     "verify.signatures",
+    "verify.replay",
 }
 # Run on a throwaway cluster when PostgreSQL's server binaries and psycopg are here, else skipped.
 PG_CASES = {
@@ -68,8 +69,11 @@ def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
         if name in pg_ran:
             assert by_name[name]["reference"]["median_s"] > 0
             assert by_name[name]["ours"]["peak_rss_mib"] > 0
-    for name in ("export.jsonl", "export.csv", "verify.audit"):
+    for name in ("export.jsonl", "export.csv", "verify.audit", "verify.replay"):
         assert by_name[name]["ours"]["peak_rss_mib"] > 0
+    # Replay is timed against the chain check alone, on the same legal register.
+    assert by_name["verify.replay"]["reference"] == by_name["verify.audit"]["ours"]
+    assert report["datasets"]["audit_build_s"] > 0
     have_peer = Path(sys.executable).with_name("sqlite-utils").exists() or shutil.which("sqlite-utils")
     if have_peer:
         assert by_name["read.board"]["reference"] is not None
