@@ -41,10 +41,28 @@ def signoff_cmd(*args: str, db: Path | None = None, actor: str | None = None) ->
     return cmd + list(args)
 
 
-def init_register(db: Path) -> None:
+def init_register(db: Path, workflows: Path | None = None) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
-    subprocess.run(signoff_cmd("init", "--secretary", SECRETARY, db=db), check=True, capture_output=True)
+    pinned = ["--workflows", str(workflows)] if workflows is not None else []
+    subprocess.run(signoff_cmd("init", "--secretary", SECRETARY, *pinned, db=db), check=True, capture_output=True)
+
+
+def unsigned_workflows(folder: Path) -> Path:
+    """A copy of the shipped workflows in ``folder`` with every ``signed = true`` line left out.
+
+    The long register is pinned with these so that approvals and re-openings need no signature:
+    replay is timed on its own, and the cost of checking signatures has its own case
+    (verify.signatures, bench/signatures.py).
+    """
+    from signoff.engine.workflow import shipped_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sorted(shipped_dir().glob("*.toml")):
+        lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.split("#")[0].replace(" ", "").strip() != "signed=true"]
+        (folder / source.name).write_text("".join(kept), encoding="utf-8")
+    return folder
 
 
 def add_chair(db: Path) -> None:
@@ -90,7 +108,6 @@ def add_evidence_and_states(db: Path, items: int) -> list[str]:
 
     Returns the refs of fully covered items still 'proposed', ready to be submitted.
     """
-    import hashlib
 
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -208,29 +225,6 @@ _NOTE = "Minutes of the panel, {ref} {key}, round {round}"
 
 
 @dataclass
-class _Evidence:
-    """The evidence columns ``services.evidence.bundle_digest`` may read."""
-
-    id: int
-    key: str
-    kind: str
-    note: str
-    sha256: str
-    dated: str
-    recorded_at: str
-    added_by: str
-    supersedes_id: int | None
-    file_name: None = None
-    file_size: None = None
-    measure: None = None
-    value: None = None
-    unit: None = None
-    period: None = None
-    threshold: None = None
-    direction: None = None
-
-
-@dataclass
 class _Item:
     id: int
     ref: str
@@ -239,7 +233,8 @@ class _Item:
     state: str
     version: int = 1
     last_transition_at: str = ""
-    standing: list[_Evidence] = field(default_factory=list)
+    standing: list[dict[str, Any]] = field(default_factory=list)  # bundle.entry of each standing record
+    last_seq: int = 0  # the seq of the item's latest record: the next one's item_prev
 
 
 class _Writer:
@@ -340,38 +335,54 @@ def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
 
     Each step writes its record and rows before yielding, so the chain may stop after any step.
     """
-    from signoff.services.evidence import bundle_digest
+    from signoff.domain import bundle
 
     ref, flow = item.ref, item.flow
     frozen: tuple[int, str] = (0, "")  # the latest submission: id and bundle digest
 
-    def add_evidence(key: str, rnd: int, supersedes: _Evidence | None) -> None:
+    def record(at: str, actor: str, event: str, outcome: str, detail: dict[str, Any], *where: Any) -> None:
+        # UnitOfWork.audit: every record about an item links to the item's record before it.
+        w.record(at, actor, _ROLES[actor], event, outcome, {**detail, "item_prev": item.last_seq}, ref, *where)
+        item.last_seq = w.seq
+
+    def add_evidence(key: str, rnd: int, supersedes: dict[str, Any] | None) -> None:
         at = w.now()
         note = _NOTE.format(ref=ref, key=key, round=rnd)
-        digest = hashlib.sha256(note.encode()).hexdigest()
-        old = supersedes.id if supersedes else None
-        ev = _Evidence(w.next_id("evidence"), key, "note", note, digest, DATED, at, SECRETARY, old)
-        detail: dict[str, Any] = {"evidence_id": ev.id, "key": key, "kind": "note", "sha256": digest, "dated": DATED}
+        digest = bundle.note_digest(note)
+        old = supersedes["id"] if supersedes else None
+        ev = bundle.entry(
+            {
+                **dict.fromkeys(bundle.ENTRY_FIELDS),
+                "id": w.next_id("evidence"),
+                "key": key,
+                "kind": "note",
+                "sha256": digest,
+                "dated": DATED,
+                "supersedes": old,
+                "added_by": SECRETARY,
+                "recorded_at": at,
+            }
+        )
+        # The detail services/evidence.py writes for a note.
+        detail: dict[str, Any] = {"evidence_id": ev["id"], "key": key, "kind": "note", "sha256": digest, "dated": DATED}
         if supersedes is not None:
             detail["supersedes"] = old
             item.standing.remove(supersedes)
         item.standing.append(ev)
-        w.rows["evidence"].append((ev.id, item.id, key, "note", note, digest, DATED, at, SECRETARY, old))
-        w.record(
-            at, SECRETARY, "secretary", "evidence.add", "applied", detail, ref, item.state, item.state, flow.digest
-        )
+        w.rows["evidence"].append((ev["id"], item.id, key, "note", note, digest, DATED, at, SECRETARY, old))
+        record(at, SECRETARY, "evidence.add", "applied", detail, item.state, item.state, flow.digest)
 
     def move(at: str, event: str, actor: str, detail: dict[str, Any]) -> None:
         to = flow.events[event].dest
-        w.record(at, actor, _ROLES[actor], event, "applied", detail, ref, item.state, to, flow.digest)
+        record(at, actor, event, "applied", detail, item.state, to, flow.digest)
         item.state, item.version, item.last_transition_at = to, item.version + 1, at
         w.dirty[item.id] = item
 
     def freeze(at: str, event: str, detail: dict[str, Any]) -> None:
         nonlocal frozen
         sub = w.next_id("submissions")
-        digest = bundle_digest(item.standing)  # type: ignore[arg-type]
-        ids = [e.id for e in item.standing]
+        digest = bundle.digest(item.standing)
+        ids = sorted(int(str(e["id"])) for e in item.standing)
         detail.update(submission_id=sub, bundle=digest, evidence_ids=ids)
         w.rows["submissions"].append((sub, item.id, event, at, SECRETARY, digest, ",".join(map(str, ids))))
         frozen = (sub, digest)
@@ -379,9 +390,7 @@ def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
     def refuse(actor: str, event: str, detail: dict[str, Any], failure: str, looked_at: bool) -> None:
         # A permission refused before the item was loaded names the item only (services/common.py).
         state, wf = (item.state, flow.digest) if looked_at else (None, None)
-        w.record(
-            w.now(), actor, _ROLES[actor], event, "refused", {**detail, "failures": [failure]}, ref, state, state, wf
-        )
+        record(w.now(), actor, event, "refused", {**detail, "failures": [failure]}, state, state, wf)
 
     if item.id % 7 == 0:
         refuse(MEMBER, "evidence.add", {}, "permission: evidence add needs the role secretary", looked_at=False)
@@ -405,11 +414,12 @@ def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
         yield
         rnd += 1
         key = item.keys[rnd % len(item.keys)]
-        add_evidence(key, rnd, next(e for e in item.standing if e.key == key))
+        add_evidence(key, rnd, next(e for e in item.standing if e["key"] == key))
         yield
         at = w.now()
         response = f"Corrected {key} evidence attached (round {rnd})"
-        detail = {"response": response, "answers_challenge": challenge}
+        # A resubmit answers every open challenge (here the one) with the response.
+        detail = {"response": response, "answers_challenges": [[challenge, response]]}
         w.answered.append((response, at, SECRETARY, challenge))
         freeze(at, "resubmit", detail)
         move(at, "resubmit", SECRETARY, detail)
@@ -433,11 +443,13 @@ def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, b
 
     The first records are the CLI's own (init, users, a meeting, the matrix import of ``items``
     items with ``rows_per_item`` rows each); the rest cycle every item round the board, item by
-    item in turn, written straight into SQLite with the table rows each record makes.
+    item in turn, written straight into SQLite with the table rows each record makes. The rules
+    pinned are the shipped ones without ``signed = true`` (``unsigned_workflows``): approvals and
+    re-openings carry no signature here, whose checking the bench times on its own.
     """
     from signoff.engine.workflow import rules_from_sources
 
-    init_register(db)
+    init_register(db, unsigned_workflows(db.with_suffix(".workflows")))
     add_chair(db)
     for cmd in (("user", "add", MEMBER, "--role", "member"), ("meeting", "add", DATED)):
         subprocess.run(signoff_cmd(*cmd, db=db, actor=SECRETARY), check=True, capture_output=True)
@@ -457,9 +469,12 @@ def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, b
     keys: dict[int, list[str]] = {}
     for item_id, key in conn.execute("SELECT item_id, key FROM matrix_rows ORDER BY id"):
         keys.setdefault(item_id, []).append(key)
+    last_seq = dict(
+        conn.execute("SELECT item_ref, MAX(seq) FROM audit WHERE item_ref IS NOT NULL GROUP BY item_ref").fetchall()
+    )
     w = _Writer(conn, rules.digest)
     cycles: collections.deque[Iterator[None]] = collections.deque(
-        _cycle(w, _Item(i, r, rules.flows[k], keys[i], st, v, lt))
+        _cycle(w, _Item(i, r, rules.flows[k], keys[i], st, v, lt, last_seq=last_seq.get(r, 0)))
         for i, r, k, st, v, lt in conn.execute(
             "SELECT id, ref, kind, state, version, last_transition_at FROM items ORDER BY id"
         ).fetchall()

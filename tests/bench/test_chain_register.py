@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +24,21 @@ from signoff.services import audit
 
 RECORDS = 5_000
 ITEMS = 40
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., Run]:
+    """The real CLI as conftest's run_cli runs it, but with no signing key: these registers pin the
+    shipped rules without ``signed = true`` (datasets.unsigned_workflows), so the chair's approvals
+    and re-openings are unsigned, as the generated ones are."""
+
+    def run(*args: str, db: Path | None = None, actor: str | None = None) -> Run:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+        cmd = [sys.executable, "-m", "signoff", *(["--db", str(db)] if db else []), *(["--as", actor] if actor else [])]
+        proc = subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +123,9 @@ def _shape(rec: dict[str, Any], ruleset: str) -> tuple[Any, ...]:
 def test_generated_records_have_the_shapes_the_services_write(
     db: Path, tmp_path: Path, run_cli: Callable[..., Run]
 ) -> None:
-    # One item taken round the same cycle by the real commands.
+    # One item taken round the same cycle by the real commands, on the same unsigned rules.
     real = tmp_path / "real.db"
-    datasets.init_register(real)
+    datasets.init_register(real, datasets.unsigned_workflows(tmp_path / "workflows"))
     datasets.add_chair(real)
     assert run_cli("user", "add", MEMBER, "--role", "member", db=real, actor=SECRETARY).code == 0
     matrix = datasets.write_matrix_csv(tmp_path / "m.csv", 1, 2)
