@@ -2,8 +2,8 @@
 
 The register is created by the real ``signoff init`` (so the migrations run) and filled by the
 real ``matrix import`` CSV path; evidence and a spread of states are then added with stdlib
-sqlite3. The audit log is a valid hash chain written directly with stdlib sqlite3 from
-signoff.domain.chain, starting from the genesis of the register's own database id.
+sqlite3. The audit log is a second register whose long chain is one signoff could have written
+(``build_chain_register``): every record legal under replay, every table row the one it made.
 """
 
 from __future__ import annotations
@@ -154,63 +154,6 @@ def add_evidence_and_states(db: Path, items: int) -> list[str]:
     return [r for i, r in sorted(covered.items()) if i not in moved_set]
 
 
-_EVENTS = (
-    ("evidence.add", "proposed", "proposed", "applied"),
-    ("submit", "proposed", "evidence_submitted", "applied"),
-    ("challenge", "evidence_submitted", "challenged", "applied"),
-    ("resubmit", "challenged", "evidence_submitted", "applied"),
-    ("approve", "evidence_submitted", "signed_off", "refused"),
-    ("approve", "evidence_submitted", "signed_off", "applied"),
-)
-
-
-def fill_audit(db: Path, total: int, batch: int = 20_000) -> int:
-    """Append records to the register's audit chain until it holds ``total``; return the head seq."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    database_id = conn.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]
-    head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = head if head else (0, chain.genesis(database_id))
-    fields = chain.EXPORT_FIELDS
-    sql = f"INSERT INTO audit ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})"
-    workflow_hash = "5" * 64
-    rnd = random.Random(11)
-    while seq < total:
-        rows = []
-        conn.execute("BEGIN IMMEDIATE")
-        for _ in range(min(batch, total - seq)):
-            seq += 1
-            event, src, dst, outcome = _EVENTS[seq % len(_EVENTS)]
-            item = ref(rnd.randrange(10_000))
-            detail = {"reason": f"Réunion du conseil {seq % 97}", "bundle": prev[:16], "evidence_ids": [seq % 13, 7]}
-            if outcome == "refused":
-                detail["failures"] = ["segregation_of_duties: the chair added evidence"]
-            secs = seq % 86_400
-            rec = {
-                "seq": seq,
-                "recorded_at": f"2024-{1 + seq % 12:02d}-{1 + seq % 28:02d}T{secs // 3600:02d}:"
-                f"{secs // 60 % 60:02d}:{secs % 60:02d}.{seq % 1_000_000:06d}+00:00",
-                "actor": SECRETARY if seq % 4 else CHAIR,
-                "roles": "secretary" if seq % 4 else "chair",
-                "item_ref": item,
-                "event": event,
-                "from_state": src,
-                "to_state": dst,
-                "outcome": outcome,
-                "detail": chain.detail_text(detail),
-                "workflow_hash": workflow_hash,
-                "prev_hash": prev,
-            }
-            rec["hash"] = prev = chain.record_hash(rec)
-            rows.append(tuple(rec[f] for f in fields))
-        conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return seq
-
-
 # ---- a legal register with a long chain ---------------------------------------------------------
 #
 # ``audit verify`` replays the chain and reconciles every table with it (engine/replay.py), so the
@@ -245,6 +188,8 @@ class _Writer:
         self.ruleset = ruleset
         database_id = conn.execute("SELECT value FROM meta WHERE key = 'database_id'").fetchone()[0]
         head = conn.execute("SELECT seq, hash, recorded_at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        self.seq: int
+        self.prev: str
         self.seq, self.prev, last = head if head else (0, chain.genesis(database_id), None)
         self.base = dt.datetime.fromisoformat(last) if last else dt.datetime.now(dt.UTC)
         self.ids = {
