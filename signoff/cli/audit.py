@@ -234,10 +234,11 @@ def audit_head(c: Context, as_json: bool) -> None:
 def audit_verify_export(file: Path, filtered: bool, anchor: str | None) -> None:
     """Check an exported CSV, JSONL or JSON file offline; exit 1 on any break."""
     from signoff.domain.chain import parse_anchor
-    from signoff.engine.replay import Replay
+    from signoff.engine.replay import Dropped, Replay
     from signoff.services.audit import verify_export
 
-    replay = None if filtered else Replay()
+    # An export has no tables to reconcile: replay checks legality and signatures, keeping no rows.
+    replay = None if filtered else Replay(sink=Dropped())
     report = verify_export(file, filtered=filtered, anchor=parse_anchor(anchor) if anchor else None, replay=replay)
     hint = ""
     if not filtered and any("missing before it" in why for _, why in report.broken):

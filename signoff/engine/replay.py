@@ -9,9 +9,14 @@ the records in sequence order and
 - rebuilds, from what each record carries, the rows it wrote: users, items, matrix rows, evidence,
   submissions, challenges, approvals, reschedules, meetings, pinned rules and the register's meta.
 
-``rows()`` then gives those tables in the same canonical form the store reads them in, so a
-reconciliation compares them row by row (services/reconcile.py). Memory grows with the register's
-rows, never with the length of the log: the records stream through.
+The rows of the tables that only grow (STREAMED: evidence, submissions, approvals, reschedules,
+withdrawals, item changes, signatures, and challenges, which change once, when answered) are
+handed to a ``Sink`` as they are made and are not kept: the reconciliation (services/reconcile.py)
+compares each at once with the table's row of the same id, read in id order beside the chain.
+Replay keeps per-item state (each item, its matrix rows, its standing evidence, its latest frozen
+bundle, its open challenges) and the small tables (users, keys, meetings, rules, meta), which
+``rows()`` gives in the same canonical form the store reads them in. Memory therefore follows the
+register's items, not the length of the log.
 
 Registers written before records carried full detail start with *legacy* records: their times and
 hashes are checked, and a ``register.baseline`` record written when the register was upgraded
@@ -23,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from signoff.clock import is_canonical
 from signoff.domain import bundle
@@ -108,6 +113,21 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "signatures": (("seq",), ("item_ref", "event", "signed_by", "signer", "statement", "signature")),
 }
+# Tables whose rows are handed to the sink as they are made, in id order (signatures: in seq order),
+# instead of being kept: rows of these are never changed once written, except a challenge's answer.
+STREAMED = (
+    "evidence",
+    "submissions",
+    "challenges",
+    "approvals",
+    "reschedules",
+    "withdrawals",
+    "item_changes",
+    "signatures",
+)
+# A challenge's columns that change when it is answered (the rest never change).
+ANSWER_COLUMNS = ("response", "answered_at", "answered_by")
+UNANSWERED: tuple[Any, ...] = (None, None, None)
 # Events that are decisions of the board: counted as unsigned where they carry no signature.
 DECISIONS = frozenset({"approve", "reopen"})
 # The meta keys the chain is the source of; others (settings) are not decisions.
@@ -133,21 +153,68 @@ def _schema_of(rec: Mapping[str, Any]) -> Any:
         return None
 
 
+class Sink(Protocol):
+    """Where replay hands the rows of the STREAMED tables."""
+
+    def made(self, table: str, key: tuple[Any, ...], values: tuple[Any, ...]) -> None:
+        """A row as the record that made it wrote it (a challenge with its answer columns unset)."""
+
+    def answered(self, challenge: tuple[Any, ...], answer: tuple[Any, ...]) -> None:
+        """The final ANSWER_COLUMNS of a challenge already made: UNANSWERED if the chain never answers it."""
+
+
+@dataclass
+class Kept:
+    """A sink that keeps every row, for a replay whose rows are read at the end."""
+
+    tables: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=lambda: {t: {} for t in STREAMED})
+
+    def made(self, table: str, key: tuple[Any, ...], values: tuple[Any, ...]) -> None:
+        self.tables[table][key] = values
+
+    def answered(self, challenge: tuple[Any, ...], answer: tuple[Any, ...]) -> None:
+        row = self.tables["challenges"].get(challenge)
+        if row is not None:
+            self.tables["challenges"][challenge] = row[: -len(answer)] + answer
+
+
+class Dropped:
+    """A sink that keeps nothing: for a replay that checks legality only (an exported file)."""
+
+    def made(self, table: str, key: tuple[Any, ...], values: tuple[Any, ...]) -> None:
+        return None
+
+    def answered(self, challenge: tuple[Any, ...], answer: tuple[Any, ...]) -> None:
+        return None
+
+
+_COL = {name: {c: n for n, c in enumerate(cols)} for name, (_, cols) in TABLES.items()}
+
+
 @dataclass
 class Replay:
-    """Feed records in sequence order with ``feed``; read ``problems`` and ``rows()`` at the end."""
+    """Feed records in sequence order with ``feed``, then ``finish()``; read ``problems`` and ``rows()``."""
 
+    sink: Sink = field(default_factory=Kept)
     problems: list[tuple[int, str]] = field(default_factory=list)
     legacy: list[int] = field(default_factory=list)  # seqs of records that predate full detail
     full: bool = False
-    tables: dict[str, dict[tuple[Any, ...], Row]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    # The tables replay keeps whole (the STREAMED ones go to the sink).
+    tables: dict[str, dict[tuple[Any, ...], Row]] = field(
+        default_factory=lambda: {t: {} for t in TABLES if t not in STREAMED}
+    )
     _rules: Rules | None = None
     _sets: dict[str, dict[str, str]] = field(default_factory=dict)  # ruleset digest → {name: source}
     _last_at: str = ""
+    _last_id: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STREAMED, 0))
     _open: dict[str, list[int]] = field(default_factory=dict)  # item ref → its open challenges' ids
-    _withdrawn: set[int] = field(default_factory=set)  # ids of withdrawn evidence
-    _by_item: dict[str, list[int]] = field(default_factory=dict)  # item ref → its evidence ids, in order
-    _bundle: dict[str, tuple[str, str]] = field(default_factory=dict)  # item ref → latest (bundle, frozen at)
+    _withdrawn: dict[int, Any] = field(default_factory=dict)  # withdrawn evidence id → its item ref
+    # item ref → its standing evidence (id → the fields of its bundle entry, in id order): records no
+    # later record supersedes and nobody withdrew, as services/evidence.py counts them
+    _standing: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    _evidenced: dict[str, set[str]] = field(default_factory=dict)  # item ref → matrix keys that ever had evidence
+    # item ref → its latest frozen bundle: (submission id, digest, frozen at)
+    _bundle: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     applied: int = 0
     signed: int = 0  # signed decisions whose signature replay verified
     unsigned: int = 0  # decisions (approvals, re-openings, events declared signed) without a signature
@@ -194,6 +261,23 @@ class Replay:
 
     def _bad(self, seq: int, why: str) -> None:
         self.problems.append((seq, why))
+
+    def finish(self) -> None:
+        """The end of the chain: challenges it never answered are final as they are."""
+        for waiting in self._open.values():
+            for challenge in waiting:
+                self.sink.answered((challenge,), UNANSWERED)
+        self._open = {}
+
+    def _made(self, seq: int, table: str, row_id: Any, values: tuple[Any, ...]) -> bool:
+        """Hand a new row to the sink. Ids only grow, as the store allots them under the chain's
+        write lock, so each row is made once and the table can be read beside the walk."""
+        if not isinstance(row_id, int) or isinstance(row_id, bool) or row_id <= self._last_id[table]:
+            self._bad(seq, f"it makes {table} row {row_id!r}, but ids only grow (the last was {self._last_id[table]})")
+            return False
+        self._last_id[table] = row_id
+        self.sink.made(table, (row_id,), values)
+        return True
 
     # -- who may do what ------------------------------------------------------------------------
 
@@ -366,14 +450,9 @@ class Replay:
             return
         if event == "item.reschedule":
             self._check_actor(seq, rec, REGISTER_ACTIONS["item.reschedule"], "reschedule items")
-            t["reschedules"][(d["reschedule_id"],)] = {
-                "ref": ref,
-                "from_due": d["from_due"],
-                "to_due": d["to_due"],
-                "reason": d["reason"],
-                "changed_by": actor,
-                "changed_at": at,
-            }
+            self._made(
+                seq, "reschedules", d["reschedule_id"], (ref, d["from_due"], d["to_due"], d["reason"], actor, at)
+            )
             if item["original_due"] is None:
                 item["original_due"] = item["due"] or d["to_due"]
             item["due"] = d["to_due"]
@@ -393,7 +472,6 @@ class Replay:
         if rec.get("to_state") != ev.dest:
             self._bad(seq, f"it moves {ref} to {rec.get('to_state')!r}, but {event} leads to {ev.dest!r}")
         self._check_actor(seq, rec, ev.roles, event)
-        t = self.tables
         if "signature" in d:
             self._check_signature(seq, rec, item, event, d)
         elif ev.signed:
@@ -403,7 +481,7 @@ class Replay:
             self.unsigned += 1
         meeting = d.get("meeting")
         if meeting is not None and "meeting_on_calendar" in ev.guards:
-            held = t["meetings"].get((meeting,))
+            held = self.tables["meetings"].get((meeting,))
             if held is None or held["cancelled_at"] is not None:
                 self._bad(seq, f"it names the meeting on {meeting}, which is not a held meeting on the calendar then")
         answers = d.get("answers_challenges")
@@ -415,70 +493,50 @@ class Replay:
                 self._bad(
                     seq, f"it answers challenges {[i for i, _ in answers]}, but {ref}'s open challenges are {waiting}"
                 )
+            settled = set()
             for answered, response in answers:
-                challenge = t["challenges"].get((answered,))
-                if challenge is None or challenge["ref"] != ref or answered not in waiting:
+                # Every id in an item's open list is a challenge of that item that replay made.
+                if answered not in waiting:
                     self._bad(seq, f"it answers challenge {answered}, which is not an open challenge of {ref}")
                     continue
-                challenge.update(response=response, answered_at=at, answered_by=actor)
+                settled.add(answered)
+                self.sink.answered((answered,), (response, at, actor))
+            for left in waiting:  # closed unanswered by a record that should have answered them
+                if left not in settled:
+                    self.sink.answered((left,), UNANSWERED)
         if "challenge_id" in d:
-            t["challenges"][(d["challenge_id"],)] = {
-                "ref": ref,
-                "event": event,
-                "raised_at": at,
-                "raised_by": actor,
-                "reason": d.get("reason") or "",
-                "response": None,
-                "answered_at": None,
-                "answered_by": None,
-            }
-            self._open.setdefault(ref, []).append(d["challenge_id"])
+            challenge = d["challenge_id"]
+            if self._made(seq, "challenges", challenge, (ref, event, at, actor, d.get("reason") or "", *UNANSWERED)):
+                self._open.setdefault(ref, []).append(challenge)
         if "approval_id" in d:
-            t["approvals"][(d["approval_id"],)] = {
-                "ref": ref,
-                "submission_id": d["submission_id"],
-                "approved_at": at,
-                "approved_by": actor,
-                "meeting": d["meeting"],
-                "bundle_digest": d["bundle"],
-                "override_reason": d.get("override_reason"),
-                "statement": d.get("statement"),
-                "signature": d.get("signature"),
-                "signer": d.get("signer"),
-            }
-            frozen = t["submissions"].get((d["submission_id"],))
-            if frozen is None or frozen["ref"] != ref or frozen["bundle_digest"] != d["bundle"]:
-                self._bad(seq, f"it approves submission {d['submission_id']}, which is not a frozen bundle of {ref}")
+            sub, digest = d["submission_id"], d["bundle"]
+            values: tuple[Any, ...] = (
+                ref, sub, at, actor, d["meeting"], digest, d.get("override_reason"),
+                d.get("statement"), d.get("signature"), d.get("signer"),
+            )  # fmt: skip
+            self._made(seq, "approvals", d["approval_id"], values)
+            latest = self._bundle.get(ref)
+            # The service approves the item's latest frozen bundle, never an earlier one.
+            if latest is None or latest[:2] != (sub, digest):
+                self._bad(seq, f"it approves submission {sub}, which is not a frozen bundle of {ref} (the latest)")
         elif "submission_id" in d:
             self._check_bundle(seq, ref, d)
-            t["submissions"][(d["submission_id"],)] = {
-                "ref": ref,
-                "event": event,
-                "submitted_at": at,
-                "submitted_by": actor,
-                "bundle_digest": d["bundle"],
-                "evidence_ids": ",".join(str(i) for i in d["evidence_ids"]),
-            }
-            self._bundle[ref] = (d["bundle"], at)
+            sub = d["submission_id"]
+            values = (ref, event, at, actor, d["bundle"], ",".join(str(i) for i in d["evidence_ids"]))
+            if self._made(seq, "submissions", sub, values):
+                self._bundle[ref] = (sub, d["bundle"], at)
         item["state"] = ev.dest
         item["version"] += 1
         item["last_transition_at"] = at
 
     def _check_bundle(self, seq: int, ref: str, d: dict[str, Any]) -> None:
         """A frozen bundle must be exactly the item's standing evidence at that point, by digest."""
-        mine = self._by_item.get(ref, [])
-        replaced = {self.tables["evidence"][(i,)]["supersedes_id"] for i in mine}
-        standing = [i for i in mine if i not in replaced and i not in self._withdrawn]
+        mine = self._standing.get(ref, {})
+        standing = list(mine)
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
-        entries = []
-        for i in standing:
-            row = self.tables["evidence"][(i,)]
-            fields = {f: row.get(f) for f in bundle.ENTRY_FIELDS}
-            fields["id"], fields["supersedes"] = i, row["supersedes_id"]
-            entries.append(bundle.entry(fields))
-        if bundle.digest(entries) != d["bundle"]:
+        if bundle.digest(bundle.entry(fields) for fields in mine.values()) != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
     def _key_add(self, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
@@ -514,14 +572,7 @@ class Replay:
         from signoff.domain.sshkeys import parse_public_key
 
         ref, actor, at = rec["item_ref"], rec["actor"], rec["recorded_at"]
-        self.tables["signatures"][(seq,)] = {
-            "item_ref": ref,
-            "event": event,
-            "signed_by": actor,
-            "signer": d.get("signer"),
-            "statement": d["statement"],
-            "signature": d["signature"],
-        }
+        self._made(seq, "signatures", seq, (ref, event, actor, d.get("signer"), d["statement"], d["signature"]))
         key = next(
             (
                 row
@@ -550,7 +601,7 @@ class Replay:
             "title": item["title"],
             "event": event,
             "meeting": d.get("meeting"),
-            "bundle": latest[0] if latest else None,
+            "bundle": latest[1] if latest else None,
             "reason": d.get("reason"),
             "override-reason": d.get("override_reason"),
             "actor": actor,
@@ -564,7 +615,7 @@ class Replay:
             self._bad(seq, f"its statement was signed at {signed['time']}, after the record's time {at}")
         if made < key["registered_at"][:19]:
             self._bad(seq, f"its statement was signed at {signed['time']}, before the key was registered")
-        if latest and made < latest[1][:19]:
+        if latest and made < latest[2][:19]:
             self._bad(seq, f"its statement was signed at {signed['time']}, before the evidence it names was frozen")
         self.signed += 1
 
@@ -606,32 +657,36 @@ class Replay:
         key = d["key"]
         if (ref, key) not in self.tables["matrix_rows"]:
             self._bad(seq, f"it adds evidence to {ref} row {key!r}, which the matrix does not have")
+        standing = self._standing.setdefault(ref, {})
         supersedes = d.get("supersedes")
         if supersedes is not None:
-            old = self.tables["evidence"].get((supersedes,))
-            if old is None or old["ref"] != ref or old["key"] != key:
-                self._bad(seq, f"it supersedes evidence {supersedes}, which is not {ref} {key} evidence")
-            elif supersedes in self._withdrawn:
+            # Only standing evidence can be corrected: the service refuses to supersede a withdrawn
+            # record or one already superseded (services/evidence.py).
+            old = standing.get(supersedes) if isinstance(supersedes, int) else None
+            if old is not None and old["key"] == key:
+                del standing[supersedes]
+            elif self._withdrawn.get(supersedes) == ref:
                 self._bad(seq, f"it supersedes evidence {supersedes}, which was withdrawn")
-        self._by_item.setdefault(ref, []).append(d["evidence_id"])
-        self.tables["evidence"][(d["evidence_id"],)] = {
-            "ref": ref,
-            "key": key,
-            "kind": d["kind"],
-            "sha256": d["sha256"],
-            "file_name": d.get("file"),
-            "file_size": d.get("size"),
-            "dated": d["dated"],
-            "recorded_at": at,
-            "added_by": actor,
-            "supersedes_id": supersedes,
-            "measure": d.get("measure"),
-            "value": d.get("value"),
-            "unit": d.get("unit"),
-            "period": d.get("period"),
-            "threshold": d.get("threshold"),
-            "direction": d.get("direction"),
-        }
+            else:
+                self._bad(
+                    seq,
+                    f"it supersedes evidence {supersedes}, which is not standing {ref} {key} evidence"
+                    " (another row's or item's, or already superseded)",
+                )
+        ev_id, get = d["evidence_id"], d.get
+        values = (
+            ref, key, d["kind"], d["sha256"], get("file"), get("size"), d["dated"], at, actor, supersedes,
+            get("measure"), get("value"), get("unit"), get("period"), get("threshold"), get("direction"),
+        )  # fmt: skip
+        if self._made(seq, "evidence", ev_id, values):
+            self._stand(ref, ev_id, dict(zip(TABLES["evidence"][1], values, strict=True)))
+
+    def _stand(self, ref: Any, ev_id: int, row: Mapping[str, Any]) -> None:
+        """Evidence ``ev_id`` of ``ref`` (an evidence row in TABLES' columns) stands, until superseded or withdrawn."""
+        fields = {f: row.get(f) for f in bundle.ENTRY_FIELDS}
+        fields["id"], fields["supersedes"] = ev_id, row["supersedes_id"]
+        self._standing.setdefault(ref, {})[ev_id] = fields
+        self._evidenced.setdefault(ref, set()).add(row["key"])
 
     def _people(self, seq: int, rec: Mapping[str, Any], event: str, d: dict[str, Any]) -> None:
         """A role given or taken away, or a user deactivated."""
@@ -656,16 +711,11 @@ class Replay:
         user["roles"] = ",".join(sorted(d["roles"]))
 
     def _change(self, seq: int, rec: Mapping[str, Any], d: dict[str, Any], change: Mapping[str, Any]) -> None:
-        self.tables["item_changes"][(change["change_id"],)] = {
-            "ref": rec["item_ref"],
-            "row_key": change.get("row_key"),
-            "field": change["field"],
-            "from_value": change.get("from"),
-            "to_value": change.get("to"),
-            "reason": d.get("reason"),
-            "changed_by": rec["actor"],
-            "changed_at": rec["recorded_at"],
-        }
+        values = (
+            rec["item_ref"], change.get("row_key"), change["field"], change.get("from"), change.get("to"),
+            d.get("reason"), rec["actor"], rec["recorded_at"],
+        )  # fmt: skip
+        self._made(seq, "item_changes", change["change_id"], values)
 
     def _correct(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
         """Evidence withdrawn, an item edited, a matrix row added, moved or removed."""
@@ -677,23 +727,22 @@ class Replay:
         )
         if event == "evidence.withdraw":
             ev_id = d["evidence_id"]
-            row = t["evidence"].get((ev_id,))
-            if row is None or row["ref"] != ref:
-                self._bad(seq, f"it withdraws evidence {ev_id}, which is not evidence of {ref}")
-            elif ev_id in self._withdrawn:
+            standing = self._standing.get(ref, {})
+            if isinstance(ev_id, int) and ev_id in standing:
+                del standing[ev_id]
+                self._withdrawn[ev_id] = ref
+            elif self._withdrawn.get(ev_id) == ref:
                 self._bad(seq, f"it withdraws evidence {ev_id}, which was already withdrawn")
-            elif any(t["evidence"][(i,)]["supersedes_id"] == ev_id for i in self._by_item.get(ref, [])):
-                self._bad(seq, f"it withdraws evidence {ev_id}, which a later record supersedes")
+            else:
+                self._bad(
+                    seq,
+                    f"it withdraws evidence {ev_id}, which is not standing evidence of {ref}"
+                    " (another item's, or a later record supersedes it)",
+                )
             if final:
                 self._bad(seq, f"it withdraws evidence of {ref}, which is {item['state']}")
-            self._withdrawn.add(ev_id)
-            t["withdrawals"][(d["withdrawal_id"],)] = {
-                "evidence_id": ev_id,
-                "ref": ref,
-                "withdrawn_at": rec["recorded_at"],
-                "withdrawn_by": rec["actor"],
-                "reason": d["reason"],
-            }
+            values = (ev_id, ref, rec["recorded_at"], rec["actor"], d["reason"])
+            self._made(seq, "withdrawals", d["withdrawal_id"], values)
             return
         if event == "item.edit":
             for change in d["changes"]:
@@ -723,7 +772,7 @@ class Replay:
                 self._bad(seq, f"it moves {ref} row {key!r} from {d['from']}, but it was due {row['present_by']}")
             row["present_by"] = d["to"]
         else:  # matrix.remove
-            if any(t["evidence"][(i,)]["key"] == key for i in self._by_item.get(ref, [])):
+            if key in self._evidenced.get(ref, ()):
                 self._bad(seq, f"it removes {ref} row {key!r}, which has evidence")
             if final:
                 self._bad(seq, f"it removes a matrix row of {ref}, which is {item['state']}")
@@ -762,28 +811,51 @@ class Replay:
 
     def _baseline(self, seq: int, rec: Mapping[str, Any]) -> None:
         """Take the tables as they stood at an upgrade; from here on records carry full detail."""
+        if self.full:
+            # Rows already handed on cannot be taken back: only a register that predates full detail has one.
+            self._bad(seq, "it is a baseline of the tables, but the records before it already carry full detail")
+            return
         try:
             detail = json.loads(rec["detail"])
             tables = detail["tables"]
-            for name, (keys, cols) in TABLES.items():
-                # A baseline taken at an older schema lacks the columns added since: they were empty.
-                self.tables[name] = {
-                    tuple(row[k] for k in keys): {c: row.get(c) for c in cols} for row in tables.get(name, [])
-                }
-        except (TypeError, ValueError, KeyError) as err:
+            # A baseline taken at an older schema lacks the columns added since: they were empty.
+            taken = {
+                name: [(tuple(row[k] for k in keys), {c: row.get(c) for c in cols}) for row in tables.get(name, [])]
+                for name, (keys, cols) in TABLES.items()
+            }
+            for name in STREAMED:  # handed on in id order, as the tables are read beside the walk
+                taken[name].sort(key=lambda kept: kept[0])
+        except (TypeError, ValueError, KeyError, AttributeError) as err:
             self._bad(seq, f"its baseline of the tables cannot be read ({type(err).__name__})")
             return
-        self._open = {}
-        for key, row in sorted(self.tables["challenges"].items()):
-            if row["answered_at"] is None:
-                self._open.setdefault(row["ref"], []).append(key[0])
-        self._withdrawn = {row["evidence_id"] for row in self.tables["withdrawals"].values()}
-        self._bundle = {}
-        for _, row in sorted(self.tables["submissions"].items()):
-            self._bundle[row["ref"]] = (row["bundle_digest"], row["submitted_at"])
-        self._by_item = {}
-        for key, row in sorted(self.tables["evidence"].items()):
-            self._by_item.setdefault(row["ref"], []).append(key[0])
+        for name, rows in taken.items():
+            if name not in STREAMED:
+                self.tables[name] = dict(rows)
+        self._open, self._withdrawn, self._bundle, self._standing, self._evidenced = {}, {}, {}, {}, {}
+        for name in STREAMED:
+            cols = TABLES[name][1]
+            for key, row in taken[name]:
+                values = tuple(row[c] for c in cols)
+                if name == "challenges":
+                    answer = tuple(row[c] for c in ANSWER_COLUMNS)
+                    if not self._made(seq, name, key[0], values[: -len(ANSWER_COLUMNS)] + UNANSWERED):
+                        continue
+                    if row["answered_at"] is not None:
+                        self.sink.answered(key, answer)
+                    else:
+                        self._open.setdefault(row["ref"], []).append(key[0])
+                elif self._made(seq, name, key[0], values):
+                    if name == "submissions":
+                        self._bundle[row["ref"]] = (key[0], row["bundle_digest"], row["submitted_at"])
+                    elif name == "evidence":
+                        self._stand(row["ref"], key[0], row)
+                    elif name == "withdrawals":
+                        self._withdrawn[row["evidence_id"]] = row["ref"]
+        for _, row in taken["evidence"]:
+            if row["supersedes_id"] is not None:
+                self._standing.get(row["ref"], {}).pop(row["supersedes_id"], None)
+        for ev_id, ref in self._withdrawn.items():
+            self._standing.get(ref, {}).pop(ev_id, None)
         self._sets = {}
         for (ruleset, name), row in self.tables["workflow_defs"].items():
             self._sets.setdefault(ruleset, {})[name] = row["source"]
@@ -796,7 +868,7 @@ class Replay:
     # -- the result ------------------------------------------------------------------------------------
 
     def rows(self) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
-        """Every rebuilt table as {key: values in TABLES' column order}."""
+        """Every table replay keeps whole, as {key: values in TABLES' column order} (not the STREAMED ones)."""
         return {
             name: {key: tuple(row[c] for c in TABLES[name][1]) for key, row in rows.items()}
             for name, rows in self.tables.items()

@@ -251,17 +251,19 @@ def verify_register(
     """Recompute the chain, replay it and reconcile every table with it, in one read snapshot.
 
     Returns the chain report, SQLite's quick_check, and the reconciliation (None if not replayed).
-    Records stream through once: memory follows the register's rows, not the log's length.
+    Records stream through once, the growing tables beside them: memory follows the register's
+    items, not the log's length.
     """
     from signoff.engine.replay import Replay
-    from signoff.services.reconcile import reconcile
+    from signoff.services.reconcile import Merger, reconcile
 
     with Reader(db_path) as r:
         database_id = r.meta("database_id")
         if database_id is None:
             raise SignoffError(f"{db_path} has no database id: it was not made by 'signoff init'.")
         rows = _as_records(r.stream(_SELECT + " ORDER BY seq"))
-        replayer = Replay() if replay else None
+        # The growing tables are compared beside the walk (a Merger), so memory follows the items.
+        replayer = Replay(sink=Merger(r)) if replay else None
         if replayer is not None:
             rows = _fed(rows, replayer)
         report = chain.verify_stream(rows, chain.genesis(database_id), anchor=anchor)

@@ -551,3 +551,97 @@ def test_a_withdrawal_forged_into_the_chain_of_a_signed_off_item_is_illegal(cdb:
     )
     problems, _ = replayed(cdb)
     assert (seq, "it withdraws evidence of OF-01, which is signed_off") in problems
+
+
+# -- the growing tables are compared beside the walk, each read in id order -------------------------
+
+
+def _seq_of(db: Path, event: str) -> int:
+    conn = sqlite3.connect(db)
+    (seq,) = conn.execute("SELECT MAX(seq) FROM audit WHERE event = ? AND outcome = 'applied'", (event,)).fetchone()
+    conn.close()
+    return int(seq)
+
+
+def test_rows_of_the_growing_tables_are_met_by_id_whatever_is_added_or_removed(db: Path) -> None:
+    # A missing or an extra row is reported once, and the rows after it still line up.
+    edit(
+        db,
+        "DELETE FROM submissions WHERE id = 1",
+        "DELETE FROM signatures",
+        "INSERT INTO evidence (id, item_id, key, kind, note, sha256, dated, recorded_at, added_by)"
+        " SELECT 99, item_id, key, kind, note, sha256, dated, recorded_at, added_by FROM evidence WHERE id = 2",
+        drop=("submissions_no_delete", "signatures_no_delete"),
+    )
+    problems, differences = replayed(db)
+    assert problems == []
+    assert sorted(differences) == [
+        "evidence 99: no record in the chain created this row",
+        f"signatures {_seq_of(db, 'approve')}: the chain created this row but the table lacks it",
+        "submissions 1: the chain created this row but the table lacks it",
+    ]
+
+
+def test_an_answer_written_into_a_challenge_the_chain_leaves_open_is_reported(cdb: Path) -> None:
+    from signoff.services.events import fire_event as fire
+
+    fire(cdb, CHAIR, "OF-02", "challenge", reason="One more")
+    fire(cdb, SECRETARY, "OF-02", "challenge", reason="Recorded for the partner")
+    assert replayed(cdb) == ([], [])
+    conn = sqlite3.connect(cdb)
+    first, second = [r[0] for r in conn.execute("SELECT id FROM challenges WHERE answered_at IS NULL ORDER BY id")]
+    conn.close()
+    # Several challenges stay open to the end of the chain: each is held to its row there.
+    edit(cdb, f"UPDATE challenges SET response = 'Settled at the meeting' WHERE id = {second}")
+    assert replayed(cdb) == (
+        [],
+        [f"challenges {second} response: the chain says None, the table says 'Settled at the meeting'"],
+    )
+    assert first < second
+
+
+def _chained_evidence(db: Path, evidence_id: int, supersedes: int | None) -> int:
+    detail: dict[str, object] = {
+        "evidence_id": evidence_id,
+        "key": "data",
+        "kind": "note",
+        "sha256": "0" * 64,
+        "dated": "2026-01-01",
+    }
+    if supersedes is not None:
+        detail["supersedes"] = supersedes
+    return append_chained(
+        db,
+        actor=SECRETARY,
+        roles="secretary",
+        item_ref="OF-02",
+        event="evidence.add",
+        from_state="challenged",
+        to_state="challenged",
+        detail=chain.detail_text(detail),
+        workflow_hash=rules.load_folder(None).flows["ofsted-recommendation"].digest,
+    )
+
+
+def test_a_chained_correction_of_evidence_already_corrected_is_illegal(db: Path) -> None:
+    from signoff.services.evidence import add_evidence
+
+    add_evidence(db, SECRETARY, "OF-02", "data", days_ago(0), note="Average caseload 19", supersedes=2)
+    seq = _chained_evidence(db, 4, supersedes=2)
+    problems, _ = replayed(db)
+    assert [why for s, why in problems if s == seq] == [
+        "it supersedes evidence 2, which is not standing OF-02 data evidence (another row's or item's,"
+        " or already superseded)"
+    ]
+
+
+def test_a_chained_record_that_makes_an_existing_row_again_is_illegal(db: Path) -> None:
+    seq = _chained_evidence(db, 2, supersedes=None)
+    problems, _ = replayed(db)
+    assert [why for s, why in problems if s == seq] == ["it makes evidence row 2, but ids only grow (the last was 2)"]
+
+
+def test_a_chained_baseline_after_records_with_full_detail_is_illegal(db: Path) -> None:
+    seq = append_chained(db, actor=SECRETARY, roles="secretary", event="register.baseline", detail='{"tables": {}}')
+    problems, _ = replayed(db)
+    assert problems == [(seq, "it is a baseline of the tables, but the records before it already carry full detail")]
