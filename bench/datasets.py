@@ -275,10 +275,11 @@ _INSERT: dict[str, tuple[str, ...]] = {
 _ROLES = {SECRETARY: "secretary", CHAIR: "chair", MEMBER: "member"}
 
 
-def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
+def _cycle(w: _Writer, item: _Item, meeting: str) -> Iterator[None]:
     """An item's life, one record per step; a bare ``yield`` after each step lets the next item go.
 
     Each step writes its record and rows before yielding, so the chain may stop after any step.
+    Approvals and re-openings name ``meeting``, a held meeting on the register's calendar.
     """
     from signoff.domain import bundle
 
@@ -355,7 +356,10 @@ def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
         event = "challenge" if rnd == 0 else "reopen"
         reason = f"The board asks for the {item.keys[rnd % len(item.keys)]} evidence again (round {rnd})"
         w.rows["challenges"].append((challenge, item.id, event, at, challenger, reason))
-        move(at, event, challenger, {"reason": reason, "challenge_id": challenge})
+        raised: dict[str, Any] = {"reason": reason, "challenge_id": challenge}
+        if event == "reopen":  # a decision of the board: it names the meeting that took it
+            raised["meeting"] = meeting
+        move(at, event, challenger, raised)
         yield
         rnd += 1
         key = item.keys[rnd % len(item.keys)]
@@ -369,7 +373,6 @@ def _cycle(w: _Writer, item: _Item) -> Iterator[None]:
         freeze(at, "resubmit", detail)
         move(at, "resubmit", SECRETARY, detail)
         yield
-        meeting = at[:10]
         if rnd % 3 == 1:  # a member tries to sign the item off
             refuse(MEMBER, "approve", {"meeting": meeting}, "permission: approve needs the role chair", looked_at=True)
             yield
@@ -396,7 +399,11 @@ def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, b
 
     init_register(db, unsigned_workflows(db.with_suffix(".workflows")))
     add_chair(db)
-    for cmd in (("user", "add", MEMBER, "--role", "member"), ("meeting", "add", DATED)):
+    # The board's decisions name a held meeting: today's (a build that runs past midnight would
+    # date its later submissions after it, and approvals of them would be refused).
+    meeting = dt.date.today().isoformat()
+    member = ("user", "add", MEMBER, "--role", "member")
+    for cmd in (member, ("meeting", "add", DATED), ("meeting", "add", meeting)):
         subprocess.run(signoff_cmd(*cmd, db=db, actor=SECRETARY), check=True, capture_output=True)
     csv_path = write_matrix_csv(db.with_suffix(".matrix.csv"), items, rows_per_item)
     subprocess.run(
@@ -419,7 +426,7 @@ def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, b
     )
     w = _Writer(conn, rules.digest)
     cycles: collections.deque[Iterator[None]] = collections.deque(
-        _cycle(w, _Item(i, r, rules.flows[k], keys[i], st, v, lt, last_seq=last_seq.get(r, 0)))
+        _cycle(w, _Item(i, r, rules.flows[k], keys[i], st, v, lt, last_seq=last_seq.get(r, 0)), meeting)
         for i, r, k, st, v, lt in conn.execute(
             "SELECT id, ref, kind, state, version, last_transition_at FROM items ORDER BY id"
         ).fetchall()

@@ -134,6 +134,7 @@ def test_generated_records_have_the_shapes_the_services_write(
     refused = 3
     steps: list[tuple[str, tuple[str, ...], int]] = [
         (SECRETARY, ("meeting", "add", datasets.DATED), 0),
+        (SECRETARY, ("meeting", "add", today), 0),
         (MEMBER, ("evidence", "add", ref, "key-0", "--note", "n", "--dated", datasets.DATED), refused),
         (SECRETARY, ("evidence", "add", ref, "key-0", "--note", "a", "--dated", datasets.DATED), 0),
         (SECRETARY, ("evidence", "add", ref, "key-1", "--note", "b", "--dated", datasets.DATED), 0),
@@ -147,7 +148,7 @@ def test_generated_records_have_the_shapes_the_services_write(
         (SECRETARY, ("resubmit", ref, "--response", "done"), 0),
         (MEMBER, ("approve", ref, "--meeting", today), refused),
         (CHAIR, ("approve", ref, "--meeting", today), 0),
-        (CHAIR, ("reopen", ref, "--reason", "again"), 0),
+        (CHAIR, ("reopen", ref, "--reason", "again", "--meeting", today), 0),
         (
             SECRETARY,
             ("evidence", "add", ref, "key-0", "--note", "d", "--dated", datasets.DATED, "--supersedes", "1"),
