@@ -169,6 +169,15 @@ def _row(uow: UnitOfWork, item: Item, key: str) -> MatrixRow:
     return row
 
 
+def _check_before_due(item: Any, present_by: dt.date) -> None:
+    """Evidence is presented before its item is due, as a matrix import requires."""
+    if item.due is not None and present_by.isoformat() > item.due:
+        raise BadInput(
+            f"--present-by {present_by.isoformat()} is after {item.ref}'s due date {item.due}: evidence is "
+            f"presented before the item is due (move the item first with 'signoff item reschedule')."
+        )
+
+
 def add_row(
     db_path: DbRef,
     actor_name: str,
@@ -190,6 +199,7 @@ def add_row(
     def body(uow: UnitOfWork, actor: Actor) -> None:
         require_role(actor, REGISTER_ACTIONS["matrix.add"], "matrix add", ref)
         item = load_item(uow, ref)
+        _check_before_due(item, present_by)
         if uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item.id, MatrixRow.key == key)).first():
             raise BadInput(
                 f"{ref} already has a matrix row {key!r}: move its date with 'signoff matrix reschedule', "
@@ -234,6 +244,7 @@ def reschedule_row(db_path: DbRef, actor_name: str, ref: str, key: str, present_
     def body(uow: UnitOfWork, actor: Actor) -> str:
         require_role(actor, REGISTER_ACTIONS["matrix.reschedule"], "matrix reschedule", ref)
         item = load_item(uow, ref)
+        _check_before_due(item, present_by)
         row = _row(uow, item, key)
         old = row.present_by
         if old == present_by.isoformat():

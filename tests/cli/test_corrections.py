@@ -219,3 +219,15 @@ def test_several_members_challenge_and_resubmit_answers_each(cli: Any) -> None:
     assert third == answered[2]["id"]
     cli.ok("approve", "OF-01", "--meeting", TODAY, actor="chair")
     assert "Audit chain intact" in cli.ok("audit", "verify", actor=None)
+
+
+def test_a_row_added_or_moved_must_be_presented_before_its_item_is_due(cli: Any) -> None:
+    """As a matrix import refuses it: evidence due after its item is due is exit 2, with the fix."""
+    after_due = days_ago(-40).isoformat()  # the item is due in 20 days
+    for args in (
+        ("matrix", "add", "OF-01", "late", "--description", "Late paper", "--present-by", after_due),
+        ("matrix", "reschedule", "OF-01", "audit", "--present-by", after_due, "--reason", "Slipped"),
+    ):
+        line = cli.refused(*args, code=2, fragment="after OF-01's due date")
+        assert "signoff item reschedule" in line
+    cli.ok("matrix", "reschedule", "OF-01", "audit", "--present-by", days_ago(-10).isoformat(), "--reason", "Earlier")
