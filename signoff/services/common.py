@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
-from signoff.domain.names import require_actor_name as require_actor_name
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
 from signoff.store.tables import Item, User

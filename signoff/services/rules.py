@@ -54,7 +54,7 @@ def _put_in_force(uow: UnitOfWork, digest: str, actor: str) -> None:
         row.value = digest
         uow.session.add(row)
     uow.session.flush()
-    uow._rules = None  # the next record names the rules now in force
+    uow.rules_changed()
 
 
 def pin(uow: UnitOfWork, actor: str, roles: str, rules: workflows.Rules, origin: str) -> None:

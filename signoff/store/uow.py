@@ -146,6 +146,10 @@ class UnitOfWork:
             self._rules = pinned.rules(self.target, in_force, [(n, src) for n, src in defs])
         return self._rules
 
+    def rules_changed(self) -> None:
+        """The rules in force moved in this transaction: the next record names the new ones."""
+        self._rules = None
+
     def audit(
         self,
         *,
