@@ -61,6 +61,19 @@ def is_canonical(text: str) -> bool:
         return False
 
 
+def day_starts(day: dt.date) -> str:
+    """The instant the board's local ``day`` begins, as canonical UTC text. A stored timestamp falls on or
+    after ``day`` on the local calendar exactly when it compares ``>=`` this text, so a query over
+    records compares instants (cheap, indexable) and never the UTC date, which is off by one in the
+    evening in Honolulu and in the morning in Kiritimati."""
+    return iso(dt.datetime.combine(day, dt.time()).astimezone())
+
+
+def local_day(timestamp: str) -> str:
+    """``local_date`` as YYYY-MM-DD text, for views that print a record's date."""
+    return local_date(timestamp).isoformat()
+
+
 def local_date(timestamp: str) -> dt.date:
     """The board's calendar date (the local date, as ``today``) of a stored UTC timestamp: a record made
     at 20:00 in Honolulu on the 29th is stored as the 30th in UTC but happened on the 29th."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,36 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in ("SIGNOFF_DB", "SIGNOFF_USER", "SIGNOFF_WORKFLOWS", "SIGNOFF_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+# Two zones whose local day differs from the UTC day at every hour between them: Honolulu's is
+# yesterday's until 10:00 UTC, Kiritimati's is tomorrow's from 10:00 UTC. A test that mixes a UTC
+# date with the board's local date fails in one of them whenever it runs.
+BOARD_ZONES = ("Pacific/Honolulu", "Pacific/Kiritimati")
+
+
+@contextlib.contextmanager
+def local_zone(zone: str) -> Iterator[str]:
+    """The register's local day in ``zone`` for this process and every CLI subprocess it starts (they
+    inherit TZ), put back afterwards."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield zone
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture(params=BOARD_ZONES)
+def board_tz(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test once in each of ``BOARD_ZONES`` (use it with ``pytestmark = pytest.mark.usefixtures``)."""
+    with local_zone(request.param) as zone:
+        yield zone
 
 
 @pytest.fixture

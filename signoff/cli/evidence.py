@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from signoff.cli.app import DATE, Context, pass_ctx
+from signoff.clock import local_day
 from signoff.errors import SignoffError
 from signoff.render import output
 
@@ -105,7 +106,9 @@ def evidence_list(c: Context, ref: str, as_json: bool) -> None:
         for r in rows:
             r["what"] = r["file_name"] or r["note"] or (f"{r['measure']} = {r['value']} {r['unit'] or ''}".strip())
             r["withdrawn_note"] = (
-                f"{r['withdrawn_at'][:10]} by {r['withdrawn_by']}: {r['withdrawn_reason']}" if r["withdrawn"] else ""
+                f"{local_day(r['withdrawn_at'])} by {r['withdrawn_by']}: {r['withdrawn_reason']}"
+                if r["withdrawn"]
+                else ""
             )
         output.table(
             rows,

@@ -9,8 +9,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from functools import lru_cache
 from typing import NamedTuple
+
+from signoff.clock import day_starts, local_date
 
 AMBER_WINDOW_DAYS = 14
 REPEATED_CHALLENGES = 2
@@ -23,20 +27,28 @@ class ItemStatus(NamedTuple):
     final: bool
     due: str | None
     next_uncovered: str | None  # earliest present-by date of a matrix row with no evidence
-    last_transition_at: str
+    last_transition_at: str  # canonical UTC timestamp
     limbo_days: int
     challenges: int
     measures_missed: int = 0
     missed_meeting: str | None = None  # a board meeting held since submission that did not decide
 
 
-@lru_cache(maxsize=64)
 def _marks(today: dt.date, limbo_days: int) -> tuple[str, str, str]:
-    """Today, the end of the amber window and the limbo cutoff as ISO text: stored dates compare as text."""
+    """Today and the end of the amber window as dates, and the limbo cutoff as a UTC instant, all as text:
+    dates compare with dates and stored timestamps with instants, as text, cheaply for 10,000 items."""
+    return _marks_in_zone(today, limbo_days, os.environ.get("TZ"), time.tzname, time.timezone)
+
+
+@lru_cache(maxsize=64)
+def _marks_in_zone(today: dt.date, limbo_days: int, *_zone: object) -> tuple[str, str, str]:
+    # An item is in limbo when its last move fell on or before the local day ``limbo_days`` ago, that
+    # is, before the instant the next local day began. The zone is part of the key: the cutoff
+    # instant moves with it, and tests change it within one process.
     return (
         today.isoformat(),
         (today + dt.timedelta(days=AMBER_WINDOW_DAYS)).isoformat(),
-        (today - dt.timedelta(days=limbo_days)).isoformat(),
+        day_starts(today - dt.timedelta(days=limbo_days - 1)),
     )
 
 
@@ -45,8 +57,8 @@ def limbo_flags(s: ItemStatus, today: dt.date) -> list[str]:
     if s.final:
         return []
     flags = []
-    if s.last_transition_at[:10] <= _marks(today, s.limbo_days)[2]:
-        idle = (today - dt.date.fromisoformat(s.last_transition_at[:10])).days
+    if s.last_transition_at < _marks(today, s.limbo_days)[2]:
+        idle = (today - local_date(s.last_transition_at)).days
         flags.append(f"no progress for {idle} days (limit {s.limbo_days})")
     if s.challenges >= REPEATED_CHALLENGES:
         flags.append(f"challenged {s.challenges} times")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from signoff.clock import local_day
 from signoff.render import output
 
 
@@ -26,21 +27,23 @@ def render_item(d: dict[str, Any]) -> None:
             what = e["file_name"] or e["note"] or f"{e['measure']} = {e['value']} {e['unit'] or ''}".strip()
             gone = f" (superseded by {e['superseded_by']})" if e["superseded_by"] else ""
             if e.get("withdrawn"):
-                gone += f" — WITHDRAWN on {e['withdrawn_at'][:10]} by {e['withdrawn_by']}: {e['withdrawn_reason']}"
+                gone += (
+                    f" — WITHDRAWN on {local_day(e['withdrawn_at'])} by {e['withdrawn_by']}: {e['withdrawn_reason']}"
+                )
                 what = f"~~{what}~~"
             out.append(f"    #{e['id']} {e['key']}: {what} — dated {e['dated']}, added by {e['added_by']}{gone}")
     for ch in d["challenges"]:
         answer = (
-            f" — answered by {ch['answered_by']} on {ch['answered_at'][:10]}: {ch['response']}"
+            f" — answered by {ch['answered_by']} on {local_day(ch['answered_at'])}: {ch['response']}"
             if ch["answered_at"]
             else " — OPEN"
         )
         out.append(
-            f"  challenge {ch['id']}: {ch['event']} by {ch['raised_by']} on {ch['raised_at'][:10]}: {ch['reason']}{answer}"
+            f"  challenge {ch['id']}: {ch['event']} by {ch['raised_by']} on {local_day(ch['raised_at'])}: {ch['reason']}{answer}"
         )
     for s in d["submissions"]:
         out.append(
-            f"  {s['event']} by {s['submitted_by']} on {s['submitted_at'][:10]}, bundle {s['bundle_digest'][:16]}…"
+            f"  {s['event']} by {s['submitted_by']} on {local_day(s['submitted_at'])}, bundle {s['bundle_digest'][:16]}…"
         )
     for a in d["approvals"]:
         how = f", signed with key {a['signer']}" if a.get("signer") else ", unsigned"
@@ -53,7 +56,7 @@ def render_item(d: dict[str, Any]) -> None:
     for r in d.get("reschedules", []):
         out.append(
             f"  due moved from {r['from_due'] or 'none'} to {r['to_due']} by {r['changed_by']} "
-            f"on {r['changed_at'][:10]}: {r['reason']}"
+            f"on {local_day(r['changed_at'])}: {r['reason']}"
         )
     for ch in d.get("changes", []):
         what = f"row {ch['row_key']} " if ch["row_key"] else ""
@@ -63,7 +66,7 @@ def render_item(d: dict[str, Any]) -> None:
         else:
             line = f"  {what}{ch['field']} changed from {ch['from_value'] or 'none'} to {ch['to_value'] or 'none'}"
         why = f": {ch['reason']}" if ch["reason"] else ""
-        out.append(f"{line} by {ch['changed_by']} on {ch['changed_at'][:10]}{why}")
+        out.append(f"{line} by {ch['changed_by']} on {local_day(ch['changed_at'])}{why}")
     if d["limbo"]:
         out.append("  LIMBO: " + "; ".join(d["limbo"]))
     output.lines(out)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from signoff.clock import local_day
+
 STATE_COLOURS = {
     "proposed": "#9e9e9e",
     "evidence_submitted": "#1e88e5",
@@ -168,7 +170,7 @@ def html(pack: dict[str, Any]) -> str:
         sub = item["submission"]
         out.append(
             f"<h3>{_e(item['ref'])} — {_e(item['title'])}</h3><p class='small'>Submitted by {_e(sub['submitted_by'])}"
-            f" on {_e(sub['submitted_at'][:10])}; frozen bundle <code>{_e(sub['bundle_digest'])}</code></p>"
+            f" on {_e(local_day(sub['submitted_at']))}; frozen bundle <code>{_e(sub['bundle_digest'])}</code></p>"
         )
         out.append(
             _table(

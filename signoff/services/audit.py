@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from signoff import clock
 from signoff.domain import bundle, chain
 from signoff.domain.item_links import ItemLinks
 from signoff.errors import BadInput, NotFound, SignoffError
@@ -33,10 +34,10 @@ def _filters(item: str | None, since: dt.date | None, until: dt.date | None) -> 
         params.append(item)
     if since:
         where.append("recorded_at >= ?")
-        params.append(since.isoformat())
+        params.append(clock.day_starts(since))
     if until:
         where.append("recorded_at < ?")
-        params.append((until + dt.timedelta(days=1)).isoformat())
+        params.append(clock.day_starts(until + dt.timedelta(days=1)))
     return (" WHERE " + " AND ".join(where) if where else ""), tuple(params)
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import select
 
+from signoff.clock import local_day
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
 from signoff.store.tables import Item, User
@@ -34,8 +35,10 @@ def load_actor(uow: UnitOfWork, name: str) -> Actor:
         err = NotFound(f"unknown user {name!r}: ask the secretary to add you with 'signoff user add'.")
         raise err
     if user.deactivated_at is not None:
-        why = f"deactivated: {user.name} was deactivated on {user.deactivated_at[:10]} by {user.deactivated_by}"
-        raise Refused(f"{user.name} was deactivated on {user.deactivated_at[:10]} and can no longer act here.", [why])
+        why = f"deactivated: {user.name} was deactivated on {local_day(user.deactivated_at)} by {user.deactivated_by}"
+        raise Refused(
+            f"{user.name} was deactivated on {local_day(user.deactivated_at)} and can no longer act here.", [why]
+        )
     return Actor(user.name, frozenset(r for r in user.roles.split(",") if r))
 
 

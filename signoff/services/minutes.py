@@ -47,11 +47,11 @@ def meeting_row(r: Reader, day: dt.date, what: str) -> dict[str, Any]:
 
 def applied_since(r: Reader, since: dt.date, until: dt.date | None = None) -> list[dict[str, Any]]:
     """Every applied record from the start of ``since`` (to the end of ``until``), described."""
-    params: dict[str, Any] = {"since": since.isoformat()}
+    params: dict[str, Any] = {"since": clock.day_starts(since)}
     sql = _RECORD_SQL + " WHERE outcome = 'applied' AND recorded_at >= :since"
     if until is not None:
         sql += " AND recorded_at < :until"
-        params["until"] = (until + dt.timedelta(days=1)).isoformat()
+        params["until"] = clock.day_starts(until + dt.timedelta(days=1))
     return [_plain(row) for row in r.all(sql + " ORDER BY seq", params) if row["event"] != "register.baseline"]
 
 
@@ -71,7 +71,7 @@ def meeting_log(db_path: DbRef, day: dt.date) -> dict[str, Any]:
         records = applied_since(r, day)
         head = _head(r)
     decided = [c for c in records if c["detail"].get("meeting") == text]
-    on_the_day = [c for c in records if c["recorded_at"][:10] == text and c not in decided]
+    on_the_day = [c for c in records if clock.local_day(c["recorded_at"]) == text and c not in decided]
     sign_offs = [c for c in decided if c["event"] == "approve"]
     for c in sign_offs:
         c["signed_with"] = c["detail"].get("signer")

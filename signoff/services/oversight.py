@@ -129,14 +129,14 @@ def _states_over_time(r: Reader, until: dt.date) -> list[dict[str, Any]]:
         "SELECT recorded_at, item_ref, to_state FROM audit WHERE outcome = 'applied' AND item_ref IS NOT NULL"
         " AND to_state IS NOT NULL AND from_state IS NOT NULL AND from_state <> to_state"
         " AND recorded_at < :until ORDER BY seq",
-        {"until": (until + dt.timedelta(days=1)).isoformat()},
+        {"until": clock.day_starts(until + dt.timedelta(days=1))},
     )
     happenings = sorted(created + [(m["recorded_at"], m["item_ref"], m["to_state"]) for m in moves])
     state_of: dict[str, str] = {}
     series: list[dict[str, Any]] = []
     week_end: dt.date | None = None
     for recorded_at, ref, to_state in happenings:
-        day = dt.date.fromisoformat(recorded_at[:10])
+        day = clock.local_date(recorded_at)
         if day > until:
             break
         if week_end is None:
@@ -166,7 +166,7 @@ def _refusals(r: Reader, since: dt.date, until: dt.date) -> list[dict[str, Any]]
     for rec in r.all(
         "SELECT actor, item_ref, detail FROM audit WHERE outcome = 'refused'"
         " AND recorded_at >= :since AND recorded_at < :until ORDER BY seq",
-        {"since": since.isoformat(), "until": (until + dt.timedelta(days=1)).isoformat()},
+        {"since": clock.day_starts(since), "until": clock.day_starts(until + dt.timedelta(days=1))},
     ):
         if rec["actor"] not in people or (rec["item_ref"] is not None and rec["item_ref"] not in refs):
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from signoff.clock import local_day
 from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS, ROLES, SECRETARY
 from signoff.errors import BadInput, NotFound, Refused
@@ -57,7 +58,7 @@ def change_role(
         require_role(actor, REGISTER_ACTIONS["user.role"], "user role")
         user = _user(uow, name)
         if user.deactivated_at is not None:
-            raise BadInput(f"{name} was deactivated on {user.deactivated_at[:10]}: their roles no longer matter.")
+            raise BadInput(f"{name} was deactivated on {local_day(user.deactivated_at)}: their roles no longer matter.")
         held = [r for r in user.roles.split(",") if r]
         if add is not None:
             if add in held:
@@ -98,7 +99,7 @@ def deactivate_user(db_path: DbRef, actor_name: str, name: str, reason: str) -> 
         require_role(actor, REGISTER_ACTIONS["user.deactivate"], "user deactivate")
         user = _user(uow, name)
         if user.deactivated_at is not None:
-            raise BadInput(f"{name} is already deactivated (since {user.deactivated_at[:10]}).")
+            raise BadInput(f"{name} is already deactivated (since {local_day(user.deactivated_at)}).")
         if SECRETARY in user.roles.split(",") and not _other_active_secretaries(uow, name):
             raise _lockout(name, "user deactivate")
         user.deactivated_at = uow.now

@@ -102,7 +102,9 @@ def _held_meeting(uow: UnitOfWork, date: dt.date, action: str) -> Meeting:
         )
     if found.cancelled_at is not None:
         where = f"moved to {found.moved_to}" if found.moved_to else "cancelled"
-        raise BadInput(f"the meeting on {date.isoformat()} was already {where} on {found.cancelled_at[:10]}.")
+        raise BadInput(
+            f"the meeting on {date.isoformat()} was already {where} on {clock.local_day(found.cancelled_at)}."
+        )
     return found
 
 
@@ -113,7 +115,7 @@ def _decided_at(uow: UnitOfWork, date: dt.date) -> list[str]:
         for ref in uow.session.exec(
             select(AuditRecord.item_ref).where(
                 AuditRecord.outcome == "applied",
-                col(AuditRecord.recorded_at) >= date.isoformat(),
+                col(AuditRecord.recorded_at) >= clock.day_starts(date),
                 col(AuditRecord.detail).contains(f'"meeting":"{date.isoformat()}"'),
             )
         )

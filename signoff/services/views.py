@@ -6,6 +6,7 @@ secretary's most frequent commands start fast.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import Counter
 from typing import Any
@@ -43,13 +44,12 @@ ms AS (
     AND ((m.direction = 'at-most' AND CAST(m.value AS DOUBLE PRECISION) > CAST(m.threshold AS DOUBLE PRECISION))
       OR (m.direction = 'at-least' AND CAST(m.value AS DOUBLE PRECISION) < CAST(m.threshold AS DOUBLE PRECISION)))
   GROUP BY item_id),
-sub AS (SELECT item_id, substr(MAX(submitted_at), 1, 10) AS submitted_on FROM submissions GROUP BY item_id)
+sub AS (SELECT item_id, MAX(submitted_at) AS latest_submission_at FROM submissions GROUP BY item_id)
 SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.version,
        i.created_at, i.last_transition_at,
        mx.next_uncovered, COALESCE(mx.matrix_rows, 0) AS matrix_rows, COALESCE(mx.keys_covered, 0) AS keys_covered,
        COALESCE(ch.challenges, 0) AS challenges, COALESCE(ms.measures_missed, 0) AS measures_missed,
-       (SELECT MIN(mt.date) FROM meetings mt WHERE mt.date < :today AND mt.date >= sub.submitted_on
-        AND mt.cancelled_at IS NULL) AS missed_meeting
+       NULL AS missed_meeting, sub.latest_submission_at
 FROM items i
 LEFT JOIN mx ON mx.item_id = i.id
 LEFT JOIN ch ON ch.item_id = i.id
@@ -58,8 +58,34 @@ LEFT JOIN sub ON sub.item_id = i.id
 """
 
 
-def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any) -> dict[str, Any]:
+class _HeldMeetings:
+    """Board meetings held before today, to find the first one an item waited through since it was
+    submitted. Both sides are on the board's local calendar: a meeting counts when its local day
+    ends after the submission's instant (``clock.day_starts``), so an evening submission in Honolulu,
+    stored as tomorrow in UTC, still waits through today's meeting."""
+
+    def __init__(self, r: Reader, today: dt.date) -> None:
+        rows = r.all(
+            "SELECT date FROM meetings WHERE date < :today AND cancelled_at IS NULL ORDER BY date",
+            {"today": today.isoformat()},
+        )
+        self.dates = [row["date"] for row in rows]
+        self.ends = [clock.day_starts(dt.date.fromisoformat(d) + dt.timedelta(days=1)) for d in self.dates]
+
+    def first_since(self, submitted_at: str | None) -> str | None:
+        if not submitted_at:
+            return None
+        at = bisect.bisect_right(self.ends, submitted_at)
+        return self.dates[at] if at < len(self.dates) else None
+
+
+def _judge(
+    row: dict[str, Any], flows: dict[str, workflows.Workflow], today: dt.date, held: _HeldMeetings
+) -> dict[str, Any]:
     wf = flows.get(row["kind"])
+    submitted_at = row.pop("latest_submission_at")
+    if row["state"] == "evidence_submitted":
+        row["missed_meeting"] = held.first_since(submitted_at)
     status = ItemStatus(
         state=row["state"],
         final=bool(wf and row["state"] in wf.final),
@@ -69,7 +95,7 @@ def _judge(row: dict[str, Any], flows: dict[str, workflows.Workflow], today: Any
         limbo_days=wf.limbo_days if wf else 28,
         challenges=row["challenges"],
         measures_missed=row["measures_missed"],
-        missed_meeting=row["missed_meeting"] if row["state"] == "evidence_submitted" else None,
+        missed_meeting=row["missed_meeting"],
     )
     row["rag"], row["rag_reasons"], row["limbo"] = judge(status, today)
     row["slipped"] = bool(row["original_due"] and row["due"] and row["due"] > row["original_due"])
@@ -120,13 +146,14 @@ def item_rows_in(r: Reader, state: str | None, kind: str | None) -> list[dict[st
         raise BadInput(f"unknown state {state!r}: use one of {', '.join(states)}.")
     where = []
     today = clock.today()
-    params: dict[str, Any] = {"today": today.isoformat(), "state": state, "kind": kind}
+    params: dict[str, Any] = {"state": state, "kind": kind}
     if state:
         where.append("i.state = :state")
     if kind:
         where.append("i.kind = :kind")
     sql = _ITEM_STATUS_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY i.ref"
-    return [_judge(row, flows, today) for row in r.all(sql, params)]
+    held = _HeldMeetings(r, today)
+    return [_judge(row, flows, today, held) for row in r.all(sql, params)]
 
 
 def board(db_path: DbRef) -> dict[str, Any]:
@@ -134,10 +161,8 @@ def board(db_path: DbRef) -> dict[str, Any]:
     today = clock.today()
     with Reader(db_path) as r:
         flows = r.rules().flows
-        items = [
-            _judge(row, flows, today)
-            for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref", {"today": today.isoformat()})
-        ]
+        held = _HeldMeetings(r, today)
+        items = [_judge(row, flows, today, held) for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref")]
         head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     order = {"red": 0, "amber": 1, "green": 2}
     items.sort(key=lambda i: (order[i["rag"]], i["ref"]))
@@ -155,9 +180,10 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
     today = clock.today()
     with Reader(db_path) as r:
         flows = r.rules().flows
-        row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = :ref", {"ref": ref, "today": today.isoformat()})
+        row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = :ref", {"ref": ref})
         if row is None:
             raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
+        held = _HeldMeetings(r, today)
         item_id = row["id"]
         matrix = r.all(
             "SELECT key, description, present_by, owner FROM matrix_rows WHERE item_id = ? ORDER BY id", (item_id,)
@@ -197,7 +223,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
             " WHERE item_id = ? ORDER BY id",
             (item_id,),
         )
-    detail = _judge(row, flows, today)
+    detail = _judge(row, flows, today, held)
     for e in evidence:
         e["withdrawn"] = e["withdrawn_at"] is not None
     covered = {e["key"] for e in evidence if e["superseded_by"] is None and not e["withdrawn"]}

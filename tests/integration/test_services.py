@@ -22,9 +22,9 @@ from signoff.services.schedule import add_meeting
 from signoff.services.views import item_detail
 from signoff.store.reader import Reader
 
-YESTERDAY = days_ago(1)
-TODAY = days_ago(0)
-TOMORROW = days_ago(-1)
+# Every use case runs under two zones whose local day differs from the UTC day (conftest.BOARD_ZONES);
+# "today" is read when the test runs, in its zone, as signoff reads it.
+pytestmark = pytest.mark.usefixtures("board_tz")
 
 
 def make_item(
@@ -39,8 +39,13 @@ def make_item(
 
 
 def cover(
-    db: Path, ref: str, keys: tuple[str, ...] = ("audit", "policy"), actor: str = SECRETARY, dated: dt.date = YESTERDAY
+    db: Path,
+    ref: str,
+    keys: tuple[str, ...] = ("audit", "policy"),
+    actor: str = SECRETARY,
+    dated: dt.date | None = None,
 ) -> list[int]:
+    dated = dated or days_ago(1)
     return [add_evidence(db, actor, ref, k, dated, note=f"{k} for {ref}") for k in keys]
 
 
@@ -90,11 +95,14 @@ def test_the_whole_life_of_an_item(db_path: Path, tmp_path: Path) -> None:
     cover(db_path, "OF-01")
     assert fire_event(db_path, SECRETARY, "OF-01", "submit") == "evidence_submitted"
     assert fire_event(db_path, MEMBER, "OF-01", "challenge", reason="audit sample too small") == "challenged"
-    add_evidence(db_path, SECRETARY, "OF-01", "audit", TODAY, note="a larger audit sample")
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(0), note="a larger audit sample")
     assert fire_event(db_path, SECRETARY, "OF-01", "resubmit", response="sample tripled") == "evidence_submitted"
-    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY) == "signed_off"
+    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0)) == "signed_off"
     assert item_row(db_path, "OF-01") == ("signed_off", 5)
-    assert fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection found gaps", meeting=TODAY) == "challenged"
+    assert (
+        fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection found gaps", meeting=days_ago(0))
+        == "challenged"
+    )
 
     detail = item_detail(db_path, "OF-01")
     assert detail["state"] == "challenged"
@@ -105,7 +113,7 @@ def test_the_whole_life_of_an_item(db_path: Path, tmp_path: Path) -> None:
     assert detail["challenges"][1]["answered_at"] is None
     assert len(detail["submissions"]) == 2 and len(detail["approvals"]) == 1
     assert detail["approvals"][0]["bundle_digest"] == detail["submissions"][1]["bundle_digest"]
-    assert detail["approvals"][0]["meeting"] == TODAY.isoformat()
+    assert detail["approvals"][0]["meeting"] == days_ago(0).isoformat()
 
     moves = [(r["event"], r["from_state"], r["to_state"]) for r in audit_rows(db_path) if r["item_ref"] == "OF-01"]
     assert [m for m in moves if m[0] not in ("evidence.add",)] == [
@@ -145,7 +153,7 @@ def test_evidence_add_needs_the_secretary_and_is_audited_when_refused(db_path: P
     make_item(db_path, tmp_path)
     count = len(audit_rows(db_path))
     with pytest.raises(Refused, match="evidence add needs the role secretary"):
-        add_evidence(db_path, CHAIR, "OF-01", "audit", YESTERDAY, note="mine")
+        add_evidence(db_path, CHAIR, "OF-01", "audit", days_ago(1), note="mine")
     rows = audit_rows(db_path)
     assert len(rows) == count + 1 and (rows[-1]["event"], rows[-1]["outcome"]) == ("evidence.add", "refused")
     assert item_detail(db_path, "OF-01")["evidence"] == []
@@ -156,7 +164,7 @@ def test_unknown_item_user_and_key(db_path: Path, tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="unknown item 'NOPE'"):
         fire_event(db_path, SECRETARY, "NOPE", "submit")
     with pytest.raises(NotFound, match="no evidence matrix row 'nokey'"):
-        add_evidence(db_path, SECRETARY, "OF-01", "nokey", YESTERDAY, note="x")
+        add_evidence(db_path, SECRETARY, "OF-01", "nokey", days_ago(1), note="x")
     count = len(audit_rows(db_path))
     with pytest.raises(NotFound, match="unknown user 'ghost'"):
         fire_event(db_path, "ghost", "OF-01", "submit")
@@ -168,17 +176,17 @@ def test_unknown_item_user_and_key(db_path: Path, tmp_path: Path) -> None:
 def test_evidence_superseding(db_path: Path, tmp_path: Path) -> None:
     make_item(db_path, tmp_path)
     first, policy = cover(db_path, "OF-01")
-    second = add_evidence(db_path, SECRETARY, "OF-01", "audit", YESTERDAY, note="corrected", supersedes=first)
+    second = add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="corrected", supersedes=first)
     evidence = {e["id"]: e for e in item_detail(db_path, "OF-01")["evidence"]}
     assert evidence[first]["superseded_by"] == second and evidence[second]["supersedes_id"] == first
     assert evidence[second]["superseded_by"] is None and evidence[policy]["superseded_by"] is None
     with pytest.raises(BadInput, match="already superseded"):
-        add_evidence(db_path, SECRETARY, "OF-01", "audit", YESTERDAY, note="again", supersedes=first)
+        add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="again", supersedes=first)
     with pytest.raises(NotFound, match="no evidence record 999"):
-        add_evidence(db_path, SECRETARY, "OF-01", "audit", YESTERDAY, note="x", supersedes=999)
+        add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="x", supersedes=999)
     make_item(db_path, tmp_path, "OF-02")
     with pytest.raises(NotFound, match=f"OF-02 has no evidence record {policy}"):
-        add_evidence(db_path, SECRETARY, "OF-02", "policy", YESTERDAY, note="x", supersedes=policy)
+        add_evidence(db_path, SECRETARY, "OF-02", "policy", days_ago(1), note="x", supersedes=policy)
 
     # The frozen bundle holds only standing records: the superseded one is not in front of the board.
     assert fire_event(db_path, SECRETARY, "OF-01", "submit") == "evidence_submitted"
@@ -186,8 +194,8 @@ def test_evidence_superseding(db_path: Path, tmp_path: Path) -> None:
     assert sorted(map(int, bundle_ids)) == sorted([second, policy])
 
     # A correction after submission changes the bundle: approval is refused until re-submitted.
-    add_evidence(db_path, SECRETARY, "OF-01", "policy", YESTERDAY, note="newer policy", supersedes=policy)
-    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
+    add_evidence(db_path, SECRETARY, "OF-01", "policy", days_ago(1), note="newer policy", supersedes=policy)
+    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
     assert err.failures == [
         "bundle_unchanged: evidence changed after submission: run 'signoff amend REF' to put the changed evidence to the board before approval"
     ]
@@ -198,7 +206,7 @@ def test_a_superseding_record_dated_in_the_future_is_refused_at_entry(db_path: P
     first, _ = cover(db_path, "OF-01")
     before = len(item_detail(db_path, "OF-01")["evidence"])
     with pytest.raises(BadInput, match="is after today"):
-        add_evidence(db_path, SECRETARY, "OF-01", "audit", TOMORROW, note="post-dated", supersedes=first)
+        add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(-1), note="post-dated", supersedes=first)
     assert len(item_detail(db_path, "OF-01")["evidence"]) == before
     assert fire_event(db_path, SECRETARY, "OF-01", "submit") == "evidence_submitted"
 
@@ -209,37 +217,37 @@ def test_segregation_of_duties(db_path: Path, tmp_path: Path) -> None:
     cover(db_path, "OF-01", keys=("audit",), actor="both")
     cover(db_path, "OF-01", keys=("policy",))
     assert fire_event(db_path, "both", "OF-01", "submit") == "evidence_submitted"
-    err = refused(db_path, "both", "OF-01", "approve", meeting=TODAY)
+    err = refused(db_path, "both", "OF-01", "approve", meeting=days_ago(0))
     assert err.failures == [
         "segregation_of_duties: both added evidence for and submitted this item and so cannot approve it"
     ]
-    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY) == "signed_off"
+    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0)) == "signed_off"
 
 
 def test_a_dual_role_user_whose_evidence_was_superseded_still_cannot_approve(db_path: Path, tmp_path: Path) -> None:
     add_user(db_path, SECRETARY, "both", ["chair", "secretary"])
     make_item(db_path, tmp_path)
     [mine] = cover(db_path, "OF-01", keys=("audit",), actor="both")
-    add_evidence(db_path, SECRETARY, "OF-01", "audit", YESTERDAY, note="redone", supersedes=mine)
+    add_evidence(db_path, SECRETARY, "OF-01", "audit", days_ago(1), note="redone", supersedes=mine)
     cover(db_path, "OF-01", keys=("policy",))
     fire_event(db_path, SECRETARY, "OF-01", "submit")
-    err = refused(db_path, "both", "OF-01", "approve", meeting=TODAY)
+    err = refused(db_path, "both", "OF-01", "approve", meeting=days_ago(0))
     assert err.failures[0].startswith("segregation_of_duties")
 
 
 def test_meeting_date_must_be_past_and_not_before_the_latest_submission(db_path: Path, tmp_path: Path) -> None:
     submitted(db_path, tmp_path)
-    add_meeting(db_path, SECRETARY, TOMORROW)
-    add_meeting(db_path, SECRETARY, YESTERDAY)
-    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TOMORROW)
-    assert err.failures == [f"meeting_date_valid: the meeting date {TOMORROW.isoformat()} is in the future"]
-    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=YESTERDAY)
+    add_meeting(db_path, SECRETARY, days_ago(-1))
+    add_meeting(db_path, SECRETARY, days_ago(1))
+    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(-1))
+    assert err.failures == [f"meeting_date_valid: the meeting date {days_ago(-1).isoformat()} is in the future"]
+    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(1))
     assert err.failures == [
-        f"meeting_date_valid: the meeting date {YESTERDAY.isoformat()} is before the latest submission on {TODAY.isoformat()}"
+        f"meeting_date_valid: the meeting date {days_ago(1).isoformat()} is before the latest submission on {days_ago(0).isoformat()}"
     ]
     err = refused(db_path, CHAIR, "OF-01", "approve")
     assert err.failures == ["meeting_date_valid: a board meeting date is required"]
-    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY) == "signed_off"
+    assert fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0)) == "signed_off"
 
 
 def test_resubmit_needs_a_response_and_new_evidence_after_a_challenge(db_path: Path, tmp_path: Path) -> None:
@@ -251,7 +259,7 @@ def test_resubmit_needs_a_response_and_new_evidence_after_a_challenge(db_path: P
     assert [f.split(":")[0] for f in err.failures] == ["response_given", "evidence_since_challenge"]
     err = refused(db_path, SECRETARY, "OF-01", "resubmit", response="here is why")
     assert [f.split(":")[0] for f in err.failures] == ["evidence_since_challenge"]
-    add_evidence(db_path, SECRETARY, "OF-01", "policy", TODAY, note="updated policy")
+    add_evidence(db_path, SECRETARY, "OF-01", "policy", days_ago(0), note="updated policy")
     err = refused(db_path, SECRETARY, "OF-01", "resubmit")
     assert [f.split(":")[0] for f in err.failures] == ["response_given"]
     assert fire_event(db_path, SECRETARY, "OF-01", "resubmit", response="updated policy") == "evidence_submitted"
@@ -263,18 +271,19 @@ def test_resubmit_needs_a_response_and_new_evidence_after_a_challenge(db_path: P
 
 def test_reopen_needs_the_chair_and_a_reason(db_path: Path, tmp_path: Path) -> None:
     submitted(db_path, tmp_path)
-    fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
-    err = refused(db_path, MEMBER, "OF-01", "reopen", reason="inspection says otherwise", meeting=TODAY)
+    fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
+    err = refused(db_path, MEMBER, "OF-01", "reopen", reason="inspection says otherwise", meeting=days_ago(0))
     assert err.failures == ["permission: reopen needs the role chair"]
-    err = refused(db_path, SECRETARY, "OF-01", "reopen", reason="inspection says otherwise", meeting=TODAY)
+    err = refused(db_path, SECRETARY, "OF-01", "reopen", reason="inspection says otherwise", meeting=days_ago(0))
     assert err.failures == ["permission: reopen needs the role chair"]
-    err = refused(db_path, CHAIR, "OF-01", "reopen", meeting=TODAY)
+    err = refused(db_path, CHAIR, "OF-01", "reopen", meeting=days_ago(0))
     assert err.failures == ["reason_given: a reason is required"]
     assert (
-        fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection says otherwise", meeting=TODAY) == "challenged"
+        fire_event(db_path, CHAIR, "OF-01", "reopen", reason="inspection says otherwise", meeting=days_ago(0))
+        == "challenged"
     )
     # Re-opened: the item is back with the secretary, and cannot be approved from here.
-    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
+    err = refused(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
     assert err.failures[0].startswith("state: approve is not allowed from challenged")
 
 
@@ -282,7 +291,7 @@ def test_events_from_the_wrong_state_are_refused(db_path: Path, tmp_path: Path) 
     make_item(db_path, tmp_path)
     cover(db_path, "OF-01")
     for actor, event, kw in [
-        (CHAIR, "approve", {"meeting": TODAY}),
+        (CHAIR, "approve", {"meeting": days_ago(0)}),
         (MEMBER, "challenge", {"reason": "x"}),
         (SECRETARY, "resubmit", {"response": "x"}),
         (CHAIR, "reopen", {"reason": "x"}),
@@ -296,14 +305,15 @@ def test_events_from_the_wrong_state_are_refused(db_path: Path, tmp_path: Path) 
 def test_a_measure_missing_its_threshold_needs_an_override_reason(db_path: Path, tmp_path: Path) -> None:
     make_item(db_path, tmp_path, "IN-02", "improvement-notice", keys=("a2",))
     measure = MeasureInput("A2", 240.0, "days", "2010-13", 213.0, "at-most")
-    add_evidence(db_path, SECRETARY, "IN-02", "a2", YESTERDAY, measure=measure)
+    add_evidence(db_path, SECRETARY, "IN-02", "a2", days_ago(1), measure=measure)
     fire_event(db_path, SECRETARY, "IN-02", "submit")
-    err = refused(db_path, CHAIR, "IN-02", "approve", meeting=TODAY)
+    err = refused(db_path, CHAIR, "IN-02", "approve", meeting=days_ago(0))
     assert err.failures == [
         "measures_met: measures miss their thresholds (override with a recorded reason): A2 240 against at-most 213"
     ]
     assert (
-        fire_event(db_path, CHAIR, "IN-02", "approve", meeting=TODAY, override_reason="trend improving") == "signed_off"
+        fire_event(db_path, CHAIR, "IN-02", "approve", meeting=days_ago(0), override_reason="trend improving")
+        == "signed_off"
     )
     approval = item_detail(db_path, "IN-02")["approvals"][0]
     assert approval["override_reason"] == "trend improving"
@@ -336,11 +346,11 @@ def test_corrections_apply_audit_and_replay_on_both_backends(db_path: Path, tmp_
     assert [m["covered"] for m in detail["matrix"]] == [True, False]
     assert detail["evidence"][1]["withdrawn"] and detail["evidence"][1]["withdrawn_reason"] == "Wrong council's policy"
     with pytest.raises(Refused) as no:
-        fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
+        fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
     assert any(f.startswith("bundle_unchanged") for f in no.value.failures)
     fire_event(db_path, CHAIR, "OF-01", "challenge", reason="Where is the policy?")
     fire_event(db_path, MEMBER, "OF-01", "challenge", reason="And the audit sample?")
-    cover(db_path, "OF-01", keys=("policy",), dated=TODAY)
+    cover(db_path, "OF-01", keys=("policy",), dated=days_ago(0))
     first, second = (c["id"] for c in item_detail(db_path, "OF-01")["challenges"])
     fire_event(db_path, SECRETARY, "OF-01", "resubmit", responses={first: "Policy added", second: "Sample of 50"})
     assert [c["response"] for c in item_detail(db_path, "OF-01")["challenges"]] == ["Policy added", "Sample of 50"]
@@ -355,6 +365,6 @@ def test_corrections_apply_audit_and_replay_on_both_backends(db_path: Path, tmp_
     with pytest.raises(Refused):
         fire_event(db_path, MEMBER, "OF-01", "challenge", reason="Still here?")
     assert audit_rows(db_path)[-1]["outcome"] == "refused" and audit_rows(db_path)[-1]["actor"] == MEMBER
-    fire_event(db_path, CHAIR, "OF-01", "approve", meeting=TODAY)
+    fire_event(db_path, CHAIR, "OF-01", "approve", meeting=days_ago(0))
     report, _, reconciled = audit_service.verify_register(db_path)
     assert report.ok and reconciled.ok, (reconciled.problems, reconciled.differences)

@@ -11,6 +11,9 @@ from signoff.domain.model import Attempt, ChallengeFact, EvidenceFact
 from signoff.engine import machine
 from signoff.engine import workflow as workflows
 
+# Guards read only the Attempt's dates and the local zone: each runs under two zones (conftest.BOARD_ZONES).
+pytestmark = pytest.mark.usefixtures("board_tz")
+
 TODAY = dt.date(2013, 9, 30)
 RAISED = "2013-09-20T10:00:00.000000+00:00"
 
@@ -81,8 +84,8 @@ CASES: list[tuple[str, Attempt, str | None]] = [
     ("meeting_date_valid", attempt(meeting=TODAY + dt.timedelta(days=1)), "2013-10-01 is in the future"),
     (
         "meeting_date_valid",
-        attempt(meeting=dt.date(2013, 9, 1), latest_submission_at="2013-09-02T08:00:00.000000+00:00"),
-        "before the latest submission on 2013-09-02",
+        attempt(meeting=dt.date(2013, 9, 1), latest_submission_at="2013-09-02T12:00:00.000000+00:00"),
+        "the meeting date 2013-09-01 is before the latest submission on 2013-09-0",  # the 2nd or 3rd, by zone
     ),
     ("segregation_of_duties", attempt(actor="chair", evidence_adders=frozenset({"sec"})), None),
     ("segregation_of_duties", attempt(actor="both", evidence_adders=frozenset({"sec", "both"})), "both added evidence"),
