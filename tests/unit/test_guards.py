@@ -105,6 +105,9 @@ CASES: list[tuple[str, Attempt, str | None]] = [
     ("measures_met", attempt(evidence=(measure(600, 639),)), None),
     ("measures_met", attempt(evidence=(measure(639, 639),)), None),
     ("measures_met", attempt(evidence=(measure(80, 75, "at-least"),)), None),
+    ("measures_met", attempt(evidence=(measure(75, 75, "at-least"),)), None),
+    ("measures_met", attempt(evidence=(measure(74.5, 75, "at-least"),)), "A1 74.5 against at-least 75"),
+    ("measures_met", attempt(evidence=(measure(639.5, 639),)), "A1 639.5 against at-most 639"),
     ("measures_met", attempt(evidence=(ev("a"),)), None),
     ("measures_met", attempt(evidence=(measure(640, 639),)), "A1 640 against at-most 639"),
     ("measures_met", attempt(evidence=(measure(70, 75, "at-least"),)), "A1 70 against at-least 75"),
@@ -259,3 +262,24 @@ def test_meeting_date_is_judged_on_the_boards_calendar_in_any_time_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_meeting_on_the_local_day_of_the_submission_is_valid_and_the_day_before_is_not() -> None:
+    """Both instants either side of local midnight, in each zone: a submission at the first instant of
+    the meeting's day passes, one at the last instant of the day before is before the meeting too;
+    a submission at the first instant of the next day is after the meeting."""
+    meeting = dt.date(2026, 11, 29)
+
+    def local(day: dt.date, *hms: int) -> str:
+        return dt.datetime(day.year, day.month, day.day, *hms).astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+    def check(submitted: str) -> str | None:
+        a = attempt(meeting=meeting, today=meeting + dt.timedelta(days=1), latest_submission_at=submitted)
+        return guards.GUARDS["meeting_date_valid"].check(a)
+
+    assert check(local(meeting, 0, 0, 0)) is None
+    assert check(local(meeting, 23, 59, 59, 999_999)) is None
+    assert check(local(meeting - dt.timedelta(days=1), 23, 59, 59)) is None
+    assert check(local(meeting + dt.timedelta(days=1), 0, 0, 0)) == (
+        "the meeting date 2026-11-29 is before the latest submission on 2026-11-30"
+    )

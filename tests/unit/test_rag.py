@@ -8,7 +8,16 @@ import pytest
 
 from signoff.domain.rag import ItemStatus, limbo_flags, rag
 
+# Limbo counts local days: each case runs under two zones (conftest.BOARD_ZONES), with times written
+# as local wall-clock times and stored in UTC as signoff stores them.
+pytestmark = pytest.mark.usefixtures("board_tz")
+
 TODAY = dt.date(2026, 11, 27)
+
+
+def at(local: str) -> str:
+    """The stored (UTC) form of a local wall-clock time ``YYYY-MM-DDTHH:MM``."""
+    return dt.datetime.fromisoformat(local).astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def status(**kw: object) -> ItemStatus:
@@ -34,12 +43,16 @@ def status(**kw: object) -> ItemStatus:
         ({"next_uncovered": "2026-12-12"}, "green", "on track"),
         ({"state": "challenged", "challenges": 1}, "amber", "challenged"),
         ({"due": "2026-11-26"}, "red", "past its due date 2026-11-26"),
+        ({"due": "2026-11-27"}, "green", "on track"),
+        ({"next_uncovered": "2026-11-27"}, "amber", "evidence due by 2026-11-27"),
         ({"next_uncovered": "2026-11-26"}, "red", "evidence overdue since 2026-11-26"),
         ({"measures_missed": 1}, "red", "1 measure(s) missing their threshold"),
-        ({"last_transition_at": "2026-10-30T09:00:00+00:00"}, "red", "limbo: no progress for 28 days (limit 28)"),
+        ({"last_transition_at": "2026-10-30T09:00"}, "red", "limbo: no progress for 28 days (limit 28)"),
     ],
 )
 def test_rag(facts: dict[str, object], colour: str, why: str) -> None:
+    if "last_transition_at" in facts:
+        facts = {**facts, "last_transition_at": at(str(facts["last_transition_at"]))}
     got, reasons = rag(status(**facts), TODAY)
     assert got == colour
     assert why in reasons
@@ -55,7 +68,7 @@ def test_red_outranks_amber_and_lists_every_reason() -> None:
 def test_limbo_flags_say_why() -> None:
     s = status(
         state="evidence_submitted",
-        last_transition_at="2026-09-01T00:00:00+00:00",
+        last_transition_at=at("2026-09-01T00:00"),
         challenges=3,
         missed_meeting="2026-11-20",
         limbo_days=14,
