@@ -23,7 +23,9 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             if not name:
                 continue
             if isinstance(value, dt.datetime):
-                text = value.date().isoformat()
+                # Excel keeps a date as a date-time at midnight; a time of day means the cell is not a
+                # date, and its full text lets the strict date check say so rather than drop the time.
+                text = value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
             elif isinstance(value, dt.date):
                 text = value.isoformat()
             elif value is None:
