@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from signoff.domain.cells import neutralise
+
 
 def write(
     path: Path,
@@ -38,8 +40,7 @@ def write(
 
 
 def _cell(value: Any) -> Any:
+    """A cell as the CSV export writes it: never a formula, and reversible (``domain/cells.py``)."""
     if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a cell of the register run as a formula
-    return value
+        value = "; ".join(str(v) for v in value)
+    return neutralise(value)

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from signoff import clock
 from signoff.domain import bundle, chain
+from signoff.domain.cells import CSV_ESCAPE, FORMULA_LEADS, neutralise, restore
 from signoff.domain.item_links import ItemLinks
 from signoff.errors import BadInput, NotFound, SignoffError
 from signoff.store import blobs, location
@@ -113,23 +114,6 @@ def _byte_writer(out: IO[str]) -> Callable[[bytes], Any]:
 
 
 _BATCH = 4096
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"). Such a
-# cell is written with a leading apostrophe, and so is one that already starts with an apostrophe, so
-# reading removes exactly one leading apostrophe from any cell that has one: reversible, never ambiguous.
-FORMULA_LEADS = "=+-@\t\r"
-CSV_ESCAPE = "'"
-
-
-def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] and value[0] in FORMULA_LEADS + CSV_ESCAPE:
-        return CSV_ESCAPE + value
-    return value
-
-
-def restore(cell: str) -> str:
-    return cell[1:] if cell.startswith(CSV_ESCAPE) else cell
 
 
 def _python_line(fmt: str) -> Any:
