@@ -173,7 +173,7 @@ class Scratch:
             yield part
 
 
-def _digest_and_check_utf8(path: Path) -> str:
+def check_utf8(path: Path) -> str:
     """The file's SHA-256, read in blocks; a byte that is not UTF-8 is named by its offset."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -226,7 +226,7 @@ def staged(path: Path, kinds: tuple[str, ...]) -> Iterator[Scratch]:
 
 
 def _stage_csv(path: Path, kinds: tuple[str, ...], scratch: Scratch) -> None:
-    scratch.sha256 = _digest_and_check_utf8(path)
+    scratch.sha256 = check_utf8(path)
     # Each row makes a handful of small acyclic objects; pausing the cycle collector while they are
     # made saves its repeated scans (about a tenth of the pass).
     gc.disable()
