@@ -188,3 +188,12 @@ def test_board_and_item_list_json_parse_and_match_the_views(
     assert order == sorted(order) and len(order) == 30
     listed = json.loads(run_cli("item", "list", "--json", db=db_path).out)
     assert listed == views.item_rows(db_path) and len(listed) == 30
+
+
+def test_a_matrix_in_parts_replays_on_either_backend(register_db: Path | str, tmp_path: Path) -> None:
+    before = len(views.item_rows(register_db))
+    result = import_matrix(register_db, SECRETARY, write_matrix(tmp_path / "m.csv", rows()))
+    assert result.rows_created == ITEMS * ROWS_PER_ITEM
+    assert len(views.item_rows(register_db)) == before + ITEMS
+    report, _, reconciled = audit.verify_register(register_db)
+    assert report.ok and reconciled.problems == [] and reconciled.differences == []
