@@ -39,10 +39,11 @@ def _json_lines(items: Iterable[Any], indent: str) -> Iterator[str]:
     """The text json.dumps(list(items), indent=2) would give, nested at ``indent``, in pieces."""
     import json
 
-    inner = indent + "  "
+    encode = json.JSONEncoder(indent=2, ensure_ascii=False, default=str).encode  # one encoder for every item
+    inner, newline = indent + "  ", "\n" + indent + "  "
     first = True
     for item in items:
-        text = json.dumps(item, indent=2, ensure_ascii=False, default=str).replace("\n", "\n" + inner)
+        text = encode(item).replace("\n", newline)
         yield ("[\n" if first else ",\n") + inner + text
         first = False
     yield "[]" if first else "\n" + indent + "]"
