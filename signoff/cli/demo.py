@@ -23,10 +23,11 @@ def demo(c: Context, directory: Path) -> None:
     """Build a demo register from the 2013 highlight report, walk items through the board, show the board."""
     from signoff.render.board import render_board
     from signoff.services.demo import build_demo
-    from signoff.services.views import board
+    from signoff.services.views import board_stream
 
     db = build_demo(directory, echo=click.echo)
     click.echo("")
-    render_board(board(db))
+    with board_stream(db) as b:
+        render_board(b)
     click.echo("")
     click.echo(f"Try: signoff --db {db} item show OF-03   |   signoff --db {db} audit verify")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -253,9 +255,13 @@ def item_list(
     out: Path | None,
 ) -> None:
     """List items with their state and RAG status."""
-    from signoff.services.views import item_rows
+    from signoff.services.views import item_stream
 
-    rows = item_rows(c.db, state=state, kind=kind, owner=owner, rag=rag, due_before=due_before)
+    with item_stream(c.db, state=state, kind=kind, owner=owner, rag=rag, due_before=due_before) as rows:
+        _item_list_out(rows, page, as_json, out)
+
+
+def _item_list_out(rows: Iterator[dict[str, Any]], page: int, as_json: bool, out: Path | None) -> None:
     if out is not None:
         from signoff.errors import BadInput
         from signoff.render import xlsx
@@ -275,7 +281,7 @@ def item_list(
         output.message(f"Wrote {written} item(s) to {out}.")
         return
     if as_json:
-        output.emit_json(rows)
+        output.emit_json_array(rows)
     else:
         output.table(rows, ITEM_COLUMNS, title="Items", page=page)
 

@@ -16,14 +16,14 @@ from signoff.render import output
 @pass_ctx
 def board(c: Context, page: int, as_json: bool) -> None:
     """The plan on a page: every item by state with its due date and RAG status, red first."""
-    from signoff.render.board import render_board
-    from signoff.services.views import board as board_view
+    from signoff.render.board import emit_board_json, render_board
+    from signoff.services.views import board_stream
 
-    data = board_view(c.db)
-    if as_json:
-        output.emit_json(data)
-    else:
-        render_board(data, page)
+    with board_stream(c.db) as b:
+        if as_json:
+            emit_board_json(b)
+        else:
+            render_board(b, page)
 
 
 @click.command()

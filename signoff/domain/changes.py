@@ -117,7 +117,8 @@ def describe(rec: Mapping[str, Any]) -> str:
         return f"{who} registered {ref} ({d.get('kind')}): {d.get('title')}"
     if event == "matrix.import":
         items, rows = len(d.get("items") or []), len(d.get("rows") or [])
-        return f"{who} imported the evidence matrix {d.get('file')}: {items} new item(s), {rows} new row(s)"
+        part = f" (part {d['part']})" if d.get("part") else ""
+        return f"{who} imported the evidence matrix {d.get('file')}{part}: {items} new item(s), {rows} new row(s)"
     if event == "meeting.add":
         note = f" ({d['note']})" if d.get("note") else ""
         return f"{who} put a board meeting on {d.get('date')} on the calendar{note}"

@@ -1,12 +1,17 @@
-"""The evidence matrix ("Appendix 1"): parse and validate a whole CSV before anything is written."""
+"""The evidence matrix ("Appendix 1"): validate every row of a file before anything is written.
+
+Rows are checked one at a time (``Validator``); what must be remembered between rows — each item
+as its first row gave it, and the keys it has so far — is kept by a ``Seen`` store the caller picks.
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from signoff.clock import strict_date
 from signoff.domain.model import KINDS
@@ -105,46 +110,103 @@ def bad_rows(source: str, problems: list[str]) -> str:
     return f"{source} has {len(problems)} bad row(s) and nothing was imported:\n" + "\n".join(problems)
 
 
-def parse_rows(
-    records: list[dict[str, str]],
-    header: list[str],
-    source: str,
-    first_line: int = 2,
-    kinds: tuple[str, ...] = KINDS,
-    stripped: bool = False,
-) -> list[ItemSpec]:
-    """Validate every row; raise one BadInput listing every bad line, or return the items."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise BadInput(
-            f"{source} is missing column(s) {', '.join(missing)}: the header must include {','.join(REQUIRED_COLUMNS)}."
-        )
-    problems: list[str] = []
-    items: dict[str, ItemSpec] = {}
-    keys_of: dict[str, set[str]] = {}
-    # The item columns repeat on every row of an item: rows that repeat them exactly as the
-    # item's first row did need no second validation (a 50,000-row matrix stays fast).
-    first_seen: dict[str, tuple[str, str, str]] = {}
-    dates: dict[str, dt.date] = {}
-    owners: set[str] = set()
-    for offset, rec in enumerate(records):
-        line = first_line + offset
+@dataclass(frozen=True)
+class ItemHead:
+    """An item as its first good row of the file gave it."""
+
+    ref: str
+    kind: str
+    title: str
+    due: dt.date | None
+    owner: str | None
+    line: int
+    columns: tuple[str, str, str]  # item_kind, item_title, item_due exactly as that row wrote them
+
+
+class Seen(Protocol):
+    """What the validator remembers of the rows it accepted: kept in memory for a small file, in a
+    scratch table for a large one, so that a 500,000-row matrix is checked in bounded memory."""
+
+    def item(self, ref: str) -> ItemHead | None: ...
+
+    def keys(self, ref: str) -> set[str]: ...
+
+    def accept(self, item: ItemHead, new: bool, row: MatrixRowSpec) -> None: ...
+
+
+class InMemory:
+    """Seen rows kept as ItemSpecs: ``parse_rows`` returns them."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, ItemSpec] = {}
+        self.heads: dict[str, ItemHead] = {}
+        self.keys_of: dict[str, set[str]] = {}
+
+    def item(self, ref: str) -> ItemHead | None:
+        return self.heads.get(ref)
+
+    def keys(self, ref: str) -> set[str]:
+        return self.keys_of[ref]
+
+    def accept(self, item: ItemHead, new: bool, row: MatrixRowSpec) -> None:
+        if new:
+            self.heads[item.ref] = item
+            self.items[item.ref] = ItemSpec(item.ref, item.kind, item.title, item.due, item.owner, item.line)
+            self.keys_of[item.ref] = set()
+        self.keys_of[item.ref].add(row.key)
+        self.items[item.ref].rows.append(row)
+
+
+class Validator:
+    """Checks a matrix one row at a time; every bad line is collected, the good rows go to ``seen``.
+
+    Only the item of the rows being read is held here (a matrix lists an item's rows together);
+    an item met again further down is looked up in ``seen``.
+    """
+
+    CACHE = 4096  # distinct dates and owner names remembered between rows
+
+    def __init__(self, header: list[str], source: str, seen: Seen, kinds: tuple[str, ...] = KINDS) -> None:
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise BadInput(
+                f"{source} is missing column(s) {', '.join(missing)}: "
+                f"the header must include {','.join(REQUIRED_COLUMNS)}."
+            )
+        self.header, self.source, self.seen, self.kinds = header, source, seen, kinds
+        self.problems: list[str] = []
+        self.items = 0
+        self.rows = 0
+        self.kinds_used: set[str] = set()
+        self._ref: str | None = None  # the ref of the item whose head and keys are cached
+        self._head: ItemHead | None = None
+        self._keys: set[str] = set()
+        self._dates: dict[str, dt.date] = {}
+        self._owners: set[str] = set()
+
+    def _lookup(self, raw_ref: str) -> ItemHead | None:
+        if raw_ref != self._ref:
+            self._ref, self._head = raw_ref, self.seen.item(raw_ref)
+            self._keys = self.seen.keys(self._head.ref) if self._head is not None else set()
+        return self._head
+
+    def row(self, line: int, rec: dict[Any, Any], stripped: bool = False) -> None:
+        """Check one record (a csv/xlsx row as a dict of column → text)."""
         if None in rec or None in rec.values():
-            raw: dict[Any, Any] = rec
-            found = raw[None] if isinstance(raw.get(None), int) else sum(v is not None for k, v in raw.items() if k)
-            problems.append(f"line {line}: wrong number of columns (expected {len(header)}, found {found})")
-            continue
+            found = rec[None] if isinstance(rec.get(None), int) else sum(v is not None for k, v in rec.items() if k)
+            self.problems.append(f"line {line}: wrong number of columns (expected {len(self.header)}, found {found})")
+            return
         values = rec if stripped else {k: v.strip() for k, v in rec.items() if k}
         if not any(values.values()):
-            continue
+            return
         errs: list[str] = []
         raw_ref, kind = values["item_ref"], values["item_kind"]
         item_columns = (kind, values["item_title"], values["item_due"])
-        item = items.get(raw_ref)
-        if item is not None and first_seen.get(raw_ref) == item_columns:
+        item = self._lookup(raw_ref)
+        if item is not None and item.columns == item_columns:
             ref, title, due = item.ref, item.title, item.due
         else:
-            ref, title, due = _item_columns(values, errs, kinds)
+            ref, title, due = _item_columns(values, errs, self.kinds)
             if item is not None and not errs:
                 if item.kind != kind:
                     errs.append(f"item_kind {kind!r} conflicts with {item.kind!r} on line {item.line}")
@@ -162,10 +224,13 @@ def parse_rows(
         except BadInput as e:
             errs.append(str(e).rstrip("."))
             description = ""
-        present_by = dates.get(values["present_by"])
+        present_by = self._dates.get(values["present_by"])
         if present_by is None:
             try:
-                present_by = dates[values["present_by"]] = _date(values["present_by"], "present_by")
+                present_by = _date(values["present_by"], "present_by")
+                if len(self._dates) >= self.CACHE:
+                    self._dates.clear()
+                self._dates[values["present_by"]] = present_by
             except ValueError as e:
                 errs.append(str(e))
         if present_by is not None and due is not None and present_by > due:
@@ -173,45 +238,81 @@ def parse_rows(
                 f"present_by {present_by.isoformat()} is after the item's due date {due.isoformat()}: "
                 f"evidence is presented before the item is due"
             )
-        if item is not None and not errs and key in keys_of[ref]:
+        if item is not None and not errs and key in self._keys:
             errs.append(f"evidence_key {key!r} appears twice for {ref}")
         if errs:
-            problems.append(f"line {line}: " + "; ".join(errs))
-            continue
+            self.problems.append(f"line {line}: " + "; ".join(errs))
+            return
         assert present_by is not None
-        item_owner = _owner(values, "item_owner", errs, owners)
-        evidence_owner = _owner(values, "evidence_owner", errs, owners)
+        if len(self._owners) >= self.CACHE:
+            self._owners.clear()
+        item_owner = _owner(values, "item_owner", errs, self._owners)
+        evidence_owner = _owner(values, "evidence_owner", errs, self._owners)
         if errs:
-            problems.append(f"line {line}: " + "; ".join(errs))
-            continue
+            self.problems.append(f"line {line}: " + "; ".join(errs))
+            return
+        new = item is None
         if item is None:
-            item = items[ref] = ItemSpec(ref, kind, title, due, item_owner, line)
-            keys_of[ref] = set()
-            first_seen[ref] = item_columns
-        keys_of[ref].add(key)
-        item.rows.append(MatrixRowSpec(key, description, present_by, evidence_owner, line))
-    if problems:
-        raise BadInput(bad_rows(source, problems))
-    if not items:
-        raise BadInput(f"{source} has no rows: add one row per evidence requirement under the header.")
-    return list(items.values())
+            item = ItemHead(ref, kind, title, due, item_owner, line, item_columns)
+            self._ref, self._head, self._keys = raw_ref, item, set()
+            self.items += 1
+            self.kinds_used.add(kind)
+        self._keys.add(key)
+        self.rows += 1
+        self.seen.accept(item, new, MatrixRowSpec(key, description, present_by, evidence_owner, line))
+
+    def finish(self) -> None:
+        """Raise one BadInput listing every bad line, or saying the file has no rows."""
+        if self.problems:
+            raise BadInput(bad_rows(self.source, self.problems))
+        if not self.items:
+            raise BadInput(f"{self.source} has no rows: add one row per evidence requirement under the header.")
+
+
+def parse_rows(
+    records: Iterable[dict[str, str]],
+    header: list[str],
+    source: str,
+    first_line: int = 2,
+    kinds: tuple[str, ...] = KINDS,
+    stripped: bool = False,
+) -> list[ItemSpec]:
+    """Validate every row; raise one BadInput listing every bad line, or return the items."""
+    seen = InMemory()
+    v = Validator(header, source, seen, kinds)
+    for offset, rec in enumerate(records):
+        v.row(first_line + offset, rec, stripped)
+    v.finish()
+    return list(seen.items.values())
+
+
+def csv_records(lines: Iterable[str], source: str) -> tuple[list[str], Iterator[dict[Any, Any]]]:
+    """The header and the records of a CSV read line by line (blank lines skipped, as DictReader does);
+    a record with the wrong number of cells carries the count found under the key None."""
+    reader = csv.reader(lines)
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as err:
+        raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
+    width = len(header)
+
+    def records() -> Iterator[dict[Any, Any]]:
+        try:
+            for row in reader:
+                if not row:
+                    continue
+                rec: dict[Any, Any] = dict(zip(header, map(str.strip, row), strict=False))
+                if len(row) != width:
+                    rec[None] = len(row)  # the number of cells found: reported as a wrong number of columns
+                yield rec
+        except csv.Error as err:
+            raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
+
+    return header, records()
 
 
 def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[ItemSpec]:
     text = decode(data, source)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader, [])]
-        width = len(header)
-        records: list[dict[Any, Any]] = []
-        for row in reader:
-            if not row:
-                continue  # a blank line, as csv.DictReader skips them
-            rec: dict[Any, Any] = dict(zip(header, map(str.strip, row), strict=False))
-            if len(row) != width:
-                rec[None] = len(row)  # the number of cells found: reported as a wrong number of columns
-            records.append(rec)
-    except csv.Error as err:
-        raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
+    header, records = csv_records(io.StringIO(text, newline=""), source)
     # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
     return parse_rows(records, header, source, kinds=kinds, stripped=True)

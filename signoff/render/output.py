@@ -7,7 +7,8 @@ rows: a 10,000-row rich table takes seconds, a page takes milliseconds.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,53 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+class Streamed:
+    """A list value of ``emit_json_object`` written one element at a time as it is produced."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+
+def _json_lines(items: Iterable[Any], indent: str) -> Iterator[str]:
+    """The text json.dumps(list(items), indent=2) would give, nested at ``indent``, in pieces."""
+    import json
+
+    encode = json.JSONEncoder(indent=2, ensure_ascii=False, default=str).encode  # one encoder for every item
+    inner, newline = indent + "  ", "\n" + indent + "  "
+    first = True
+    for item in items:
+        text = encode(item).replace("\n", newline)
+        yield ("[\n" if first else ",\n") + inner + text
+        first = False
+    yield "[]" if first else "\n" + indent + "]"
+
+
+def emit_json_array(items: Iterable[Any]) -> None:
+    """A JSON array written element by element: the same text as ``emit_json(list(items))``, in
+    memory that does not grow with the number of items."""
+    write = sys.stdout.write
+    for piece in _json_lines(items, ""):
+        write(piece)
+    write("\n")
+
+
+def emit_json_object(fields: Sequence[tuple[str, Any]]) -> None:
+    """A JSON object whose ``Streamed`` values are written element by element; the same text as
+    ``emit_json`` of the whole dict."""
+    import json
+
+    write = sys.stdout.write
+    write("{")
+    for n, (key, value) in enumerate(fields):
+        write(("\n" if n == 0 else ",\n") + "  " + json.dumps(key, ensure_ascii=False) + ": ")
+        if isinstance(value, Streamed):
+            for piece in _json_lines(value.items, "  "):
+                write(piece)
+        else:
+            write(json.dumps(value, indent=2, ensure_ascii=False, default=str).replace("\n", "\n  "))
+    write("\n}\n" if fields else "}\n")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -40,11 +88,16 @@ def _cell(value: Any) -> str:
 _FLAT = str.maketrans("\t\n", "  ")
 
 
-def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
-    """Tab-separated lines written in one block: a 10,000-row board is one write, not 10,000."""
+def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
+    """Tab-separated lines written in blocks of a thousand: few writes, and memory that does not
+    grow with the register."""
     keys = [k for k, _ in columns]
     lines = ["\t".join(h for _, h in columns)]
     for row in rows:
+        if len(lines) >= 1000:
+            lines.append("")
+            sys.stdout.write("\n".join(lines))
+            lines = []
         cells = []
         for k in keys:
             v = row.get(k)
@@ -58,7 +111,7 @@ def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -
 
 
 def table(
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     columns: Sequence[tuple[str, str]],
     title: str | None = None,
     page: int = 1,
@@ -72,7 +125,10 @@ def table(
     from rich.table import Table
 
     start = 0 if all_rows else (page - 1) * PAGE
-    shown = rows if all_rows else rows[start : start + PAGE]
+    it = iter(rows)
+    skipped = sum(1 for _ in islice(it, start))  # earlier pages are counted, not kept
+    shown = list(it) if all_rows else list(islice(it, PAGE))
+    total = skipped + len(shown) + sum(1 for _ in it)
     t = Table(title=title, show_lines=False, header_style="bold")
     for key, heading in columns:
         t.add_column(heading, overflow="fold", no_wrap=key in NO_WRAP)
@@ -85,9 +141,9 @@ def table(
         t.add_row(*cells)
     console = Console()
     console.print(t)
-    if not all_rows and len(rows) > PAGE:
-        pages = (len(rows) + PAGE - 1) // PAGE
-        console.print(f"[dim]page {page} of {pages} ({len(rows)} rows): --page N for more, or pipe for all rows[/]")
+    if not all_rows and total > PAGE:
+        pages = (total + PAGE - 1) // PAGE
+        console.print(f"[dim]page {page} of {pages} ({total} rows): --page N for more, or pipe for all rows[/]")
 
 
 def message(text: str) -> None:

@@ -51,7 +51,7 @@ def todo(db_path: DbRef, user: str, as_of: dt.date | None = None, within: int = 
             raise NotFound(f"unknown user {user!r}: ask the secretary to add you with 'signoff user add'.")
         roles = frozenset(x for x in row["roles"].split(",") if x)
         flows = r.rules().flows
-        items = views.item_rows_in(r, None, None)
+        items = list(views.item_rows_in(r, None, None))
         nxt = r.one(
             "SELECT MIN(date) AS date FROM meetings WHERE date >= :d AND cancelled_at IS NULL", {"d": day.isoformat()}
         )

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import marshal
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from signoff import clock
@@ -56,6 +61,28 @@ LEFT JOIN ch ON ch.item_id = i.id
 LEFT JOIN ms ON ms.item_id = i.id
 LEFT JOIN sub ON sub.item_id = i.id
 """
+# The names of the columns _ITEM_STATUS_SQL selects, in order (rows are streamed as plain tuples).
+_ITEM_STATUS_COLUMNS = (
+    "id",
+    "ref",
+    "kind",
+    "title",
+    "owner",
+    "state",
+    "due",
+    "original_due",
+    "version",
+    "created_at",
+    "last_transition_at",
+    "next_uncovered",
+    "matrix_rows",
+    "keys_covered",
+    "challenges",
+    "measures_missed",
+    "missed_meeting",
+    "latest_submission_at",
+)
+RAG_ORDER = ("red", "amber", "green")
 
 
 class _HeldMeetings:
@@ -112,11 +139,26 @@ def item_rows(
     rag: str | None = None,
     due_before: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """Items with their RAG, filtered. ``owner`` matches the item's owner or any of its matrix rows'
+    """Items with their RAG, filtered, as a list (see ``item_stream``)."""
+    with item_stream(db_path, state, kind, owner=owner, rag=rag, due_before=due_before) as rows:
+        return list(rows)
+
+
+@contextmanager
+def item_stream(
+    db_path: DbRef,
+    state: str | None = None,
+    kind: str | None = None,
+    *,
+    owner: str | None = None,
+    rag: str | None = None,
+    due_before: dt.date | None = None,
+) -> Iterator[Iterator[dict[str, Any]]]:
+    """Items with their RAG, filtered, read one batch at a time in one snapshot: ``with item_stream(db)
+    as rows: for row in rows: ...``. ``owner`` matches the item's owner or any of its matrix rows'
     owners, compared as names are (``names.name_fold``), so owners typed as free text still match."""
     with Reader(db_path) as r:
         rows = item_rows_in(r, state, kind)
-        owned: set[str] = set()
         if owner is not None:
             wanted = name_fold(owner.strip())
             owned = {
@@ -127,17 +169,18 @@ def item_rows(
                 )
                 if o["owner"] and name_fold(o["owner"].strip()) == wanted
             }
-    if owner is not None:
-        rows = [row for row in rows if row["ref"] in owned]
-    if rag is not None:
-        rows = [row for row in rows if row["rag"] == rag]
-    if due_before is not None:
-        rows = [row for row in rows if row["due"] and row["due"] < due_before.isoformat()]
-    return rows
+            rows = (row for row in rows if row["ref"] in owned)
+        if rag is not None:
+            rows = (row for row in rows if row["rag"] == rag)
+        if due_before is not None:
+            before = due_before.isoformat()
+            rows = (row for row in rows if row["due"] and row["due"] < before)
+        yield rows
 
 
-def item_rows_in(r: Reader, state: str | None, kind: str | None) -> list[dict[str, Any]]:
-    """Items with their RAG, read in a reader's snapshot that other views share (``todo``)."""
+def item_rows_in(r: Reader, state: str | None, kind: str | None) -> Iterator[dict[str, Any]]:
+    """Items with their RAG in ref order, streamed from a reader's snapshot that other views share
+    (``todo``). The arguments are checked at once; the rows are read as they are consumed."""
     flows = r.rules().flows
     if kind and kind not in flows:
         raise NotFound(f"unknown workflow {kind!r}: use one of {', '.join(sorted(flows))}.")
@@ -152,28 +195,120 @@ def item_rows_in(r: Reader, state: str | None, kind: str | None) -> list[dict[st
     if kind:
         where.append("i.kind = :kind")
     sql = _ITEM_STATUS_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY i.ref"
+    return _judged(r, sql, params, flows, today)
+
+
+def _judged(
+    r: Reader, sql: str, params: dict[str, Any], flows: dict[str, workflows.Workflow], today: dt.date
+) -> Iterator[dict[str, Any]]:
+    names = _ITEM_STATUS_COLUMNS
     held = _HeldMeetings(r, today)
-    return [_judge(row, flows, today, held) for row in r.all(sql, params)]
+    for batch in r.batches(sql, params, 1000):
+        for values in batch:
+            yield _judge(dict(zip(names, values, strict=True)), flows, today, held)
+
+
+class Spool:
+    """Rows written now and read back later, in order, from a temporary file once they pass a few
+    MiB (marshal: plain dicts of text, numbers, lists and None)."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed by close()
+        self.count = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        data = marshal.dumps(row)
+        self.file.write(len(data).to_bytes(4, "little") + data)
+        self.count += 1
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.file.seek(0)
+        for _ in range(self.count):
+            size = int.from_bytes(self.file.read(4), "little")
+            yield marshal.loads(self.file.read(size))
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass
+class Board:
+    """The plan on a page, streamed: the counts are known up front, the items are read back in board
+    order (red, amber, green, each by ref) from spools, so a register of any size is shown in bounded
+    memory. ``as_dict()`` gives the whole board as one value (for small registers and the pack)."""
+
+    as_of: str
+    audit_head: str | None
+    by_state: dict[str, int]
+    by_rag: dict[str, int]
+    spools: dict[str, Spool]
+    limbo_spool: Spool
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_rag.values())
+
+    @property
+    def limbo_count(self) -> int:
+        return self.limbo_spool.count
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        for colour in RAG_ORDER:
+            yield from self.spools[colour]
+
+    def limbo(self) -> Iterator[dict[str, Any]]:
+        return iter(self.limbo_spool)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "items": list(self.items()),
+            "by_state": self.by_state,
+            "by_rag": self.by_rag,
+            "limbo": list(self.limbo()),
+            "audit_head": self.audit_head,
+        }
+
+
+@contextmanager
+def board_stream(db_path: DbRef) -> Iterator[Board]:
+    """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head,
+    made in one streaming pass over the register."""
+    today = clock.today()
+    spools = {colour: Spool() for colour in RAG_ORDER}
+    limbo = Spool()
+    try:
+        by_state: Counter[str] = Counter()
+        # The states in the order the board first shows them (red, amber, green; each by ref), as
+        # counting the sorted board did: the JSON's by_state keeps its key order.
+        first_seen: dict[str, dict[str, None]] = {colour: {} for colour in RAG_ORDER}
+        with Reader(db_path) as r:
+            flows = r.rules().flows
+            for item in _judged(r, _ITEM_STATUS_SQL + " ORDER BY i.ref", {"today": today.isoformat()}, flows, today):
+                spools[item["rag"]].add(item)
+                by_state[item["state"]] += 1
+                first_seen[item["rag"]].setdefault(item["state"], None)
+                if item["limbo"]:
+                    limbo.add(item)
+            head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        # Limbo items are red (limbo is a red reason), so the limbo list keeps the board's order.
+        yield Board(
+            as_of=today.isoformat(),
+            audit_head=f"{head['seq']}:{head['hash']}" if head else None,
+            by_state={st: by_state[st] for colour in RAG_ORDER for st in first_seen[colour]},
+            by_rag={k: spools[k].count for k in RAG_ORDER},
+            spools=spools,
+            limbo_spool=limbo,
+        )
+    finally:
+        for spool in (*spools.values(), limbo):
+            spool.close()
 
 
 def board(db_path: DbRef) -> dict[str, Any]:
-    """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head."""
-    today = clock.today()
-    with Reader(db_path) as r:
-        flows = r.rules().flows
-        held = _HeldMeetings(r, today)
-        items = [_judge(row, flows, today, held) for row in r.all(_ITEM_STATUS_SQL + " ORDER BY i.ref")]
-        head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-    order = {"red": 0, "amber": 1, "green": 2}
-    items.sort(key=lambda i: (order[i["rag"]], i["ref"]))
-    return {
-        "as_of": today.isoformat(),
-        "items": items,
-        "by_state": dict(Counter(i["state"] for i in items)),
-        "by_rag": {k: sum(1 for i in items if i["rag"] == k) for k in ("red", "amber", "green")},
-        "limbo": [i for i in items if i["limbo"]],
-        "audit_head": f"{head['seq']}:{head['hash']}" if head else None,
-    }
+    """The plan on a page as one value (see ``board_stream``)."""
+    with board_stream(db_path) as b:
+        return b.as_dict()
 
 
 def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:

@@ -239,3 +239,29 @@ def test_an_import_replays_on_either_backend(register_db: Path | str, tmp_path: 
     assert [e["kind"] for e in item_detail(register_db, "OF-01")["evidence"]] == ["file", "note", "measure"]
     report, _, reconciled = audit.verify_register(register_db)
     assert report.ok and reconciled.problems == [] and reconciled.differences == []
+
+
+def test_a_bad_last_row_of_a_long_sheet_writes_nothing(reg: Path, tmp_path: Path) -> None:
+    """Each pass reads the sheet a row at a time: the last of many rows still stops the whole sheet,
+    whether the sheet itself is wrong (refused before the register is opened) or the register
+    cannot take it (refused in the transaction, and audited)."""
+    from signoff.errors import BadInput
+    from signoff.services.evidence_import import import_evidence
+
+    many = [row(("OF-01", "OF-02")[n % 2], ("audit", "data")[n % 2], note=f"minutes {n}") for n in range(600)]
+    before = counts(reg)
+    with pytest.raises(BadInput, match="line 602: dated"):
+        import_evidence(
+            reg, SECRETARY, sheet(tmp_path / "a.csv", [*many, row("OF-01", "audit", dated="soon", note="n")])
+        )
+    assert counts(reg) == before
+    with pytest.raises(BadInput, match="line 602: unknown item 'OF-77'"):
+        import_evidence(reg, SECRETARY, sheet(tmp_path / "b.csv", [*many, row("OF-77", "audit", note="n")]))
+    assert counts(reg) == before
+    with sqlite3.connect(reg) as conn:
+        refused = conn.execute("SELECT detail FROM audit WHERE event = 'evidence.import'").fetchall()
+    assert len(refused) == 1 and "OF-77" in refused[0][0]
+    result = import_evidence(reg, SECRETARY, sheet(tmp_path / "c.csv", many))
+    assert (result.records, result.items) == (600, 2)
+    assert result.last_evidence_id is not None and result.first_evidence_id is not None
+    assert result.last_evidence_id - result.first_evidence_id == 599
