@@ -98,7 +98,11 @@ def test_a_workbook_date_cell_is_a_date_only_at_midnight(cell: object, refused: 
     """Excel stores a date as a date-time at midnight; any other time of day is not a date to drop silently."""
     from openpyxl import Workbook
 
-    from signoff.services.matrix import read_file
+    from signoff.services import xlsx_input
+
+    def read_file(path: Path, kinds: tuple[str, ...]) -> list[matrix.ItemSpec]:
+        header, records = xlsx_input.read(path)
+        return matrix.parse_rows(records, header, path.name, kinds=kinds)
 
     wb = Workbook()
     ws = wb.active
