@@ -369,7 +369,7 @@ def run(
         lambda n: [*so, "--db", str(reg), "--as", "sec", "user", "add", f"bench{n}", "--role", "member"],
         lambda _n: [py, "-c", "import sqlmodel, sqlalchemy, click"],
         runs=sizes.submit_runs * 2,
-        warmup=1,
+        warmup=0 if smoke else 1,
     )
     results.append(
         case(
