@@ -209,9 +209,10 @@ def always(cmd: list[str]) -> Callable[[int], list[str]]:
     return lambda _n: cmd
 
 
-def _per_item(m: Measure, count: int) -> dict[str, Any]:
+def _per_item(m: Measure, count: int, unit: str = "item") -> dict[str, Any]:
     return {
         "size": count,
+        "unit": unit,
         "median_s": round(m.median_s, 6),
         "median_cpu_s": round(m.median_cpu_s or 0.0, 6),
         "us_per_unit": round(m.median_s / count * 1e6, 3),
@@ -251,11 +252,13 @@ def run(
         csv_n = datasets.write_matrix_csv(work / f"matrix-{count}.csv", count, sizes.rows_per_item)
         imp = measure(
             always([*so, "--db", str(scratch), "--as", "sec", "matrix", "import", str(csv_n)]),
-            runs=sizes.import_runs,
+            runs=sizes.import_runs if count <= sizes.items else 1,
             warmup=0,
             before=fresh_scratch,
         )
-        growth["bulk.matrix_import"].append(_per_item(imp, count))
+        point = _per_item(imp, count, f"item ({sizes.rows_per_item} rows)")
+        point["us_per_row"] = round(imp.median_s / (count * sizes.rows_per_item) * 1e6, 3)
+        growth["bulk.matrix_import"].append(point)
         if count == sizes.items:
             results.append(
                 case(
@@ -300,11 +303,12 @@ def run(
         built[f"board_{count}_s"] = round(time.perf_counter() - t, 1)
         log(f"read: board register built in {built[f'board_{count}_s']} s; timing board")
         board_cmd = [*so, "--db", str(bdb), "board"]
+        runs = sizes.read_runs if count <= sizes.items else min(sizes.read_runs, 3)  # sizes past the targets'
         if sqlite_utils:
             peer = [sqlite_utils, "rows", str(bdb), "items"]
-            ours, ref = measure_pair(always(board_cmd), always(peer), runs=sizes.read_runs)
+            ours, ref = measure_pair(always(board_cmd), always(peer), runs=runs)
         else:
-            ours, ref = measure(always(board_cmd), runs=sizes.read_runs), None
+            ours, ref = measure(always(board_cmd), runs=runs), None
         row = _per_item(ours, count)
         row["ratio"] = round(ours.median_s / ref.median_s, 3) if ref else None
         row["ref_median_s"] = round(ref.median_s, 6) if ref else None
@@ -474,7 +478,7 @@ def run(
                 ours, ref = measure_pair(always(ours_cmd), always(ref_cmd), runs=sizes.export_runs, warmup=0)
             else:
                 ours, ref = measure(always(ours_cmd), runs=sizes.export_runs, warmup=0), None
-            row = _per_item(ours, total)
+            row = _per_item(ours, total, "record")
             row["ratio"] = round(ours.median_s / ref.median_s, 3) if ref else None
             growth[f"export.{fmt}"].append(row)
             if headline:
@@ -496,7 +500,7 @@ def run(
             runs=sizes.verify_runs,
             warmup=0,
         )
-        row = _per_item(chain_only, total)
+        row = _per_item(chain_only, total, "record")
         row["ratio"] = round(chain_only.median_s / ref.median_s, 3)
         growth["verify.audit"].append(row)
         log(f"verify with replay ({total:,} records)")
@@ -506,7 +510,7 @@ def run(
             runs=sizes.verify_runs,
             warmup=0,
         )
-        row = _per_item(replay, total)
+        row = _per_item(replay, total, "record")
         row["ratio"] = round(replay.median_s / chain_again.median_s, 3)
         growth["verify.replay"].append(row)
         if headline:
@@ -774,13 +778,14 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"  over the {MiB_LIMIT} MiB budget: {', '.join(over)}")
     grow: list[tuple[str, ...]] = []
     print("\ngrowth (cost per item for board and import, per record for export and verify; linear = flat):")
-    grow.append(("case", "size", "wall", "CPU", "wall/unit", "CPU/unit", "ratio", "peak MiB", "<= 64 MiB"))
+    grow.append(("case", "size", "unit", "wall", "CPU", "wall/unit", "CPU/unit", "ratio", "peak MiB", "<= 64 MiB"))
     for name, points in report["growth"].items():
         for g in points:
             grow.append(
                 (
                     name,
                     f"{g['size']:,}",
+                    g.get("unit", "-"),
                     _fmt_s(g["median_s"]),
                     _fmt_s(g["median_cpu_s"]),
                     f"{g['us_per_unit']:.1f} us",

@@ -85,6 +85,7 @@ def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
         assert [p["size"] for p in points] == sorted(p["size"] for p in points), name
         for point in points:
             assert point["us_per_unit"] > 0 and point["peak_rss_mib"] > 0, name
+    assert all(p["us_per_row"] > 0 for p in report["growth"]["bulk.matrix_import"])
     # The printed table says the fsync latency and each verdict's target.
     assert "fsync latency at the start" in proc.stdout
     assert "MISS" in proc.stdout or "MET" in proc.stdout
