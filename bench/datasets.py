@@ -15,6 +15,7 @@ import hashlib
 import random
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +31,14 @@ DATED = "2024-01-15"
 RECORDED = "2024-01-15T09:00:00.000000+00:00"
 
 
-def signoff_cmd(*args: str, db: Path | None = None, actor: str | None = None) -> list[str]:
+def signoff_cmd(*args: str, db: Path | None = None, actor: str | None = None, shift_days: int = 0) -> list[str]:
+    """The signoff command line; with ``shift_days`` its clock runs that many days back (bench/shifted.py)."""
     from bench.proc import signoff_exe
 
-    cmd = [*signoff_exe()]
+    if shift_days:
+        cmd = [sys.executable, str(Path(__file__).with_name("shifted.py")), str(shift_days)]
+    else:
+        cmd = [*signoff_exe()]
     if db is not None:
         cmd += ["--db", str(db)]
     if actor is not None:
@@ -41,11 +46,15 @@ def signoff_cmd(*args: str, db: Path | None = None, actor: str | None = None) ->
     return cmd + list(args)
 
 
-def init_register(db: Path, workflows: Path | None = None) -> None:
+def init_register(db: Path, workflows: Path | None = None, shift_days: int = 0) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     pinned = ["--workflows", str(workflows)] if workflows is not None else []
-    subprocess.run(signoff_cmd("init", "--secretary", SECRETARY, *pinned, db=db), check=True, capture_output=True)
+    subprocess.run(
+        signoff_cmd("init", "--secretary", SECRETARY, *pinned, db=db, shift_days=shift_days),
+        check=True,
+        capture_output=True,
+    )
 
 
 def unsigned_workflows(folder: Path) -> Path:
@@ -65,9 +74,11 @@ def unsigned_workflows(folder: Path) -> Path:
     return folder
 
 
-def add_chair(db: Path) -> None:
+def add_chair(db: Path, shift_days: int = 0) -> None:
     subprocess.run(
-        signoff_cmd("user", "add", CHAIR, "--role", "chair", db=db, actor=SECRETARY), check=True, capture_output=True
+        signoff_cmd("user", "add", CHAIR, "--role", "chair", db=db, actor=SECRETARY, shift_days=shift_days),
+        check=True,
+        capture_output=True,
     )
 
 
@@ -178,6 +189,8 @@ class _Item:
     last_transition_at: str = ""
     standing: list[dict[str, Any]] = field(default_factory=list)  # bundle.entry of each standing record
     last_seq: int = 0  # the seq of the item's latest record: the next one's item_prev
+    due: str | None = None
+    original_due: str | None = None
 
 
 class _Writer:
@@ -192,10 +205,12 @@ class _Writer:
         self.prev: str
         self.seq, self.prev, last = head if head else (0, chain.genesis(database_id), None)
         self.base = dt.datetime.fromisoformat(last) if last else dt.datetime.now(dt.UTC)
-        self.ids = {
-            t: conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
-            for t in ("evidence", "submissions", "challenges", "approvals")
-        }
+        self.ids = {t: conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0] for t in _INSERT}
+        # Board registers spread their records over weeks (``spread``): each round of the items'
+        # lives starts ``step`` after the one before, and records within a round are a microsecond apart.
+        self.step = dt.timedelta(0)
+        self.round = 0
+        self.round_seq0 = 0
         self.audit: list[tuple[Any, ...]] = []
         self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _INSERT}
         self.answered: list[tuple[Any, ...]] = []
@@ -207,7 +222,12 @@ class _Writer:
 
     def now(self) -> str:
         """The time of the record about to be written: one microsecond after the one before."""
-        return (self.base + dt.timedelta(microseconds=self.seq + 1)).isoformat(timespec="microseconds")
+        offset = self.step * self.round + dt.timedelta(microseconds=self.seq + 1 - self.round_seq0)
+        return (self.base + offset).isoformat(timespec="microseconds")
+
+    def next_round(self) -> None:
+        self.round += 1
+        self.round_seq0 = self.seq
 
     def record(
         self,
@@ -253,8 +273,8 @@ class _Writer:
             "UPDATE challenges SET response = ?, answered_at = ?, answered_by = ? WHERE id = ?", self.answered
         )
         c.executemany(
-            "UPDATE items SET state = ?, version = ?, last_transition_at = ? WHERE id = ?",
-            [(i.state, i.version, i.last_transition_at, i.id) for i in self.dirty.values()],
+            "UPDATE items SET state = ?, version = ?, last_transition_at = ?, due = ?, original_due = ? WHERE id = ?",
+            [(i.state, i.version, i.last_transition_at, i.due, i.original_due, i.id) for i in self.dirty.values()],
         )
         c.execute("COMMIT")
         self.audit.clear()
@@ -265,14 +285,176 @@ class _Writer:
 
 
 _INSERT: dict[str, tuple[str, ...]] = {
-    "evidence": ("id", "item_id", "key", "kind", "note", "sha256", "dated", "recorded_at", "added_by", "supersedes_id"),
+    "evidence": (
+        *("id", "item_id", "key", "kind", "note", "sha256", "dated", "recorded_at", "added_by", "supersedes_id"),
+        *("measure", "value", "unit", "period", "threshold", "direction"),
+    ),
     "submissions": ("id", "item_id", "event", "submitted_at", "submitted_by", "bundle_digest", "evidence_ids"),
     "challenges": ("id", "item_id", "event", "raised_at", "raised_by", "reason"),
     "approvals": ("id", "item_id", "submission_id", "approved_at", "approved_by", "meeting", "bundle_digest"),
+    "withdrawals": ("id", "evidence_id", "item_id", "withdrawn_at", "withdrawn_by", "reason"),
+    "reschedules": ("id", "item_id", "from_due", "to_due", "reason", "changed_by", "changed_at"),
+    "meetings": ("id", "date", "note", "added_by", "added_at"),
 }
 
 
 _ROLES = {SECRETARY: "secretary", CHAIR: "chair", MEMBER: "member"}
+
+
+class _Life:
+    """The steps of an item's life, each writing its record and rows exactly as the service would."""
+
+    def __init__(self, w: _Writer, item: _Item) -> None:
+        self.w, self.item = w, item
+        self.frozen: tuple[int, str] = (0, "")  # the latest submission: id and bundle digest
+        self.challenges: list[int] = []  # open challenges, answered by the next resubmit
+
+    def record(self, at: str, actor: str, event: str, outcome: str, detail: dict[str, Any], *where: Any) -> None:
+        # UnitOfWork.audit: every record about an item links to the item's record before it.
+        item = self.item
+        self.w.record(
+            at, actor, _ROLES[actor], event, outcome, {**detail, "item_prev": item.last_seq}, item.ref, *where
+        )
+        item.last_seq = self.w.seq
+
+    def add_evidence(
+        self, key: str, rnd: int, supersedes: dict[str, Any] | None, measure: tuple[Any, ...] | None = None
+    ) -> None:
+        from signoff.domain import bundle
+
+        w, item = self.w, self.item
+        at = w.now()
+        old = supersedes["id"] if supersedes else None
+        cols: dict[str, Any] = dict.fromkeys(("measure", "value", "unit", "period", "threshold", "direction"))
+        if measure is None:
+            kind, note = "note", _NOTE.format(ref=item.ref, key=key, round=rnd)
+            digest = bundle.note_digest(note)
+        else:  # (name, value, unit, period, threshold, direction), as services/evidence.py stores it
+            name, value, unit, period, threshold, direction = measure
+            kind, note = "measure", None
+            cols = dict(
+                measure=name,
+                value=repr(value),
+                unit=unit,
+                period=period,
+                threshold=repr(threshold),
+                direction=direction,
+            )
+            digest = bundle.measure_digest(*cols.values())
+        ev = bundle.entry(
+            {
+                **dict.fromkeys(bundle.ENTRY_FIELDS),
+                **cols,
+                "id": w.next_id("evidence"),
+                "key": key,
+                "kind": kind,
+                "sha256": digest,
+                "dated": DATED,
+                "supersedes": old,
+                "added_by": SECRETARY,
+                "recorded_at": at,
+            }
+        )
+        # The detail services/evidence.py writes for a note or a measure.
+        detail: dict[str, Any] = {"evidence_id": ev["id"], "key": key, "kind": kind, "sha256": digest, "dated": DATED}
+        if measure is not None:
+            detail.update(cols)
+        if supersedes is not None:
+            detail["supersedes"] = old
+            item.standing.remove(supersedes)
+        item.standing.append(ev)
+        w.rows["evidence"].append(
+            (ev["id"], item.id, key, kind, note, digest, DATED, at, SECRETARY, old, *cols.values())
+        )
+        self.record(at, SECRETARY, "evidence.add", "applied", detail, item.state, item.state, item.flow.digest)
+
+    def withdraw(self, ev: dict[str, Any], reason: str) -> None:
+        """services/corrections.py withdraw_evidence: the record stays, marked, and no longer stands."""
+        w, item = self.w, self.item
+        at = w.now()
+        wid = w.next_id("withdrawals")
+        w.rows["withdrawals"].append((wid, ev["id"], item.id, at, SECRETARY, reason))
+        detail = {"withdrawal_id": wid, "evidence_id": ev["id"], "reason": reason}
+        detail.update({f: ev[f] for f in ("key", "kind", "sha256", "dated", "added_by")})
+        item.standing.remove(ev)
+        self.record(at, SECRETARY, "evidence.withdraw", "applied", detail, item.state, item.state, item.flow.digest)
+
+    def reschedule(self, to_due: str, reason: str) -> None:
+        """services/schedule.py reschedule: the item's due date moves; the first one is kept."""
+        w, item = self.w, self.item
+        at = w.now()
+        rid = w.next_id("reschedules")
+        w.rows["reschedules"].append((rid, item.id, item.due, to_due, reason, SECRETARY, at))
+        detail = {"reschedule_id": rid, "from_due": item.due, "to_due": to_due, "reason": reason}
+        if item.original_due is None:
+            item.original_due = item.due or to_due
+        item.due = to_due
+        w.dirty[item.id] = item
+        self.record(at, SECRETARY, "item.reschedule", "applied", detail, item.state, item.state, w.ruleset)
+
+    def move(self, at: str, event: str, actor: str, detail: dict[str, Any]) -> None:
+        item = self.item
+        to = item.flow.events[event].dest
+        self.record(at, actor, event, "applied", detail, item.state, to, item.flow.digest)
+        item.state, item.version, item.last_transition_at = to, item.version + 1, at
+        self.w.dirty[item.id] = item
+
+    def freeze(self, at: str, event: str, detail: dict[str, Any]) -> None:
+        from signoff.domain import bundle
+
+        w, item = self.w, self.item
+        sub = w.next_id("submissions")
+        digest = bundle.digest(item.standing)
+        ids = sorted(int(str(e["id"])) for e in item.standing)
+        detail.update(submission_id=sub, bundle=digest, evidence_ids=ids)
+        w.rows["submissions"].append((sub, item.id, event, at, SECRETARY, digest, ",".join(map(str, ids))))
+        self.frozen = (sub, digest)
+
+    def refuse(self, actor: str, event: str, detail: dict[str, Any], failure: str, looked_at: bool) -> None:
+        # A permission refused before the item was loaded names the item only (services/common.py).
+        item = self.item
+        state, wf = (item.state, item.flow.digest) if looked_at else (None, None)
+        self.record(self.w.now(), actor, event, "refused", {**detail, "failures": [failure]}, state, state, wf)
+
+    def submit(self) -> None:
+        at = self.w.now()
+        detail: dict[str, Any] = {}
+        self.freeze(at, "submit", detail)
+        self.move(at, "submit", SECRETARY, detail)
+
+    def challenge(self, challenger: str, reason: str, meeting: str | None) -> None:
+        """A challenge (or, with ``meeting``, a re-opening: a decision of the board that names it)."""
+        w, item = self.w, self.item
+        at = w.now()
+        challenge = w.next_id("challenges")
+        event = "challenge" if meeting is None else "reopen"
+        w.rows["challenges"].append((challenge, item.id, event, at, challenger, reason))
+        raised: dict[str, Any] = {"reason": reason, "challenge_id": challenge}
+        if meeting is not None:
+            raised["meeting"] = meeting
+        self.move(at, event, challenger, raised)
+        self.challenges.append(challenge)
+
+    def resubmit(self, response: str) -> None:
+        # A resubmit answers every open challenge with the response.
+        w = self.w
+        at = w.now()
+        detail: dict[str, Any] = {"response": response, "answers_challenges": [[c, response] for c in self.challenges]}
+        for c in self.challenges:
+            w.answered.append((response, at, SECRETARY, c))
+        self.challenges = []
+        self.freeze(at, "resubmit", detail)
+        self.move(at, "resubmit", SECRETARY, detail)
+
+    def approve(self, meeting: str) -> None:
+        w, item = self.w, self.item
+        at = w.now()
+        approval = w.next_id("approvals")
+        sub, digest = self.frozen
+        w.rows["approvals"].append((approval, item.id, sub, at, CHAIR, meeting, digest))
+        self.move(
+            at, "approve", CHAIR, {"meeting": meeting, "approval_id": approval, "submission_id": sub, "bundle": digest}
+        )
 
 
 def _cycle(w: _Writer, item: _Item, meeting: str) -> Iterator[None]:
@@ -281,109 +463,84 @@ def _cycle(w: _Writer, item: _Item, meeting: str) -> Iterator[None]:
     Each step writes its record and rows before yielding, so the chain may stop after any step.
     Approvals and re-openings name ``meeting``, a held meeting on the register's calendar.
     """
-    from signoff.domain import bundle
-
-    ref, flow = item.ref, item.flow
-    frozen: tuple[int, str] = (0, "")  # the latest submission: id and bundle digest
-
-    def record(at: str, actor: str, event: str, outcome: str, detail: dict[str, Any], *where: Any) -> None:
-        # UnitOfWork.audit: every record about an item links to the item's record before it.
-        w.record(at, actor, _ROLES[actor], event, outcome, {**detail, "item_prev": item.last_seq}, ref, *where)
-        item.last_seq = w.seq
-
-    def add_evidence(key: str, rnd: int, supersedes: dict[str, Any] | None) -> None:
-        at = w.now()
-        note = _NOTE.format(ref=ref, key=key, round=rnd)
-        digest = bundle.note_digest(note)
-        old = supersedes["id"] if supersedes else None
-        ev = bundle.entry(
-            {
-                **dict.fromkeys(bundle.ENTRY_FIELDS),
-                "id": w.next_id("evidence"),
-                "key": key,
-                "kind": "note",
-                "sha256": digest,
-                "dated": DATED,
-                "supersedes": old,
-                "added_by": SECRETARY,
-                "recorded_at": at,
-            }
-        )
-        # The detail services/evidence.py writes for a note.
-        detail: dict[str, Any] = {"evidence_id": ev["id"], "key": key, "kind": "note", "sha256": digest, "dated": DATED}
-        if supersedes is not None:
-            detail["supersedes"] = old
-            item.standing.remove(supersedes)
-        item.standing.append(ev)
-        w.rows["evidence"].append((ev["id"], item.id, key, "note", note, digest, DATED, at, SECRETARY, old))
-        record(at, SECRETARY, "evidence.add", "applied", detail, item.state, item.state, flow.digest)
-
-    def move(at: str, event: str, actor: str, detail: dict[str, Any]) -> None:
-        to = flow.events[event].dest
-        record(at, actor, event, "applied", detail, item.state, to, flow.digest)
-        item.state, item.version, item.last_transition_at = to, item.version + 1, at
-        w.dirty[item.id] = item
-
-    def freeze(at: str, event: str, detail: dict[str, Any]) -> None:
-        nonlocal frozen
-        sub = w.next_id("submissions")
-        digest = bundle.digest(item.standing)
-        ids = sorted(int(str(e["id"])) for e in item.standing)
-        detail.update(submission_id=sub, bundle=digest, evidence_ids=ids)
-        w.rows["submissions"].append((sub, item.id, event, at, SECRETARY, digest, ",".join(map(str, ids))))
-        frozen = (sub, digest)
-
-    def refuse(actor: str, event: str, detail: dict[str, Any], failure: str, looked_at: bool) -> None:
-        # A permission refused before the item was loaded names the item only (services/common.py).
-        state, wf = (item.state, flow.digest) if looked_at else (None, None)
-        record(w.now(), actor, event, "refused", {**detail, "failures": [failure]}, state, state, wf)
-
+    life = _Life(w, item)
     if item.id % 7 == 0:
-        refuse(MEMBER, "evidence.add", {}, "permission: evidence add needs the role secretary", looked_at=False)
+        life.refuse(MEMBER, "evidence.add", {}, "permission: evidence add needs the role secretary", looked_at=False)
         yield
     for key in item.keys:
-        add_evidence(key, 0, None)
+        life.add_evidence(key, 0, None)
         yield
-    at = w.now()
-    detail: dict[str, Any] = {}
-    freeze(at, "submit", detail)
-    move(at, "submit", SECRETARY, detail)
+    life.submit()
     rnd, challenger = 0, MEMBER
     while True:
         yield
-        at = w.now()
-        challenge = w.next_id("challenges")
-        event = "challenge" if rnd == 0 else "reopen"
         reason = f"The board asks for the {item.keys[rnd % len(item.keys)]} evidence again (round {rnd})"
-        w.rows["challenges"].append((challenge, item.id, event, at, challenger, reason))
-        raised: dict[str, Any] = {"reason": reason, "challenge_id": challenge}
-        if event == "reopen":  # a decision of the board: it names the meeting that took it
-            raised["meeting"] = meeting
-        move(at, event, challenger, raised)
+        life.challenge(challenger, reason, None if rnd == 0 else meeting)
         yield
         rnd += 1
         key = item.keys[rnd % len(item.keys)]
-        add_evidence(key, rnd, next(e for e in item.standing if e["key"] == key))
+        life.add_evidence(key, rnd, next(e for e in item.standing if e["key"] == key))
         yield
-        at = w.now()
-        response = f"Corrected {key} evidence attached (round {rnd})"
-        # A resubmit answers every open challenge (here the one) with the response.
-        detail = {"response": response, "answers_challenges": [[challenge, response]]}
-        w.answered.append((response, at, SECRETARY, challenge))
-        freeze(at, "resubmit", detail)
-        move(at, "resubmit", SECRETARY, detail)
+        life.resubmit(f"Corrected {key} evidence attached (round {rnd})")
         yield
         if rnd % 3 == 1:  # a member tries to sign the item off
-            refuse(MEMBER, "approve", {"meeting": meeting}, "permission: approve needs the role chair", looked_at=True)
+            life.refuse(
+                MEMBER, "approve", {"meeting": meeting}, "permission: approve needs the role chair", looked_at=True
+            )
             yield
-        at = w.now()
-        approval = w.next_id("approvals")
-        sub, digest = frozen
-        w.rows["approvals"].append((approval, item.id, sub, at, CHAIR, meeting, digest))
-        move(
-            at, "approve", CHAIR, {"meeting": meeting, "approval_id": approval, "submission_id": sub, "bundle": digest}
-        )
+        life.approve(meeting)
         challenger = CHAIR  # from now on the chair reopens it
+
+
+def _setup(db: Path, items: int, rows_per_item: int, meetings: list[str], shift_days: int = 0) -> sqlite3.Connection:
+    """The CLI's part of a generated register: init (unsigned rules), chair, member, meetings and the
+    matrix import; then a connection ready for the generated records. ``shift_days`` runs these
+    commands with the register's clock that many days back (bench/shifted.py)."""
+    init_register(db, unsigned_workflows(db.with_suffix(".workflows")), shift_days=shift_days)
+    add_chair(db, shift_days=shift_days)
+    member = ("user", "add", MEMBER, "--role", "member")
+    for cmd in (member, *(("meeting", "add", day) for day in meetings)):
+        subprocess.run(
+            signoff_cmd(*cmd, db=db, actor=SECRETARY, shift_days=shift_days), check=True, capture_output=True
+        )
+    csv_path = write_matrix_csv(db.with_suffix(".matrix.csv"), items, rows_per_item)
+    subprocess.run(
+        signoff_cmd("matrix", "import", str(csv_path), db=db, actor=SECRETARY, shift_days=shift_days),
+        check=True,
+        capture_output=True,
+    )
+    csv_path.unlink()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    return conn
+
+
+def _items(conn: sqlite3.Connection) -> tuple[_Writer, list[_Item]]:
+    from signoff.engine.workflow import rules_from_sources
+
+    in_force = conn.execute("SELECT value FROM meta WHERE key = 'rules_in_force'").fetchone()[0]
+    rules = rules_from_sources(
+        dict(conn.execute("SELECT name, source FROM workflow_defs WHERE ruleset = ?", (in_force,)).fetchall())
+    )
+    keys: dict[int, list[str]] = {}
+    for item_id, key in conn.execute("SELECT item_id, key FROM matrix_rows ORDER BY id"):
+        keys.setdefault(item_id, []).append(key)
+    last_seq = dict(
+        conn.execute("SELECT item_ref, MAX(seq) FROM audit WHERE item_ref IS NOT NULL GROUP BY item_ref").fetchall()
+    )
+    found = [
+        _Item(i, r, rules.flows[k], keys[i], st, v, lt, last_seq=last_seq.get(r, 0), due=due, original_due=od)
+        for i, r, k, st, v, lt, due, od in conn.execute(
+            "SELECT id, ref, kind, state, version, last_transition_at, due, original_due FROM items ORDER BY id"
+        ).fetchall()
+    ]
+    return _Writer(conn, rules.digest), found
+
+
+def _close(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
 
 
 def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, batch: int = 50_000) -> int:
@@ -395,42 +552,12 @@ def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, b
     pinned are the shipped ones without ``signed = true`` (``unsigned_workflows``): approvals and
     re-openings carry no signature here, whose checking the bench times on its own.
     """
-    from signoff.engine.workflow import rules_from_sources
-
-    init_register(db, unsigned_workflows(db.with_suffix(".workflows")))
-    add_chair(db)
     # The board's decisions name a held meeting: today's (a build that runs past midnight would
     # date its later submissions after it, and approvals of them would be refused).
     meeting = dt.date.today().isoformat()
-    member = ("user", "add", MEMBER, "--role", "member")
-    for cmd in (member, ("meeting", "add", DATED), ("meeting", "add", meeting)):
-        subprocess.run(signoff_cmd(*cmd, db=db, actor=SECRETARY), check=True, capture_output=True)
-    csv_path = write_matrix_csv(db.with_suffix(".matrix.csv"), items, rows_per_item)
-    subprocess.run(
-        signoff_cmd("matrix", "import", str(csv_path), db=db, actor=SECRETARY), check=True, capture_output=True
-    )
-    csv_path.unlink()
-
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    in_force = conn.execute("SELECT value FROM meta WHERE key = 'rules_in_force'").fetchone()[0]
-    rules = rules_from_sources(
-        dict(conn.execute("SELECT name, source FROM workflow_defs WHERE ruleset = ?", (in_force,)).fetchall())
-    )
-    keys: dict[int, list[str]] = {}
-    for item_id, key in conn.execute("SELECT item_id, key FROM matrix_rows ORDER BY id"):
-        keys.setdefault(item_id, []).append(key)
-    last_seq = dict(
-        conn.execute("SELECT item_ref, MAX(seq) FROM audit WHERE item_ref IS NOT NULL GROUP BY item_ref").fetchall()
-    )
-    w = _Writer(conn, rules.digest)
-    cycles: collections.deque[Iterator[None]] = collections.deque(
-        _cycle(w, _Item(i, r, rules.flows[k], keys[i], st, v, lt, last_seq=last_seq.get(r, 0)), meeting)
-        for i, r, k, st, v, lt in conn.execute(
-            "SELECT id, ref, kind, state, version, last_transition_at FROM items ORDER BY id"
-        ).fetchall()
-    )
+    conn = _setup(db, items, rows_per_item, [DATED, meeting])
+    w, found = _items(conn)
+    cycles: collections.deque[Iterator[None]] = collections.deque(_cycle(w, item, meeting) for item in found)
     while w.seq < total and cycles:
         steps = cycles.popleft()
         next(steps)
@@ -438,6 +565,130 @@ def build_chain_register(db: Path, total: int, items: int, rows_per_item: int, b
         if len(w.audit) >= batch:
             w.flush()
     w.flush()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+    _close(conn)
+    return w.seq
+
+
+# ---- a realistic board ---------------------------------------------------------------------------
+#
+# What a board's register looks like a quarter in: items in every state, open and answered
+# challenges, decisions taken at weekly meetings, measures reported for successive periods (some
+# missing their threshold), superseded and withdrawn evidence, reschedules, signed-off items, and
+# items with no decision for more than 28 days (limbo). Its records are spread over ``BOARD_SPAN_DAYS``
+# days up to now, so ``board`` judges limbo, missed meetings and overdue rows as it would live.
+
+BOARD_SPAN_DAYS = 91
+BOARD_ROUNDS = 50  # the longest life below, with its start delay, takes fewer rounds
+_UNFINISHED = frozenset({1, 2, 3, 4, 8, 10, 11, 16, 18})  # fates that leave the item short of signed off
+_MEASURE = "Assessments completed within 45 working days"
+
+
+def _board_life(w: _Writer, item: _Item, meetings: list[str]) -> Iterator[None]:
+    """One item's life on the board, by its fate (``item.id % 20``); a ``yield`` after each step
+    (and a bare one to wait a round). The generator ends where the item's story stops."""
+    life, keys, fate = _Life(w, item), item.keys, item.id % 20
+
+    def meeting() -> str:  # the latest meeting held on or before the record's day
+        day = w.now()[:10]
+        return max((m for m in meetings if m <= day), default=meetings[0])
+
+    def measure(period: str, value: float) -> tuple[Any, ...]:
+        return (_MEASURE, value, "%", period, 90.0, "at-least")
+
+    if fate == 0:
+        return  # registered, nothing done since: limbo
+    # Items start their lives at different times; those whose story stops short start latest, some
+    # near enough the end that they are not (yet) in limbo.
+    for _ in range((item.id // 20) % 5 * (9 if fate in _UNFINISHED else 6)):
+        yield
+    if fate % 7 == 3:
+        life.refuse(MEMBER, "evidence.add", {}, "permission: evidence add needs the role secretary", looked_at=False)
+        yield
+    measured = fate in (5, 10, 16)
+    for n, key in enumerate(keys):
+        if fate in (1, 16) and n == 2:
+            return  # part of the matrix covered, the rest overdue or due soon
+        life.add_evidence(
+            key, 0, None, measure("2026-Q1", 81.0 if fate == 10 else 88.5) if measured and n == 0 else None
+        )
+        yield
+    if fate == 6 and len(keys) > 1:
+        wrong = next(e for e in item.standing if e["key"] == keys[1])
+        life.withdraw(wrong, "Sent in error: the minutes of another panel")
+        yield
+        life.add_evidence(keys[1], 1, None)
+        yield
+    if fate in (7, 10):
+        life.reschedule("2027-09-30", "Timescale agreed with the inspectorate at the review")
+        yield
+    life.submit()
+    yield
+    if fate in (2, 10, 18):
+        return  # waiting for the board
+    life.challenge(MEMBER, f"The {keys[0]} evidence does not show the improvement claimed", None)
+    yield
+    if fate == 3:
+        return  # an open challenge
+    old = next(e for e in item.standing if e["key"] == keys[0])
+    life.add_evidence(keys[0], 1, old, measure("2026-Q2", 92.5) if measured else None)
+    yield
+    life.resubmit(f"Corrected {keys[0]} evidence attached")
+    yield
+    if fate == 4:
+        return  # the challenge answered, waiting for the board
+    if fate == 11:
+        life.challenge(MEMBER, "The corrected evidence is still not dated within the period", None)
+        return  # challenged twice: limbo
+    if fate % 3 == 1:
+        life.refuse(MEMBER, "approve", {"meeting": meeting()}, "permission: approve needs the role chair", True)
+        yield
+    life.approve(meeting())
+    yield
+    if fate in (8, 9, 19):
+        life.challenge(CHAIR, "New inspection findings: the board reopens the item", meeting())
+        yield
+        if fate == 8:
+            return  # reopened, open
+        key = keys[-1]
+        life.add_evidence(key, 2, next(e for e in item.standing if e["key"] == key))
+        yield
+        life.resubmit("Evidence refreshed after the inspection")
+        yield
+        life.approve(meeting())
+
+
+def build_board_register(db: Path, items: int, rows_per_item: int, batch: int = 50_000) -> int:
+    """A register with ``items`` items as a board has it a quarter in (see above); returns the head seq.
+
+    The CLI's records (init, users, weekly meetings, the matrix import) are written with the clock
+    ``BOARD_SPAN_DAYS`` back; the items' lives follow in rounds spread up to an hour ago. Like
+    ``build_chain_register`` it is one signoff could have written: ``audit verify`` passes.
+    """
+    today = dt.date.today()
+    start = today - dt.timedelta(days=BOARD_SPAN_DAYS)
+    meetings = [(start + dt.timedelta(days=d)).isoformat() for d in range(0, BOARD_SPAN_DAYS, 7)]
+    conn = _setup(db, items, rows_per_item, [], shift_days=BOARD_SPAN_DAYS)
+    w, found = _items(conn)
+    for day in meetings:  # services/schedule.py add_meeting: the calendar, set a quarter ago
+        at, mid = w.now(), w.next_id("meetings")
+        w.rows["meetings"].append((mid, day, None, SECRETARY, at))
+        w.record(at, SECRETARY, "secretary", "meeting.add", "applied", {"meeting_id": mid, "date": day, "note": None})
+    w.step = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1) - w.base) / BOARD_ROUNDS
+    lives = [_board_life(w, item, meetings) for item in found]
+    while lives:
+        going = []
+        for life in lives:
+            try:
+                next(life)
+            except StopIteration:
+                continue
+            going.append(life)
+            if len(w.audit) >= batch:
+                w.flush()
+        lives = going
+        w.next_round()
+    if w.round > BOARD_ROUNDS:
+        raise AssertionError(f"the board's lives took {w.round} rounds, more than BOARD_ROUNDS ({BOARD_ROUNDS})")
+    w.flush()
+    _close(conn)
     return w.seq

@@ -1,8 +1,10 @@
-"""A tiny launcher that runs one command and reports its wall time and its own peak RSS.
+"""A tiny launcher that runs one command and reports its wall time, CPU time and its own peak RSS.
 
 A child forked straight from the harness inherits the harness's RSS high-water mark (Linux keeps
 the pre-exec mm's peak in ru_maxrss), so the harness launches each measured command through this
-small process instead: ``python -S -m bench.peak OUT CMD...`` writes "seconds maxrss_kib code" to OUT.
+small process instead: ``python -S -m bench.peak OUT CMD...`` writes
+"seconds maxrss_kib code cpu_seconds" to OUT, where cpu_seconds is the child's user + system time
+(its own and that of the children it waited for), from the same wait4 rusage.
 """
 
 import os
@@ -17,7 +19,8 @@ def main() -> None:
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - start
     with open(out, "w") as fh:
-        fh.write(f"{elapsed} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}\n")
+        code = os.waitstatus_to_exitcode(status)
+        fh.write(f"{elapsed} {usage.ru_maxrss} {code} {usage.ru_utime + usage.ru_stime}\n")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ The cluster code is tests/pgserver.py, the one copy the test fixtures use too. I
 by file path: tests/ is not a package, and adding it to sys.path would shadow this ``bench``
 package with tests/bench (which pytest collects as a package named ``bench``).
 
+A run stopped by SIGINT, SIGTERM or SIGHUP still stops its cluster: while the cluster is up those
+signals raise in the harness (``_signals_raise``), so the context manager's cleanup runs, and the
+cleanup itself ignores them until the cluster is down.
+
 The cluster runs with fsync=on (the tests' clusters run with it off), so a commit is durable as
 SQLite's synchronous=FULL commits are; the rest is PostgreSQL's default configuration.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +58,38 @@ def unavailable() -> str | None:
     return None
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(SystemExit):
+    """The run was stopped by a signal; exits with 128 + the signal's number, as the shell reports it."""
+
+
+def _raise(signum: int, _frame: object) -> None:
+    raise Stopped(128 + signum)
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise ``Stopped`` inside the block (so ``finally`` clauses run)."""
+    old = {sig: signal.signal(sig, _raise) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _stop(cm: object) -> None:
+    """Stop the cluster with the stop signals ignored: a second Ctrl-C must not leave it half-stopped."""
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        cm.__exit__(None, None, None)  # type: ignore[attr-defined]
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 @contextmanager
 def maybe_cluster() -> Iterator[tuple[str | None, str | None]]:
     """Yield (base URL, None) with a running cluster, or (None, why not) when it cannot run."""
@@ -60,18 +97,19 @@ def maybe_cluster() -> Iterator[tuple[str | None, str | None]]:
     if reason is not None:
         yield None, reason
         return
-    try:
+    with _signals_raise():
         cm = pgserver().cluster(fsync=True)
-        base = cm.__enter__()
-    except (OSError, RuntimeError, subprocess.CalledProcessError) as err:
-        detail = getattr(err, "stderr", b"") or b""
-        text = detail.decode(errors="replace").strip() if isinstance(detail, bytes) else str(detail)
-        yield None, f"the PostgreSQL cluster did not start: {err} {text[-300:]}".strip()
-        return
-    try:
-        yield base, None
-    finally:
-        cm.__exit__(None, None, None)
+        try:
+            base = cm.__enter__()
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as err:
+            detail = getattr(err, "stderr", b"") or b""
+            text = detail.decode(errors="replace").strip() if isinstance(detail, bytes) else str(detail)
+            yield None, f"the PostgreSQL cluster did not start: {err} {text[-300:]}".strip()
+            return
+        try:
+            yield base, None
+        finally:
+            _stop(cm)
 
 
 def libpq(url: str) -> str:
