@@ -7,6 +7,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlmodel import select
 
@@ -19,7 +20,9 @@ from signoff.services.common import Actor, in_unit_of_work, load_item, record_ap
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
 from signoff.store.tables import Evidence, Item, MatrixRow, Meta, Withdrawal
-from signoff.store.uow import UnitOfWork
+from signoff.store.uow import Row, UnitOfWork
+
+E = TypeVar("E", Evidence, Row)  # an evidence record loaded by the ORM, or read as a plain row
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class MeasureInput:
     direction: str  # at-most | at-least
 
 
-def current(records: Sequence[Evidence], withdrawn: Collection[int] = ()) -> list[Evidence]:
+def current(records: Sequence[E], withdrawn: Collection[int] = ()) -> list[E]:
     """Evidence still standing: records no later record supersedes and nobody withdrew."""
     replaced = {r.supersedes_id for r in records if r.supersedes_id is not None}
     return [r for r in records if r.id not in replaced and r.id not in withdrawn]
@@ -52,12 +55,12 @@ class Added:
     repaired: str | None = None  # why the stored copy of the file was rewritten, if it was
 
 
-def bundle_entries(records: Sequence[Evidence]) -> list[bundle.Entry]:
+def bundle_entries(records: Sequence[Evidence | Row]) -> list[bundle.Entry]:
     """Every field of exactly these evidence records, as the bundle digest covers them."""
     return [bundle.stored_entry(r.model_dump()) for r in records]
 
 
-def fact(r: Evidence) -> EvidenceFact:
+def fact(r: Evidence | Row) -> EvidenceFact:
     return EvidenceFact(
         key=r.key,
         dated=dt.date.fromisoformat(r.dated),
