@@ -74,9 +74,10 @@ def fire_event(
         withdrawn: dict[int, str] = dict(uow.rows(_WITHDRAWN_SQL, (item.id,)))  # evidence id → withdrawn by
         standing = current(records, withdrawn)
         open_challenges = uow.dicts(_OPEN_CHALLENGES_SQL, (item.id,))
-        found = uow.dicts(_LATEST_SUBMISSION_SQL, (item.id,))
-        latest = found[0] if found else None
+        submissions = uow.dicts(_SUBMISSIONS_SQL, (item.id,))
+        latest = submissions[-1] if submissions else None
         entries = bundle_entries(standing)
+        current_digest = bundle.digest(entries)
         frozen = latest.bundle_digest if latest else None
         attempt = Attempt(
             ref=ref,
@@ -90,13 +91,13 @@ def fire_event(
             evidence=tuple(fact(r) for r in standing),
             evidence_adders=frozenset(r.added_by for r in records),
             evidence_withdrawers=frozenset(withdrawn.values()),
-            submitters=frozenset(s for (s,) in uow.rows(_SUBMITTERS_SQL, (item.id,))),
+            submitters=frozenset(s.submitted_by for s in submissions),
             open_challenges=tuple(
                 ChallengeFact(c.raised_at, c.raised_by, c.reason, c.id or 0) for c in open_challenges
             ),
             latest_submission_at=latest.submitted_at if latest else None,
             submitted_bundle=frozen,
-            current_bundle=bundle.as_frozen(frozen, entries),
+            current_bundle=bundle.as_frozen(frozen, entries, current_digest),
             reason=reason,
             response=response,
             responses=tuple(sorted(answers.items())),
@@ -175,7 +176,7 @@ def fire_event(
                 {"item_id": item.id, "event": event, "raised_at": now, "raised_by": actor.name, "reason": reason or ""},
             )
         if "freeze_bundle" in effects:
-            digest = bundle.digest(entries)
+            digest = current_digest
             detail["submission_id"] = uow.insert(
                 "submissions",
                 {
@@ -235,11 +236,8 @@ _WITHDRAWN_SQL = "SELECT evidence_id, withdrawn_by FROM withdrawals WHERE item_i
 _OPEN_CHALLENGES_SQL = (
     "SELECT id, raised_at, raised_by, reason FROM challenges WHERE item_id = ? AND answered_at IS NULL ORDER BY id"
 )
-_LATEST_SUBMISSION_SQL = (
-    "SELECT id, submitted_at, bundle_digest FROM submissions WHERE item_id = ? ORDER BY id DESC LIMIT 1"
-)
+_SUBMISSIONS_SQL = "SELECT id, submitted_at, submitted_by, bundle_digest FROM submissions WHERE item_id = ? ORDER BY id"
 _MATRIX_KEYS_SQL = "SELECT key FROM matrix_rows WHERE item_id = ? ORDER BY id"
-_SUBMITTERS_SQL = "SELECT DISTINCT submitted_by FROM submissions WHERE item_id = ?"
 _MEETINGS_SQL = "SELECT date, cancelled_at, moved_to FROM meetings"
 _ANSWER_SQL = "UPDATE challenges SET response = ?, answered_at = ?, answered_by = ? WHERE id = ?"
 # RETURNING: the optimistic version check counts the rows it moved on every backend.

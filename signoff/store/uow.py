@@ -71,7 +71,8 @@ class UnitOfWork:
         self.target = location.target(db_path)
         self.db_path = self.target
         self.check_schema = check_schema
-        self.session: Session
+        self._session: Session | None = None
+        self._conn: Any = None  # this transaction's SQLAlchemy Connection
         self._database_id: str | None = None
         self._now: str | None = None
         self._rules: Any = None
@@ -80,18 +81,43 @@ class UnitOfWork:
         self._driver_error: type[Exception] = Exception
         self._sql: dict[str, str] = {}
 
+    @property
+    def session(self) -> Session:
+        """An ORM session inside this transaction, made on first use: a use case that reads and
+        writes with plain statements (a transition) never pays for one."""
+        if self._session is None:
+            self._session = Session(bind=self._conn, expire_on_commit=False)
+        return self._session
+
+    @session.setter
+    def session(self, session: Session) -> None:  # a copy joins the transaction it already holds
+        self._session = session
+
+    def _connection(self) -> Any:
+        return self._conn if self._conn is not None else self.session.connection()
+
+    def _release(self) -> None:
+        """End the transaction without keeping anything, and give the connection back."""
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            if self._conn is not None:
+                self._conn.close()  # rolls back whatever was not committed
+        self._session = self._conn = self._cursor = None
+
     def __enter__(self) -> UnitOfWork:
         if self.check_schema:
             location.require_existing(self.db_path)
-        self.session = Session(engine_for(self.db_path), expire_on_commit=False)
+        engine = engine_for(self.db_path)
         for attempt in range(LOCK_RETRIES):
             try:
-                self.session.connection()  # SQLite: BEGIN IMMEDIATE takes the write lock now
+                self._conn = engine.connect()
+                self._conn.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock now
                 break
             except sa_exc.DBAPIError as err:  # also "file is not a database" on connect, not only locks
-                self.session.rollback()
+                self._release()
                 if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
-                    self.session.close()
                     raise location.translate(err.orig or err, self.db_path) from None
                 time.sleep(0.05 * (attempt + 1))
         if not self.target.is_sqlite:
@@ -100,41 +126,40 @@ class UnitOfWork:
             try:
                 self._lock_chain_head()
             except sa_exc.DBAPIError as err:  # held past lock_timeout: exit 5, one sentence
-                self.session.rollback()
-                self.session.close()
+                self._release()
                 raise location.translate(err.orig or err, self.db_path) from None
         if self.check_schema:
             try:
                 found = self._cursor_for().execute("SELECT version_num FROM alembic_version").fetchall()
             except self._driver_error as err:
                 if "no such table" not in str(err).lower() and "does not exist" not in str(err).lower():
-                    self.session.rollback()
-                    self.session.close()
+                    self._release()
                     raise location.translate(err, self.db_path) from None
                 found = []  # not a register: check_revision says so
             try:
                 location.check_revision(found[0][0] if found else None, self.db_path)
             except SignoffError:
-                self.session.rollback()
-                self.session.close()
+                self._release()
                 raise
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        self._release()
         if isinstance(exc, sa_exc.OperationalError | sa_exc.DatabaseError) and exc.orig is not None:
             raise location.translate(exc.orig, self.db_path) from None
 
     def commit(self) -> None:
         try:
-            self.session.commit()
+            if self._session is not None:
+                self._session.commit()  # flushes; the transaction itself is the connection's
+            if self._conn is not None:
+                self._conn.commit()
+            else:
+                self.session.commit()
         except sa_exc.OperationalError as err:
-            self.session.rollback()
+            self._release()
             raise location.translate(err.orig or err, self.db_path) from None
 
     def database_id(self) -> str:
@@ -147,7 +172,7 @@ class UnitOfWork:
 
     def _lock_chain_head(self) -> None:
         """PostgreSQL: the transaction-level advisory lock every append holds (taking it twice is free)."""
-        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
+        self._connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
 
     @property
     def now(self) -> str:
@@ -270,8 +295,9 @@ class UnitOfWork:
     def _cursor_for(self) -> Any:
         """This transaction's driver cursor, opened on first use."""
         if self._cursor is None:
-            self._driver_error = self.session.get_bind().dialect.dbapi.Error  # type: ignore[union-attr]
-            self._cursor = self.session.connection().connection.cursor()
+            conn = self._connection()
+            self._driver_error = conn.dialect.dbapi.Error
+            self._cursor = conn.connection.cursor()
         return self._cursor
 
     def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
