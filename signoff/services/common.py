@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import select
 
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
-from signoff.store.tables import Item
 from signoff.store.uow import Row, UnitOfWork
+
+if TYPE_CHECKING:  # the ORM classes are imported by the use cases that load them, not by every command
+    from signoff.store.tables import Item
 
 T = TypeVar("T")
 TRANSIENT_RETRIES = 3
@@ -45,6 +47,8 @@ _ACTOR_SQL = "SELECT name, roles, deactivated_at, deactivated_by FROM users WHER
 
 def load_item(uow: UnitOfWork, ref: str) -> Item:
     """The item, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite already holds the write lock)."""
+    from signoff.store.tables import Item
+
     item = uow.session.exec(select(Item).where(Item.ref == ref).with_for_update()).first()
     if item is None:
         raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signoff import clock
 from signoff.domain import bundle, names
@@ -22,8 +22,10 @@ from signoff.services.common import Actor, in_unit_of_work, item_row, load_actor
 from signoff.services.evidence import bundle_entries, current, fact
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, Signature
 from signoff.store.uow import Row, UnitOfWork
+
+if TYPE_CHECKING:
+    from signoff.store.tables import Evidence
 
 
 def fire_event(
@@ -224,6 +226,8 @@ def fire_event(
             detail=detail,
         )
         if sig_fields:
+            from signoff.store.tables import Signature
+
             uow.session.add(Signature(seq=record["seq"], item_ref=ref, event=event, signed_by=actor.name, **sig_fields))
             uow.session.flush()
         return new_state

@@ -7,7 +7,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlmodel import select
 
@@ -19,10 +19,12 @@ from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, Item, MatrixRow, Meta, Withdrawal
 from signoff.store.uow import Row, UnitOfWork
 
-E = TypeVar("E", Evidence, Row)  # an evidence record loaded by the ORM, or read as a plain row
+if TYPE_CHECKING:  # imported where used: a transition reads evidence without the ORM classes
+    from signoff.store.tables import Evidence, Item, MatrixRow, Withdrawal
+
+E = TypeVar("E", "Evidence", Row)  # an evidence record loaded by the ORM, or read as a plain row
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ def current(records: Sequence[E], withdrawn: Collection[int] = ()) -> list[E]:
 
 def withdrawals(uow: UnitOfWork, item_id: int) -> dict[int, Withdrawal]:
     """The item's withdrawn evidence: evidence id → its withdrawal."""
+    from signoff.store.tables import Withdrawal
+
     rows = uow.session.exec(select(Withdrawal).where(Withdrawal.item_id == item_id))
     return {w.evidence_id: w for w in rows}
 
@@ -84,12 +88,16 @@ MAX_EVIDENCE_KEY = "max_evidence_mib"  # meta key, set by 'signoff init --max-ev
 def max_evidence_bytes(uow: UnitOfWork) -> int:
     """The register's limit on one evidence file: a copy of every file lives beside the register and
     in every backup, so one mistaken video must not fill the disk."""
+    from signoff.store.tables import Meta
+
     row = uow.session.get(Meta, MAX_EVIDENCE_KEY)
     mib = int(row.value) if row is not None and row.value.isdigit() else DEFAULT_MAX_EVIDENCE_MIB
     return mib * MIB
 
 
 def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
+    from signoff.store.tables import Evidence
+
     return list(uow.session.exec(select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))  # type: ignore[arg-type]
 
 
@@ -176,6 +184,8 @@ def check_evidence(
 
 
 def matrix_row(uow: UnitOfWork, item_id: int, key: str) -> MatrixRow | None:
+    from signoff.store.tables import MatrixRow
+
     return uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item_id, MatrixRow.key == key)).first()
 
 
@@ -199,6 +209,8 @@ def write_evidence(
     """Store one checked piece of evidence and its ``evidence.add`` audit record in ``uow``: the
     record ``evidence add`` writes, whichever command wrote it. The caller has checked the actor's
     role, the item, the matrix row and the file's size."""
+    from signoff.store.tables import Evidence
+
     assert item.id is not None
     digest, size, repaired = e.digest, None, None
     if e.file is not None:
@@ -286,6 +298,8 @@ def record_evidence(
     records still name it) repairs the copy from the file given, whose hash is checked first."""
     e = check_evidence(ref, key, dated, file=file, note=note, measure=measure)
     ref, key = e.ref, e.key
+
+    from signoff.store.tables import Evidence
 
     def body(uow: UnitOfWork, actor: Actor) -> Added:
         require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence add", ref)

@@ -21,7 +21,6 @@ from signoff.domain import chain
 from signoff.errors import SignoffError
 from signoff.store import location
 from signoff.store.database import make_engine
-from signoff.store.tables import Meta
 
 _ENGINES: dict[str, Any] = {}
 LOCK_RETRIES = 3
@@ -164,10 +163,10 @@ class UnitOfWork:
 
     def database_id(self) -> str:
         if self._database_id is None:
-            row = self.session.get(Meta, "database_id")
-            if row is None:
+            found = self.rows("SELECT value FROM meta WHERE key = 'database_id'")
+            if not found:
                 raise SignoffError(f"{self.db_path} has no database id: it was not made by 'signoff init'.")
-            self._database_id = row.value
+            self._database_id = str(found[0][0])
         return self._database_id
 
     def _lock_chain_head(self) -> None:
