@@ -8,9 +8,8 @@ synchronous=FULL (signoff's pragmas, store/database.py) and BEGIN IMMEDIATE.
 PostgreSQL: the raw side is psycopg on one connection, taking the chain head's advisory lock as
 signoff does (store/uow.py), on a cluster with fsync=on and synchronous_commit=on.
 Either way the raw side also appends a correctly chained audit record, as a durable transition must.
-
-Each transition is timed twice: wall time (perf_counter), which follows the disk's flush latency,
-and this process's CPU time (process_time), which follows the code; the target is judged on CPU.
+The two alternate transition by transition; each is timed in wall and CPU time (the CPU ratio is
+the stable figure: wall time follows the disk's fsync latency).
 """
 
 from __future__ import annotations
@@ -20,22 +19,19 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-Timings = list[tuple[float, float]]  # (wall seconds, CPU seconds) per transition
+Step = Callable[[str], None]
 
 
-def ours(db: Path | str, refs: list[str]) -> Timings:
+def ours(db: Path | str) -> Step:
     from signoff.services.events import fire_event
 
-    # Warm up: imports, the engine, the shared machine (the first call is not a steady-state transition).
-    fire_event(db, "sec", refs[0], "submit")
-    out = []
-    for r in refs[1:]:
-        t, c = time.perf_counter(), time.process_time()
-        fire_event(db, "sec", r, "submit")
-        out.append((time.perf_counter() - t, time.process_time() - c))
-    return out
+    def step(ref: str) -> None:
+        fire_event(db, "sec", ref, "submit")
+
+    return step
 
 
 def _record(seq: int, prev: str, now: str, ref: str) -> dict[str, object]:
@@ -59,7 +55,7 @@ def _record(seq: int, prev: str, now: str, ref: str) -> dict[str, object]:
     return rec
 
 
-def raw_pg(url: str, refs: list[str]) -> Timings:
+def raw_pg(url: str) -> Step:
     import psycopg
 
     from signoff import clock
@@ -69,9 +65,8 @@ def raw_pg(url: str, refs: list[str]) -> Timings:
     conn = psycopg.connect("postgresql://" + url.split("://", 1)[1])  # not autocommit: BEGIN on first execute
     fields = chain.EXPORT_FIELDS
     insert = f"INSERT INTO audit ({', '.join(fields)}) VALUES ({', '.join('%s' for _ in fields)})"
-    out = []
-    for n, r in enumerate(refs):
-        t, c = time.perf_counter(), time.process_time()
+
+    def step(r: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_HEAD_LOCK,))
         row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         assert row is not None
@@ -85,13 +80,11 @@ def raw_pg(url: str, refs: list[str]) -> Timings:
         rec = _record(row[0] + 1, row[1], now, r)
         conn.execute(insert, tuple(rec[f] for f in fields))
         conn.commit()
-        if n:
-            out.append((time.perf_counter() - t, time.process_time() - c))
-    conn.close()
-    return out
+
+    return step
 
 
-def raw(db: Path, refs: list[str]) -> Timings:
+def raw(db: Path) -> Step:
     from signoff import clock
     from signoff.domain import chain
 
@@ -100,9 +93,8 @@ def raw(db: Path, refs: list[str]) -> Timings:
         conn.execute(f"PRAGMA {pragma}")
     fields = chain.EXPORT_FIELDS
     insert = f"INSERT INTO audit ({', '.join(fields)}) VALUES ({', '.join('?' for _ in fields)})"
-    out = []
-    for n, r in enumerate(refs):
-        t, c = time.perf_counter(), time.process_time()
+
+    def step(r: str) -> None:
         conn.execute("BEGIN IMMEDIATE")
         seq, prev = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         now = clock.now_iso()
@@ -115,27 +107,45 @@ def raw(db: Path, refs: list[str]) -> Timings:
         rec = _record(seq + 1, prev, now, r)
         conn.execute(insert, tuple(rec[f] for f in fields))
         conn.execute("COMMIT")
-        if n:
-            out.append((time.perf_counter() - t, time.process_time() - c))
-    conn.close()
+
+    return step
+
+
+def alternate(ours_step: Step, raw_step: Step, refs: list[str]) -> dict[str, list[float]]:
+    """Ours and the raw floor in turn, transition by transition (ABAB…), so load changes land on
+    both; wall and CPU time (time.process_time: this process's user + system) of each.
+
+    The first transition of each is a warm-up (imports, the engine, the shared machine), not timed.
+    """
+    out: dict[str, list[float]] = {"ours": [], "raw": [], "ours_cpu": [], "raw_cpu": []}
+    for n, r in enumerate(refs):
+        for name, step in (("ours", ours_step), ("raw", raw_step)):
+            w, c = time.perf_counter(), time.process_time()
+            step(r)
+            if n:
+                out[f"{name}_cpu"].append(time.process_time() - c)
+                out[name].append(time.perf_counter() - w)
     return out
 
 
 def main() -> None:
     db, raw_db, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     refs = sys.argv[4 : 4 + count + 1]
-    if "://" in db:
-        ours_s = ours(db, refs)
-        raw_s = raw_pg(raw_db, refs)
-    else:
-        ours_s = ours(Path(db), refs)
-        raw_s = raw(Path(raw_db), refs)
-    result: dict[str, float] = {"transitions": len(ours_s)}
-    for side, timings in (("ours", ours_s), ("raw", raw_s)):
-        wall = [w for w, _ in timings]
-        result[f"{side}_median_s"] = statistics.median(wall)
-        result[f"{side}_median_cpu_s"] = statistics.median(c for _, c in timings)
-        result[f"{side}_per_s"] = len(wall) / sum(wall)
+    pair = (ours(db), raw_pg(raw_db)) if "://" in db else (ours(Path(db)), raw(Path(raw_db)))
+    t = alternate(*pair, refs)
+    result = {
+        "ours_median_s": statistics.median(t["ours"]),
+        "raw_median_s": statistics.median(t["raw"]),
+        "ours_per_s": len(t["ours"]) / sum(t["ours"]),
+        "raw_per_s": len(t["raw"]) / sum(t["raw"]),
+        # CPU time per transition: the stable figure (wall time follows the disk's fsync latency).
+        "ours_cpu_mean_s": statistics.fmean(t["ours_cpu"]),
+        "raw_cpu_mean_s": statistics.fmean(t["raw_cpu"]),
+        "cpu_ratio": statistics.fmean(t["ours_cpu"]) / statistics.fmean(t["raw_cpu"]),
+        "ours_median_cpu_s": statistics.median(t["ours_cpu"]),
+        "raw_median_cpu_s": statistics.median(t["raw_cpu"]),
+        "transitions": len(t["ours"]),
+    }
     json.dump(result, sys.stdout)
 
 

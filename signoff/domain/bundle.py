@@ -43,6 +43,10 @@ ENTRY_FIELDS: tuple[str, ...] = (
     "recorded_at",
 )
 _INTEGERS = frozenset({"id", "file_size", "supersedes"})
+_FIELD_SET = frozenset(ENTRY_FIELDS)
+_FIELD_TYPES: tuple[tuple[str, type[int] | type[str]], ...] = tuple(
+    (f, int if f in _INTEGERS else str) for f in ENTRY_FIELDS
+)
 
 Entry = dict[str, "str | int | None"]
 
@@ -80,14 +84,13 @@ def content_digest(row: Mapping[str, Any]) -> str:
 
 def entry(fields: Mapping[str, Any]) -> Entry:
     """One record's entry from exactly ENTRY_FIELDS (plain values, e.g. replayed from the chain)."""
-    missing = [f for f in ENTRY_FIELDS if f not in fields]
-    extra = sorted(set(fields) - set(ENTRY_FIELDS))
-    if missing or extra:
+    if fields.keys() != _FIELD_SET:
+        missing = [f for f in ENTRY_FIELDS if f not in fields]
+        extra = sorted(set(fields) - set(ENTRY_FIELDS))
         raise ValueError(f"a bundle entry needs exactly {', '.join(ENTRY_FIELDS)} (missing {missing}, extra {extra})")
     out: Entry = {}
-    for name in ENTRY_FIELDS:
+    for name, wanted in _FIELD_TYPES:
         value = fields[name]
-        wanted = int if name in _INTEGERS else str
         if value is not None and (type(value) is not wanted):
             raise ValueError(f"bundle entry field {name} must be {wanted.__name__} or null, not {value!r}")
         out[name] = value
@@ -121,16 +124,16 @@ def legacy_digest(entries: Iterable[Entry]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-def as_frozen(frozen: str | None, entries: Iterable[Entry]) -> str:
+def as_frozen(frozen: str | None, entries: Iterable[Entry], current: str | None = None) -> str:
     """The current bundle's digest in the format ``frozen`` was made in, to compare with it.
 
     A submission made before the bundle covered every field is judged by the fields its digest
     covers (id, key, date, and the content of files, notes and measures); everything made since,
     by every field. The two formats cannot be confused: a collision between them is a SHA-256
-    collision.
+    collision. ``current`` is ``digest(entries)`` where the caller has it already.
     """
     entries = list(entries)
-    current = digest(entries)
+    current = current or digest(entries)
     if frozen is None or frozen == current:
         return current
     legacy = legacy_digest(entries)

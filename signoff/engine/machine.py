@@ -19,18 +19,23 @@ from signoff.errors import Refused
 class Token:
     """What the machine moves: the item's state, the attempt, and the guards the event names."""
 
-    __slots__ = ("attempt", "failed", "guards", "state")
+    __slots__ = ("attempt", "evaluated", "failed", "guards", "state")
 
-    def __init__(self, attempt: Attempt, guards: tuple[str, ...]) -> None:
+    def __init__(self, attempt: Attempt, guards: tuple[str, ...], evaluated: list[str] | None = None) -> None:
         self.state = attempt.state
         self.attempt = attempt
         self.guards = guards
+        # The guards' failures when the caller has just evaluated them on this same attempt.
+        self.evaluated = evaluated
         self.failed: list[str] = []
 
 
 def _guards_hold(event_data: Any) -> bool:
     token: Token = event_data.model
-    token.failed = guard_rules.failures(token.guards, token.attempt)
+    if token.evaluated is not None:
+        token.failed = list(token.evaluated)
+    else:
+        token.failed = guard_rules.failures(token.guards, token.attempt)
     return not token.failed
 
 
@@ -76,11 +81,13 @@ def check(workflow: Workflow, attempt: Attempt) -> list[str]:
 
 
 def fire(workflow: Workflow, attempt: Attempt) -> str:
-    """Fire the event through the workflow's shared machine; return the new state or raise Refused."""
+    """Fire the event through the workflow's shared machine; return the new state or raise Refused.
+
+    Every guard is evaluated once, by ``check``; the machine's condition reads that verdict."""
     failures = check(workflow, attempt)
     if failures:
         raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(failures), failures)
-    token = Token(attempt, workflow.events[attempt.event].guards)
+    token = Token(attempt, workflow.events[attempt.event].guards, evaluated=[])
     machine = machine_for(workflow)
     moved = machine.events[attempt.event].trigger(token)
     if not moved:

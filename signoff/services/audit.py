@@ -164,21 +164,44 @@ def _csv_quote_chars() -> str:
 
 
 def _sql_line(fmt: str) -> str:
-    """A SQL expression rendering one audit row as its export line."""
+    """A SQL expression rendering one audit row as its export line.
+
+    CSV: each cell is tested on the stored value with the cheapest tests SQLite has (a GLOB on the
+    first character for a formula lead, one instr per character that makes csv.writer quote), most
+    cells being neither; the probe records check the result against csv.writer before each export.
+    """
     fields = chain.EXPORT_FIELDS
     if fmt != "csv":
         parts = [f"'{', ' if n else '{'}\"{f}\": ' || json_quote({f})" for n, f in enumerate(fields)]
         return " || ".join(parts) + " || '}'"
-    test = " OR ".join(f"instr({{f}}, char({ord(c)})) > 0" for c in _csv_quote_chars()) or "0"
-    leads = ", ".join(f"char({ord(c)})" for c in FORMULA_LEADS + CSV_ESCAPE)
+    escape = _sql_text(CSV_ESCAPE)
+    lead = f"{_sql_text('[' + _glob_class(FORMULA_LEADS + CSV_ESCAPE) + ']*')}"
     cells = []
     for name in fields:
-        f = f"(CASE WHEN substr({name}, 1, 1) IN ({leads}) THEN char({ord(CSV_ESCAPE)}) || {name} ELSE {name} END)"
-        quoted = f"'\"' || replace({f}, '\"', '\"\"') || '\"'"
+        special = " OR ".join(f"instr({name}, {_sql_text(c)})" for c in _csv_quote_chars()) or "0"
+        neutral = f"{escape} || {name}"
         cells.append(
-            f"CASE WHEN {name} IS NULL THEN '' WHEN {test.format(f=f)} THEN {quoted} ELSE CAST({f} AS TEXT) END"
+            f"CASE WHEN {name} IS NULL THEN '' "
+            f"WHEN {name} GLOB {lead} THEN (CASE WHEN {special} THEN {_sql_quoted(neutral)} ELSE {neutral} END) "
+            f"WHEN {special} THEN {_sql_quoted(name)} ELSE {name} END"
         )
     return " || ',' || ".join(cells)
+
+
+def _sql_text(text: str) -> str:
+    """A SQL string literal of ``text`` (control characters included as they are)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_quoted(expr: str) -> str:
+    return f"'\"' || replace({expr}, '\"', '\"\"') || '\"'"
+
+
+def _glob_class(chars: str) -> str:
+    """The inside of a GLOB character class matching exactly ``chars``: ']' first and '-' last are
+    taken literally, and '^' is never first."""
+    rest = sorted(set(chars) - {"]", "-", "^"})
+    return ("]" if "]" in chars else "") + "".join(rest) + ("^" if "^" in chars else "") + ("-" if "-" in chars else "")
 
 
 _PROBES: tuple[tuple[Any, ...], ...] = (

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import select
 
 from signoff.clock import local_day
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
-from signoff.store.tables import Item, User
-from signoff.store.uow import UnitOfWork
+from signoff.store.uow import Row, UnitOfWork
+
+if TYPE_CHECKING:  # the ORM classes are imported by the use cases that load them, not by every command
+    from signoff.store.tables import Item
 
 T = TypeVar("T")
 TRANSIENT_RETRIES = 3
@@ -30,24 +32,38 @@ class Actor:
 
 
 def load_actor(uow: UnitOfWork, name: str) -> Actor:
-    user = uow.session.exec(select(User).where(User.name == name)).first()
-    if user is None:
+    found = uow.rows(_ACTOR_SQL, (name,))
+    if not found:
         err = NotFound(f"unknown user {name!r}: ask the secretary to add you with 'signoff user add'.")
         raise err
-    if user.deactivated_at is not None:
-        why = f"deactivated: {user.name} was deactivated on {local_day(user.deactivated_at)} by {user.deactivated_by}"
-        raise Refused(
-            f"{user.name} was deactivated on {local_day(user.deactivated_at)} and can no longer act here.", [why]
-        )
-    return Actor(user.name, frozenset(r for r in user.roles.split(",") if r))
+    user_name, roles, deactivated_at, deactivated_by = found[0]
+    if deactivated_at is not None:
+        day = local_day(deactivated_at)
+        why = f"deactivated: {user_name} was deactivated on {day} by {deactivated_by}"
+        raise Refused(f"{user_name} was deactivated on {day} and can no longer act here.", [why])
+    return Actor(user_name, frozenset(r for r in roles.split(",") if r))
+
+
+_ACTOR_SQL = "SELECT name, roles, deactivated_at, deactivated_by FROM users WHERE name = ?"
 
 
 def load_item(uow: UnitOfWork, ref: str) -> Item:
     """The item, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite already holds the write lock)."""
+    from signoff.store.tables import Item
+
     item = uow.session.exec(select(Item).where(Item.ref == ref).with_for_update()).first()
     if item is None:
         raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
     return item
+
+
+def item_row(uow: UnitOfWork, ref: str) -> Row:
+    """``load_item`` without the ORM: the item's columns as a Row, locked the same way."""
+    lock = "" if uow.target.is_sqlite else " FOR UPDATE"
+    found = uow.dicts(f"SELECT * FROM items WHERE ref = ?{lock}", (ref,))
+    if not found:
+        raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
+    return found[0]
 
 
 def require_role(actor: Actor, allowed: frozenset[str], action: str, item_ref: str | None = None) -> None:

@@ -7,10 +7,8 @@ effects, move the item with an optimistic version check, append the audit record
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from sqlalchemy import update
-from sqlmodel import select
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from signoff import clock
 from signoff.domain import bundle, names
@@ -20,12 +18,14 @@ from signoff.engine import machine
 from signoff.engine import workflow as workflows
 from signoff.errors import Conflict, Refused
 from signoff.services import decisions
-from signoff.services.common import Actor, in_unit_of_work, load_actor, load_item, record_applied
-from signoff.services.evidence import bundle_entries, current, fact, item_evidence, withdrawals
+from signoff.services.common import Actor, in_unit_of_work, item_row, load_actor, record_applied
+from signoff.services.evidence import bundle_entries, current, fact
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Approval, Challenge, Evidence, Item, MatrixRow, Meeting, Signature, Submission
-from signoff.store.uow import UnitOfWork
+from signoff.store.uow import Row, UnitOfWork
+
+if TYPE_CHECKING:
+    from signoff.store.tables import Evidence
 
 
 def fire_event(
@@ -67,19 +67,19 @@ def fire_event(
             if key_row is not None and key_row.user_name != actor.name:
                 decisions.require_recorder(actor.roles, actor.name, key_row.user_name)
                 recorder, actor = actor, load_actor(uow, key_row.user_name)
-        item = load_item(uow, ref)
-        assert item.id is not None
-        # Read before the UPDATE below: an ORM-enabled update refreshes the loaded row in place.
+        # The facts are read with plain statements, not ORM loads: a transition is a handful of
+        # indexed reads, and the ORM's per-row machinery cost more than the reads themselves.
+        item = item_row(uow, ref)
         from_state, version = item.state, item.version
         wf = uow.rules().get(item.kind)
-        records = item_evidence(uow, item.id)
-        withdrawn = withdrawals(uow, item.id)
+        records = uow.dicts(_EVIDENCE_SQL, (item.id,))
+        withdrawn: dict[int, str] = dict(uow.rows(_WITHDRAWN_SQL, (item.id,)))  # evidence id → withdrawn by
         standing = current(records, withdrawn)
-        open_challenges = _open_challenges(uow, item.id)
-        latest = uow.session.exec(
-            select(Submission).where(Submission.item_id == item.id).order_by(Submission.id.desc())  # type: ignore[union-attr]
-        ).first()
+        open_challenges = uow.dicts(_OPEN_CHALLENGES_SQL, (item.id,))
+        submissions = uow.dicts(_SUBMISSIONS_SQL, (item.id,))
+        latest = submissions[-1] if submissions else None
         entries = bundle_entries(standing)
+        current_digest = bundle.digest(entries)
         frozen = latest.bundle_digest if latest else None
         attempt = Attempt(
             ref=ref,
@@ -89,21 +89,17 @@ def fire_event(
             actor=actor.name,
             actor_roles=actor.roles,
             today=clock.today(),
-            matrix_keys=tuple(
-                uow.session.exec(select(MatrixRow.key).where(MatrixRow.item_id == item.id).order_by(MatrixRow.id))  # type: ignore[arg-type]
-            ),
+            matrix_keys=tuple(k for (k,) in uow.rows(_MATRIX_KEYS_SQL, (item.id,))),
             evidence=tuple(fact(r) for r in standing),
             evidence_adders=frozenset(r.added_by for r in records),
-            evidence_withdrawers=frozenset(w.withdrawn_by for w in withdrawn.values()),
-            submitters=frozenset(
-                uow.session.exec(select(Submission.submitted_by).where(Submission.item_id == item.id))  # type: ignore[call-overload]
-            ),
+            evidence_withdrawers=frozenset(withdrawn.values()),
+            submitters=frozenset(s.submitted_by for s in submissions),
             open_challenges=tuple(
                 ChallengeFact(c.raised_at, c.raised_by, c.reason, c.id or 0) for c in open_challenges
             ),
             latest_submission_at=latest.submitted_at if latest else None,
             submitted_bundle=frozen,
-            current_bundle=bundle.as_frozen(frozen, entries),
+            current_bundle=bundle.as_frozen(frozen, entries, current_digest),
             reason=reason,
             response=response,
             responses=tuple(sorted(answers.items())),
@@ -172,59 +168,52 @@ def fire_event(
             # Every open challenge is answered: by its own response where one was given, else by the one.
             answered = []
             for c in open_challenges:
-                c.response = answers.get(c.id or 0, response)
-                c.answered_at = now
-                c.answered_by = actor.name
-                uow.session.add(c)
-                answered.append([c.id, c.response])
+                answer = answers.get(c.id or 0, response)
+                uow.rows(_ANSWER_SQL, (answer, now, actor.name, c.id))
+                answered.append([c.id, answer])
             detail["answers_challenges"] = answered
         if "open_challenge" in effects:
-            raised = Challenge(item_id=item.id, event=event, raised_at=now, raised_by=actor.name, reason=reason or "")
-            uow.session.add(raised)
-            uow.session.flush()
-            detail["challenge_id"] = raised.id
-        if "freeze_bundle" in effects:
-            digest = bundle.digest(entries)
-            submission = Submission(
-                item_id=item.id,
-                event=event,
-                submitted_at=now,
-                submitted_by=actor.name,
-                bundle_digest=digest,
-                evidence_ids=",".join(str(r.id) for r in standing),
+            detail["challenge_id"] = uow.insert(
+                "challenges",
+                {"item_id": item.id, "event": event, "raised_at": now, "raised_by": actor.name, "reason": reason or ""},
             )
-            uow.session.add(submission)
-            uow.session.flush()
-            detail["submission_id"] = submission.id
+        if "freeze_bundle" in effects:
+            digest = current_digest
+            detail["submission_id"] = uow.insert(
+                "submissions",
+                {
+                    "item_id": item.id,
+                    "event": event,
+                    "submitted_at": now,
+                    "submitted_by": actor.name,
+                    "bundle_digest": digest,
+                    "evidence_ids": ",".join(str(r.id) for r in standing),
+                },
+            )
             detail["bundle"] = digest
             detail["evidence_ids"] = [r.id for r in standing]
         if "record_approval" in effects and latest is not None and meeting is not None:
-            assert latest.id is not None
-            approval = Approval(
-                item_id=item.id,
-                submission_id=latest.id,
-                approved_at=now,
-                approved_by=actor.name,
-                meeting=meeting.isoformat(),
-                bundle_digest=latest.bundle_digest,
-                override_reason=override_reason,
-                statement=sig_fields.get("statement"),
-                signature=sig_fields.get("signature"),
-                signer=sig_fields.get("signer"),
+            detail["approval_id"] = uow.insert(
+                "approvals",
+                {
+                    "item_id": item.id,
+                    "submission_id": latest.id,
+                    "approved_at": now,
+                    "approved_by": actor.name,
+                    "meeting": meeting.isoformat(),
+                    "bundle_digest": latest.bundle_digest,
+                    "override_reason": override_reason,
+                    "statement": sig_fields.get("statement"),
+                    "signature": sig_fields.get("signature"),
+                    "signer": sig_fields.get("signer"),
+                },
             )
-            uow.session.add(approval)
-            uow.session.flush()
-            detail["approval_id"] = approval.id
             detail["submission_id"] = latest.id
             detail["bundle"] = latest.bundle_digest
         if expected_version is not None:
             version = expected_version
-        moved = uow.session.execute(
-            update(Item)
-            .where(Item.id == item.id, Item.version == version)  # type: ignore[arg-type]
-            .values(state=new_state, version=Item.version + 1, last_transition_at=now)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+        moved = uow.rows(_MOVE_SQL, (new_state, now, item.id, version))
+        if len(moved) != 1:
             raise Conflict(f"{ref} was changed by someone else meanwhile: look at it again and retry.")
         record = record_applied(
             uow,
@@ -237,6 +226,8 @@ def fire_event(
             detail=detail,
         )
         if sig_fields:
+            from signoff.store.tables import Signature
+
             uow.session.add(Signature(seq=record["seq"], item_ref=ref, event=event, signed_by=actor.name, **sig_fields))
             uow.session.flush()
         return new_state
@@ -244,24 +235,26 @@ def fire_event(
     return in_unit_of_work(db_path, actor_name, event, body, item_ref=ref)
 
 
-def _open_challenges(uow: UnitOfWork, item_id: int) -> list[Challenge]:
-    """Every challenge of the item not yet answered, oldest first."""
-    return list(
-        uow.session.exec(
-            select(Challenge)
-            .where(Challenge.item_id == item_id, Challenge.answered_at == None)  # type: ignore[arg-type]  # noqa: E711
-            .order_by(Challenge.id)  # type: ignore[arg-type]
-        )
-    )
+_EVIDENCE_SQL = "SELECT * FROM evidence WHERE item_id = ? ORDER BY id"
+_WITHDRAWN_SQL = "SELECT evidence_id, withdrawn_by FROM withdrawals WHERE item_id = ?"
+_OPEN_CHALLENGES_SQL = (
+    "SELECT id, raised_at, raised_by, reason FROM challenges WHERE item_id = ? AND answered_at IS NULL ORDER BY id"
+)
+_SUBMISSIONS_SQL = "SELECT id, submitted_at, submitted_by, bundle_digest FROM submissions WHERE item_id = ? ORDER BY id"
+_MATRIX_KEYS_SQL = "SELECT key FROM matrix_rows WHERE item_id = ? ORDER BY id"
+_MEETINGS_SQL = "SELECT date, cancelled_at, moved_to FROM meetings"
+_ANSWER_SQL = "UPDATE challenges SET response = ?, answered_at = ?, answered_by = ? WHERE id = ?"
+# RETURNING: the optimistic version check counts the rows it moved on every backend.
+_MOVE_SQL = "UPDATE items SET state = ?, version = version + 1, last_transition_at = ? WHERE id = ? AND version = ? RETURNING id"
 
 
 def _calendar(uow: UnitOfWork) -> dict[str, Any]:
     """The board's calendar as the meeting guard reads it: held dates, and cancelled ones with where they moved."""
-    rows = uow.session.exec(select(Meeting)).all()
+    rows = uow.rows(_MEETINGS_SQL)
     return {
-        "meetings_held": tuple(dt.date.fromisoformat(m.date) for m in rows if m.cancelled_at is None),
+        "meetings_held": tuple(dt.date.fromisoformat(d) for d, cancelled, _ in rows if cancelled is None),
         "meetings_cancelled": tuple(
-            (dt.date.fromisoformat(m.date), m.moved_to) for m in rows if m.cancelled_at is not None
+            (dt.date.fromisoformat(d), moved_to) for d, cancelled, moved_to in rows if cancelled is not None
         ),
     }
 
@@ -271,7 +264,7 @@ def _guarded_by(wf: workflows.Workflow, event: str, guard: str) -> bool:
     return ev is not None and guard in ev.guards
 
 
-def _damaged_files(db_path: DbRef, records: list[Evidence]) -> tuple[str, ...]:
+def _damaged_files(db_path: DbRef, records: Sequence[Evidence | Row]) -> tuple[str, ...]:
     """Re-hash the stored copies of the bundle's files: the board signs off what was put to it."""
     files = [r for r in records if r.kind == "file"]
     if not files:

@@ -7,6 +7,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlmodel import select
 
@@ -18,8 +19,12 @@ from signoff.errors import BadInput, NotFound
 from signoff.services.common import Actor, in_unit_of_work, load_item, record_applied, require_role
 from signoff.store import blobs, location
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, Item, MatrixRow, Meta, Withdrawal
-from signoff.store.uow import UnitOfWork
+from signoff.store.uow import Row, UnitOfWork
+
+if TYPE_CHECKING:  # imported where used: a transition reads evidence without the ORM classes
+    from signoff.store.tables import Evidence, Item, MatrixRow, Withdrawal
+
+E = TypeVar("E", "Evidence", Row)  # an evidence record loaded by the ORM, or read as a plain row
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class MeasureInput:
     direction: str  # at-most | at-least
 
 
-def current(records: Sequence[Evidence], withdrawn: Collection[int] = ()) -> list[Evidence]:
+def current(records: Sequence[E], withdrawn: Collection[int] = ()) -> list[E]:
     """Evidence still standing: records no later record supersedes and nobody withdrew."""
     replaced = {r.supersedes_id for r in records if r.supersedes_id is not None}
     return [r for r in records if r.id not in replaced and r.id not in withdrawn]
@@ -40,6 +45,8 @@ def current(records: Sequence[Evidence], withdrawn: Collection[int] = ()) -> lis
 
 def withdrawals(uow: UnitOfWork, item_id: int) -> dict[int, Withdrawal]:
     """The item's withdrawn evidence: evidence id → its withdrawal."""
+    from signoff.store.tables import Withdrawal
+
     rows = uow.session.exec(select(Withdrawal).where(Withdrawal.item_id == item_id))
     return {w.evidence_id: w for w in rows}
 
@@ -52,12 +59,12 @@ class Added:
     repaired: str | None = None  # why the stored copy of the file was rewritten, if it was
 
 
-def bundle_entries(records: Sequence[Evidence]) -> list[bundle.Entry]:
+def bundle_entries(records: Sequence[Evidence | Row]) -> list[bundle.Entry]:
     """Every field of exactly these evidence records, as the bundle digest covers them."""
     return [bundle.stored_entry(r.model_dump()) for r in records]
 
 
-def fact(r: Evidence) -> EvidenceFact:
+def fact(r: Evidence | Row) -> EvidenceFact:
     return EvidenceFact(
         key=r.key,
         dated=dt.date.fromisoformat(r.dated),
@@ -81,12 +88,16 @@ MAX_EVIDENCE_KEY = "max_evidence_mib"  # meta key, set by 'signoff init --max-ev
 def max_evidence_bytes(uow: UnitOfWork) -> int:
     """The register's limit on one evidence file: a copy of every file lives beside the register and
     in every backup, so one mistaken video must not fill the disk."""
+    from signoff.store.tables import Meta
+
     row = uow.session.get(Meta, MAX_EVIDENCE_KEY)
     mib = int(row.value) if row is not None and row.value.isdigit() else DEFAULT_MAX_EVIDENCE_MIB
     return mib * MIB
 
 
 def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
+    from signoff.store.tables import Evidence
+
     return list(uow.session.exec(select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))  # type: ignore[arg-type]
 
 
@@ -173,6 +184,8 @@ def check_evidence(
 
 
 def matrix_row(uow: UnitOfWork, item_id: int, key: str) -> MatrixRow | None:
+    from signoff.store.tables import MatrixRow
+
     return uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item_id, MatrixRow.key == key)).first()
 
 
@@ -196,6 +209,8 @@ def write_evidence(
     """Store one checked piece of evidence and its ``evidence.add`` audit record in ``uow``: the
     record ``evidence add`` writes, whichever command wrote it. The caller has checked the actor's
     role, the item, the matrix row and the file's size."""
+    from signoff.store.tables import Evidence
+
     assert item.id is not None
     digest, size, repaired = e.digest, None, None
     if e.file is not None:
@@ -283,6 +298,8 @@ def record_evidence(
     records still name it) repairs the copy from the file given, whose hash is checked first."""
     e = check_evidence(ref, key, dated, file=file, note=note, measure=measure)
     ref, key = e.ref, e.key
+
+    from signoff.store.tables import Evidence
 
     def body(uow: UnitOfWork, actor: Actor) -> Added:
         require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence add", ref)

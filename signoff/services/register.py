@@ -16,7 +16,6 @@ from signoff.errors import BadInput, SignoffError
 from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store import location, migrate
 from signoff.store.location import DbRef
-from signoff.store.tables import Item, Meta, User
 from signoff.store.uow import UnitOfWork
 
 
@@ -31,6 +30,7 @@ def init_register(
     if max_evidence_mib is not None and max_evidence_mib < 1:
         raise BadInput(f"--max-evidence-mib {max_evidence_mib} is not a size: give a whole number of MiB, 1 or more.")
     from signoff.services import rules as rule_sets
+    from signoff.store.tables import Meta
 
     pinned_rules = rule_sets.load_folder(workflows_dir)  # a bad definition is refused before anything is written
     db_path = location.target(db)
@@ -126,6 +126,7 @@ def _give_identity(
     from sqlalchemy import exc as sa_exc
 
     from signoff.services import rules as rule_sets
+    from signoff.store.tables import Meta, User
 
     database_id = str(uuid.uuid4())
     shared = None if db_path.is_sqlite else location.shared_evidence_dir()
@@ -177,17 +178,17 @@ def add_user(db_path: DbRef, actor_name: str, name: str, roles: list[str]) -> No
 
     def body(uow: UnitOfWork, actor: Actor) -> None:
         require_role(actor, REGISTER_ACTIONS["user.add"], "user add")
-        if uow.session.exec(select(User).where(User.name == name)).first() is not None:
+        everyone = [n for (n,) in uow.rows("SELECT name FROM users ORDER BY id")]
+        if name in everyone:
             raise BadInput(f"user {name!r} already exists: choose another name.")
         folded = names.name_fold(name)
-        for existing in uow.session.exec(select(User.name)):
+        for existing in everyone:
             if names.name_fold(existing) == folded:
                 raise BadInput(
                     f"user {name!r} would look like the existing user {existing!r} (names are compared "
                     "ignoring case and look-alike characters): use that user, or choose a distinct name."
                 )
-        uow.session.add(User(name=name, roles=",".join(wanted), created_at=uow.now, created_by=actor.name))
-        uow.session.flush()
+        uow.insert("users", {"name": name, "roles": ",".join(wanted), "created_at": uow.now, "created_by": actor.name})
         record_applied(
             uow,
             actor,
@@ -210,6 +211,8 @@ def add_item(
     ref = names.check_ref(ref)
     title = names.check_text(title, "title")
     owner = names.check_text(owner, "owner", required=False) or None
+
+    from signoff.store.tables import Item
 
     def body(uow: UnitOfWork, actor: Actor) -> None:
         require_role(actor, REGISTER_ACTIONS["item.add"], "item add", ref)
@@ -251,6 +254,8 @@ def owner_name(uow: UnitOfWork, owner: str | None) -> str | None:
     `todo` and `item list --owner` find their work; otherwise the owner stays free text as typed."""
     if owner is None:
         return None
+    from signoff.store.tables import User
+
     wanted = names.name_fold(owner)
     for name in uow.session.exec(select(User.name)):
         if names.name_fold(name) == wanted:

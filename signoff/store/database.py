@@ -15,9 +15,10 @@ transaction (a client that vanished without closing its connection) is ended by 
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 15_000
@@ -59,7 +60,12 @@ def make_engine(db: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver (this runs once per write transaction); its error is wrapped as
+        # SQLAlchemy would have wrapped it, so callers see the same exception either way.
+        try:
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise exc.DBAPIError.instance("BEGIN IMMEDIATE", (), err, sqlite3.Error) from err
 
     return engine
 

@@ -6,24 +6,42 @@ records, under the write lock taken up front, so appends from concurrent process
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select, text
-from sqlmodel import Session, col
+from sqlalchemy import text
+from sqlmodel import Session
 
 from signoff import clock
 from signoff.domain import chain
 from signoff.errors import SignoffError
 from signoff.store import location
 from signoff.store.database import make_engine
-from signoff.store.tables import AuditRecord, Meta
 
 _ENGINES: dict[str, Any] = {}
 LOCK_RETRIES = 3
+# Rules built from pinned definitions, keyed by exactly the texts read from the register: a write
+# process that fires many events parses and hashes each set of definitions once.
+_RULES: dict[tuple[str | None, tuple[tuple[str, str], ...]], Any] = {}
+
+
+class Row(dict[str, Any]):
+    """A table row read with ``UnitOfWork.dicts``: its columns by name, as keys and as attributes."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.__dict__ = self  # columns as attributes at plain attribute speed
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    def model_dump(self) -> dict[str, Any]:
+        return dict(self)
 
 
 # The transaction-level advisory lock every PostgreSQL audit append takes: appends serialise.
@@ -32,10 +50,17 @@ AUDIT_HEAD_LOCK = 0x5160FF
 
 def engine_for(db_path: location.DbRef) -> Any:
     t = location.target(db_path)
-    key = str(t.path.resolve()) if t.path is not None else t.url
+    key = os.path.abspath(t.path) if t.path is not None else t.url
     if key not in _ENGINES:
         _ENGINES[key] = make_engine(t)
     return _ENGINES[key]
+
+
+_HEAD_SQL = "SELECT seq, hash, recorded_at FROM audit ORDER BY seq DESC LIMIT 1"
+_ITEM_PREV_SQL = "SELECT seq FROM audit WHERE item_ref = ? ORDER BY seq DESC LIMIT 1"
+_INSERT_AUDIT = (
+    f"INSERT INTO audit ({', '.join(chain.EXPORT_FIELDS)}) VALUES ({', '.join('?' for _ in chain.EXPORT_FIELDS)})"
+)
 
 
 class UnitOfWork:
@@ -45,23 +70,53 @@ class UnitOfWork:
         self.target = location.target(db_path)
         self.db_path = self.target
         self.check_schema = check_schema
-        self.session: Session
+        self._session: Session | None = None
+        self._conn: Any = None  # this transaction's SQLAlchemy Connection
         self._database_id: str | None = None
         self._now: str | None = None
         self._rules: Any = None
+        self._head: tuple[int, str, str] | None = None
+        self._cursor: Any = None
+        self._driver_error: type[Exception] = Exception
+        self._sql: dict[str, str] = {}
+
+    @property
+    def session(self) -> Session:
+        """An ORM session inside this transaction, made on first use: a use case that reads and
+        writes with plain statements (a transition) never pays for one."""
+        if self._session is None:
+            self._session = Session(bind=self._conn, expire_on_commit=False)
+        return self._session
+
+    @session.setter
+    def session(self, session: Session) -> None:  # a copy joins the transaction it already holds
+        self._session = session
+
+    def _connection(self) -> Any:
+        return self._conn if self._conn is not None else self.session.connection()
+
+    def _release(self) -> None:
+        """End the transaction without keeping anything, and give the connection back."""
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            if self._conn is not None:
+                self._conn.close()  # rolls back whatever was not committed
+        self._session = self._conn = self._cursor = None
 
     def __enter__(self) -> UnitOfWork:
         if self.check_schema:
             location.require_existing(self.db_path)
-        self.session = Session(engine_for(self.db_path), expire_on_commit=False)
+        engine = engine_for(self.db_path)
         for attempt in range(LOCK_RETRIES):
             try:
-                self.session.connection()  # SQLite: BEGIN IMMEDIATE takes the write lock now
+                self._conn = engine.connect()
+                self._conn.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock now
                 break
             except sa_exc.DBAPIError as err:  # also "file is not a database" on connect, not only locks
-                self.session.rollback()
+                self._release()
                 if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
-                    self.session.close()
                     raise location.translate(err.orig or err, self.db_path) from None
                 time.sleep(0.05 * (attempt + 1))
         if not self.target.is_sqlite:
@@ -70,54 +125,53 @@ class UnitOfWork:
             try:
                 self._lock_chain_head()
             except sa_exc.DBAPIError as err:  # held past lock_timeout: exit 5, one sentence
-                self.session.rollback()
-                self.session.close()
+                self._release()
                 raise location.translate(err.orig or err, self.db_path) from None
         if self.check_schema:
             try:
-                rev = self.session.exec(text("SELECT version_num FROM alembic_version")).first()  # type: ignore[call-overload]
-            except sa_exc.DBAPIError as err:
+                found = self._cursor_for().execute("SELECT version_num FROM alembic_version").fetchall()
+            except self._driver_error as err:
                 if "no such table" not in str(err).lower() and "does not exist" not in str(err).lower():
-                    self.session.rollback()
-                    self.session.close()
-                    raise location.translate(err.orig or err, self.db_path) from None
-                rev = None
+                    self._release()
+                    raise location.translate(err, self.db_path) from None
+                found = []  # not a register: check_revision says so
             try:
-                location.check_revision(rev[0] if rev else None, self.db_path)
+                location.check_revision(found[0][0] if found else None, self.db_path)
             except SignoffError:
-                self.session.rollback()
-                self.session.close()
+                self._release()
                 raise
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        self._release()
         if isinstance(exc, sa_exc.OperationalError | sa_exc.DatabaseError) and exc.orig is not None:
             raise location.translate(exc.orig, self.db_path) from None
 
     def commit(self) -> None:
         try:
-            self.session.commit()
+            if self._session is not None:
+                self._session.commit()  # flushes; the transaction itself is the connection's
+            if self._conn is not None:
+                self._conn.commit()
+            else:
+                self.session.commit()
         except sa_exc.OperationalError as err:
-            self.session.rollback()
+            self._release()
             raise location.translate(err.orig or err, self.db_path) from None
 
     def database_id(self) -> str:
         if self._database_id is None:
-            row = self.session.get(Meta, "database_id")
-            if row is None:
+            found = self.rows("SELECT value FROM meta WHERE key = 'database_id'")
+            if not found:
                 raise SignoffError(f"{self.db_path} has no database id: it was not made by 'signoff init'.")
-            self._database_id = row.value
+            self._database_id = str(found[0][0])
         return self._database_id
 
     def _lock_chain_head(self) -> None:
         """PostgreSQL: the transaction-level advisory lock every append holds (taking it twice is free)."""
-        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
+        self._connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
 
     @property
     def now(self) -> str:
@@ -125,9 +179,8 @@ class UnitOfWork:
         audit record it appends carry it, so replaying the chain can check the rows' timestamps.
         Never earlier than the last record's time, so recorded_at never goes back along the chain."""
         if self._now is None:
-            last = self.session.execute(
-                select(col(AuditRecord.recorded_at)).order_by(col(AuditRecord.seq).desc()).limit(1)
-            ).scalar()
+            head = self._chain_head()
+            last = head[2] if head else None
             now = clock.now_iso()
             self._now = max(now, last) if isinstance(last, str) and clock.is_canonical(last) else now
         return self._now
@@ -136,14 +189,15 @@ class UnitOfWork:
         """The workflow rules pinned in force in this register (an ``engine.workflow.Rules``)."""
         if self._rules is None:
             from signoff.store import pinned
-            from signoff.store.tables import WorkflowDef
 
-            row = self.session.get(Meta, pinned.IN_FORCE)
-            in_force = row.value if row is not None else None
-            defs = self.session.execute(
-                select(col(WorkflowDef.name), col(WorkflowDef.source)).where(col(WorkflowDef.ruleset) == in_force)
-            ).all()
-            self._rules = pinned.rules(self.target, in_force, [(n, src) for n, src in defs])
+            found = self.rows(pinned.IN_FORCE_SQL)
+            in_force = found[0][0] if found else None
+            defs = tuple((str(n), str(src)) for n, src in self.rows(pinned.DEFS_SQL, (in_force,))) if in_force else ()
+            key = (in_force, defs)
+            rules = _RULES.get(key)
+            if rules is None:
+                rules = _RULES[key] = pinned.rules(self.target, in_force, defs)
+            self._rules = rules
         return self._rules
 
     def rules_changed(self) -> None:
@@ -172,9 +226,7 @@ class UnitOfWork:
             workflow_hash = self.rules().digest
         if not self.target.is_sqlite:
             self._lock_chain_head()  # already held from __enter__, except for a copy's own transaction
-        head = self.session.execute(
-            select(col(AuditRecord.seq), col(AuditRecord.hash)).order_by(col(AuditRecord.seq).desc()).limit(1)
-        ).first()
+        head = self._chain_head()
         seq, prev = (head[0] + 1, head[1]) if head else (1, chain.genesis(self.database_id()))
         if item_ref is not None:
             detail = {**detail, "item_prev": self._item_prev(item_ref)}
@@ -193,20 +245,65 @@ class UnitOfWork:
             "prev_hash": prev,
         }
         record["hash"] = chain.record_hash(record)
-        self.session.execute(AuditRecord.__table__.insert().values(**record))  # type: ignore[attr-defined]
+        self.rows(_INSERT_AUDIT, tuple(record[f] for f in chain.EXPORT_FIELDS))
+        self._head = (seq, record["hash"], record["recorded_at"])
         return record
+
+    def _chain_head(self) -> tuple[int, str, str] | None:
+        """The last record's seq, hash and time: read once per transaction, under the write lock, and
+        moved on by each append of this transaction."""
+        if self._head is None:
+            found = self.rows(_HEAD_SQL)
+            if not found:
+                return None
+            self._head = (int(found[0][0]), found[0][1], found[0][2])
+        return self._head
 
     def _item_prev(self, item_ref: str) -> int:
         """The seq of the item's previous audit record, or 0: each record of an item links to the one
         before it, so an export of one item can prove that none of its records is missing.
         One probe of ix_audit_item_ref (its entries are ordered by seq within an item)."""
-        last = self.session.execute(
-            select(col(AuditRecord.seq))
-            .where(col(AuditRecord.item_ref) == item_ref)
-            .order_by(col(AuditRecord.seq).desc())
-            .limit(1)
-        ).first()
-        return int(last[0]) if last else 0
+        last = self.rows(_ITEM_PREV_SQL, (item_ref,))
+        return int(last[0][0]) if last else 0
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``?`` parameters) on this transaction's own driver connection; its rows.
+
+        The hot path of a transition: no ORM load, no statement compilation, one prepared statement
+        per text (SQLite's and psycopg's own caches). Driver errors become one sentence, as in __exit__.
+        """
+        cur = self._cursor or self._cursor_for()
+        text_ = (
+            sql if self.target.is_sqlite else self._sql.get(sql) or self._sql.setdefault(sql, sql.replace("?", "%s"))
+        )
+        try:
+            cur.execute(text_, tuple(params))
+            return list(cur.fetchall()) if cur.description is not None else []
+        except self._driver_error as err:
+            raise location.translate(err, self.db_path) from None
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        """Insert one row into ``table`` (its columns named by ``values``); return its new id."""
+        cols = ", ".join(values)
+        found = self.rows(
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' for _ in values)}) RETURNING id",
+            tuple(values.values()),
+        )
+        return int(found[0][0])
+
+    def _cursor_for(self) -> Any:
+        """This transaction's driver cursor, opened on first use."""
+        if self._cursor is None:
+            conn = self._connection()
+            self._driver_error = conn.dialect.dbapi.Error
+            self._cursor = conn.connection.cursor()
+        return self._cursor
+
+    def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """``rows``, each as a Row of its column names."""
+        found = self.rows(sql, params)
+        names = [d[0] for d in self._cursor.description] if found else []
+        return [Row(zip(names, r, strict=True)) for r in found]
 
     def bulk_insert(self, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """executemany straight to the driver, in this transaction: tens of thousands of rows skip
