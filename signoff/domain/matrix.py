@@ -162,7 +162,7 @@ def parse_rows(
         except BadInput as e:
             errs.append(str(e).rstrip("."))
             description = ""  # pragma: no mutate (a row with errors is reported, never used)
-        present_by = dates.get(values["present_by"])
+        present_by = dates.get(values["present_by"])  # pragma: no mutate (a cache: a miss parses the date again)
         if present_by is None:
             try:
                 present_by = dates[values["present_by"]] = _date(values["present_by"], "present_by")
@@ -187,7 +187,7 @@ def parse_rows(
         if item is None:
             item = items[ref] = ItemSpec(ref, kind, title, due, item_owner, line)
             keys_of[ref] = set()
-            first_seen[ref] = item_columns
+            first_seen[ref] = item_columns  # pragma: no mutate (feeds the shortcut above)
         keys_of[ref].add(key)
         item.rows.append(MatrixRowSpec(key, description, present_by, evidence_owner, line))
     if problems:
@@ -199,7 +199,7 @@ def parse_rows(
 
 def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[ItemSpec]:
     text = decode(data, source)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))  # pragma: no mutate (line ends in cells are refused either way)
     try:
         header = [h.strip() for h in next(reader, [])]
         width = len(header)
@@ -207,7 +207,9 @@ def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[
         for row in reader:
             if not row:
                 continue  # a blank line, as csv.DictReader skips them
-            rec: dict[Any, Any] = dict(zip(header, map(str.strip, row), strict=False))
+            rec: dict[Any, Any] = dict(
+                zip(header, map(str.strip, row), strict=False)
+            )  # pragma: no mutate (the default)
             if len(row) != width:
                 rec[None] = len(row)  # the number of cells found: reported as a wrong number of columns
             records.append(rec)

@@ -135,17 +135,32 @@ OTHER = ChallengeFact(raised_at="2013-09-21T10:00:00.000000+00:00", raised_by="a
         ),
         (
             "evidence_dated",
-            attempt(evidence=(EvidenceFact("z", TODAY + dt.timedelta(days=1), EARLY, "sec", "d"), ev("b"))),
-            "evidence dated in the future: z",
+            attempt(
+                evidence=(
+                    EvidenceFact("z", TODAY + dt.timedelta(days=1), EARLY, "sec", "d"),
+                    ev("b"),
+                    EvidenceFact("y", TODAY + dt.timedelta(days=9), EARLY, "sec", "d"),
+                )
+            ),
+            "evidence dated in the future: y, z",
         ),
         ("reason_given", attempt(reason=""), "a reason is required"),
         ("response_given", attempt(), "there is no open challenge to answer"),
-        ("response_given", attempt(open_challenges=(OPEN,), responses=((9, "x"),)), "no open challenge has the id 9"),
+        (
+            "response_given",
+            attempt(open_challenges=(OPEN,), responses=((9, "x"), (4, "y"), (8, "z"))),
+            "no open challenge has the id 8, 9",
+        ),
         ("response_given", attempt(open_challenges=(OPEN,)), "a written response to the open challenge is required"),
         (
             "response_given",
             attempt(open_challenges=(OPEN, OTHER), responses=((4, "done"),)),
             "a written response is required to every open challenge; unanswered: 7 (by auditor)",
+        ),
+        (
+            "response_given",
+            attempt(open_challenges=(OPEN, OTHER)),
+            "a written response is required to every open challenge; unanswered: 4 (by member), 7 (by auditor)",
         ),
         (
             "evidence_since_challenge",

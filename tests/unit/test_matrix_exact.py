@@ -28,8 +28,8 @@ def rec(ref: str = "OF-01", key: str = "audit", **kw: str | None) -> dict[str, s
     return values
 
 
-def parse(*records: dict[str, str | None], stripped: bool = False) -> list[matrix.ItemSpec]:
-    return matrix.parse_rows(list(records), list(COLUMNS), "m.csv", stripped=stripped)  # type: ignore[arg-type]
+def parse(*records: dict[str, str | None]) -> list[matrix.ItemSpec]:
+    return matrix.parse_rows(list(records), list(COLUMNS), "m.csv")  # type: ignore[arg-type]
 
 
 def problems(*records: dict[str, str | None]) -> list[str]:
@@ -87,7 +87,7 @@ def test_missing_columns_are_named_and_the_full_header_is_given() -> None:
     )
 
 
-def test_records_with_padded_cells_are_trimmed_unless_the_caller_says_they_already_are() -> None:
+def test_records_with_padded_cells_are_trimmed() -> None:
     padded = rec(" OF-01 ", key=" audit ", item_title=" Title ", present_by=" 2013-11-30 ", item_owner=" Head ")
     (item,) = parse(padded)
     assert (item.ref, item.title, item.owner) == ("OF-01", "Title", "Head")
@@ -126,3 +126,50 @@ def test_a_bad_ref_key_and_date_are_each_named() -> None:
         "line 2: item_ref 'no spaces allowed' is not a valid ref; item_due '31/12/2013' is not a YYYY-MM-DD date; "
         "evidence_key 'bad key' is not a valid key"
     ]
+
+
+def test_two_bad_owners_on_one_line_are_said_together() -> None:
+    assert problems(rec(item_owner="A\x07", evidence_owner="B\x07")) == [
+        "line 2: the item_owner contains control characters: remove them and try again; "
+        "the evidence_owner contains control characters: remove them and try again"
+    ]
+
+
+HEADER = ",".join(matrix.REQUIRED_COLUMNS)
+GOOD = "OF-01,ofsted-recommendation,Title,2013-12-31,audit,Audit,2013-11-30"
+
+
+def test_a_csv_file_skips_blank_lines_anywhere() -> None:
+    data = f"{HEADER}\n{GOOD}\n\n{GOOD.replace('audit,Audit', 'plan,Plan')}\n".encode()
+    (item,) = matrix.parse_csv(data, "m.csv")
+    assert [(r.key, r.line) for r in item.rows] == [("audit", 2), ("plan", 3)]
+
+
+def test_csv_refusals_name_the_file() -> None:
+    with pytest.raises(BadInput) as info:
+        matrix.parse_csv(b"", "empty.csv")
+    assert str(info.value).startswith("empty.csv is missing column(s) item_ref, item_kind,")
+    with pytest.raises(BadInput) as info:
+        matrix.parse_csv(b"\xff\xfe", "latin.csv")
+    assert str(info.value) == "latin.csv is not UTF-8 text (byte 0): save it from Excel as 'CSV UTF-8'."
+    with pytest.raises(BadInput) as info:
+        matrix.parse_csv(f"{HEADER}\n{GOOD},extra\n".encode(), "wide.csv")
+    assert str(info.value).splitlines() == [
+        "wide.csv has 1 bad row(s) and nothing was imported:",
+        "line 2: wrong number of columns (expected 7, found 8)",
+    ]
+
+
+def test_an_unreadable_csv_is_one_sentence_naming_the_file() -> None:
+    data = f'{HEADER}\n"{"x" * 200_000}"\n'.encode()
+    with pytest.raises(BadInput) as info:
+        matrix.parse_csv(data, "huge.csv")
+    message = str(info.value)
+    assert message.startswith("huge.csv is not a readable CSV file (")
+    assert message.endswith("): save it again as CSV.")
+
+
+def test_a_csv_file_is_judged_against_the_kinds_given() -> None:
+    data = f"{HEADER}\n{GOOD}\n".encode()
+    with pytest.raises(BadInput, match="is not one of improvement-notice"):
+        matrix.parse_csv(data, "m.csv", ("improvement-notice",))
