@@ -81,3 +81,16 @@ def test_a_signature_names_the_key_that_made_it(chair: SigningKey) -> None:
     assert sig.fingerprint == chair.public.fingerprint
     assert (sig.namespace, sig.hash_algorithm, len(sig.signature)) == (sshsig.NAMESPACE, "sha512", 64)
     assert string(b"") == b"\x00\x00\x00\x00"
+
+
+def test_a_signature_is_read_with_its_default_name_and_its_body_must_be_strict_base64(chair: SigningKey) -> None:
+    with pytest.raises(BadSignature) as info:
+        sshsig.parse("not a signature")
+    assert str(info.value).startswith("the signature is not an SSH signature (it should begin '-----BEGIN")
+    lines = sshsig.sign(chair, MESSAGE).splitlines()
+    lines[1] = lines[1][:10] + "!!!!" + lines[1][10:]
+    with pytest.raises(BadSignature) as info:
+        sshsig.parse("\n".join(lines), "OF-02.sig")
+    assert str(info.value) == (
+        "OF-02.sig is garbled (its body is not base64): use the .sig file exactly as ssh-keygen wrote it."
+    )
