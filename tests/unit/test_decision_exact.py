@@ -119,3 +119,10 @@ def test_parse_refusals_give_the_line_and_the_fields() -> None:
     assert refusal("\n".join([*lines[:3], lines[2], *lines[3:]]) + "\n") == (
         "the statement, line 4: the field 'item' appears twice (first on line 3)."
     )
+
+
+def test_a_bad_value_in_a_statement_file_is_said_once_with_one_full_stop() -> None:
+    good = statement_text(meeting=dt.date(2026, 12, 14))
+    assert refusal(good.replace("meeting: 2026-12-14", "meeting: 2026-13-01")) == (
+        "the statement has a bad value: the meeting '2026-13-01' is not a calendar date."
+    )
