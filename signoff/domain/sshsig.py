@@ -117,9 +117,7 @@ def parse(armored: str | bytes, source: str = "the signature") -> SshSignature:
                 f"{source} is garbled (it is not text): use the .sig file exactly as ssh-keygen wrote it."
             ) from None
     # Windows mail clients and editors may have turned LF into CRLF; the signed bytes are inside, unaffected.
-    lines = [
-        line.strip() for line in armored.replace("\r\n", "\n").split("\n")
-    ]  # pragma: no mutate (strip() takes a CR too)
+    lines = [line.strip() for line in armored.replace("\r\n", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines or lines[0] != BEGIN:
         raise BadSignature(

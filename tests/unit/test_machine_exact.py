@@ -30,9 +30,13 @@ def attempt(**kw: object) -> Attempt:
     return Attempt(**base)  # type: ignore[arg-type]
 
 
-def test_the_machine_has_no_shortcut_events_and_refuses_an_event_from_the_wrong_state() -> None:
+def test_the_machine_has_no_shortcut_events_and_refuses_an_event_from_the_wrong_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(machine, "_MACHINES", {})  # build it here, not take the one cached by another test
     wf = workflows.get("ofsted-recommendation")
     m = machine.machine_for(wf)
+    assert machine.machine_for(wf) is m
     assert set(m.events) == set(wf.events)  # no to_<state> events that would skip the guards
     assert m.initial == wf.initial
     token = machine.Token(attempt(state=wf.final[0]), ())
