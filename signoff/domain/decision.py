@@ -133,7 +133,7 @@ def _unescape(value: str) -> str:
             raise ValueError(f"\\u{{{code}}} is not a character")
         return chr(point)
 
-    pos = 0
+    pos = 0  # pragma: no mutate (value[None:] is value[0:])
     out = []
     for match in _ESCAPE_RE.finditer(value):
         if "\\" in value[pos : match.start()]:
@@ -191,7 +191,7 @@ def build_statement(
     return DecisionStatement(
         register=register,
         item=item,
-        title=_text(title, "title", required=True) or "",
+        title=_text(title, "title", required=True) or "",  # pragma: no mutate (a required title is never None)
         event=event,
         meeting=meeting,
         bundle=bundle or None,

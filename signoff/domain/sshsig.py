@@ -103,7 +103,7 @@ def armor(blob: bytes) -> str:
 
 def sign(key: SigningKey, message: bytes, namespace: str = NAMESPACE) -> str:
     """An armored signature of ``message``, in the form ``ssh-keygen -Y sign -n NAMESPACE`` writes."""
-    raw = key.sign(signed_data(message, namespace, DEFAULT_HASH))
+    raw = key.sign(signed_data(message, namespace, DEFAULT_HASH))  # pragma: no mutate (DEFAULT_HASH is the default)
     return armor(encode(SshSignature(key.public, namespace, DEFAULT_HASH, raw)))
 
 
