@@ -32,6 +32,14 @@ def days_ago(n: int) -> dt.date:
     return dt.date.today() - dt.timedelta(days=n)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop any throwaway PostgreSQL cluster a killed earlier run left behind (tests/pgserver.py)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        import pgserver
+
+        pgserver.sweep()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's SIGNOFF_* settings or writes outside its own folder."""
