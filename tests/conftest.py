@@ -40,6 +40,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pgserver.sweep()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that under ``-n 2`` both workers start on them at once and the run
+    does not end with one worker still busy on a long test while the other sits idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's SIGNOFF_* settings or writes outside its own folder."""
@@ -123,7 +130,7 @@ def pg_url(pg_cluster: str) -> str:
     return pgserver.new_database(pg_cluster)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     """An empty register location on each backend: a SQLite file path, or a fresh PostgreSQL database URL."""
     if request.param == "sqlite":

@@ -51,6 +51,7 @@ def _headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_board_pack_renders_and_prints_in_a_real_browser(run_cli, demo_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pack = tmp_path / "board-pack.html"
     result = run_cli("report", "--meeting", days_ago(0).isoformat(), "-o", str(pack), db=demo_db)

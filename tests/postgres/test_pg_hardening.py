@@ -22,6 +22,8 @@ from signoff.services.matrix import import_matrix
 from signoff.services.register import init_register
 from signoff.store.reader import Reader
 
+pytestmark = pytest.mark.slow  # each run starts a PostgreSQL cluster; every test makes a database
+
 
 def matrix(tmp_path: Path, refs: list[str]) -> Path:
     rows = [

@@ -22,6 +22,8 @@ from signoff.services.schedule import add_meeting
 
 TODAY = days_ago(0).isoformat()
 
+pytestmark = pytest.mark.slow  # each run starts a PostgreSQL cluster; every test makes a database
+
 
 def matrix(tmp_path: Path, refs: list[str]) -> Path:
     rows = [

@@ -41,6 +41,7 @@ def _read_logs(logs: list[Path]) -> list[list[dict[str, object]]]:
     return [[json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] for log in logs]
 
 
+@pytest.mark.slow
 def test_stress_8_writers_every_acknowledged_event_audited_exactly_once(tmp_path: Path) -> None:
     db = tmp_path / "stress.db"
     refs = make_register(db, workers=WORKERS)
@@ -120,6 +121,7 @@ def test_stress_8_writers_every_acknowledged_event_audited_exactly_once(tmp_path
     check_register(db)
 
 
+@pytest.mark.slow
 def test_cli_contention_never_shows_database_is_locked(tmp_path: Path) -> None:
     """Real CLI processes, writes and reads at once: all succeed, none prints a lock error."""
     db = tmp_path / "cli.db"
@@ -198,6 +200,7 @@ print("committed", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_readers_during_a_long_write_see_a_consistent_snapshot(tmp_path: Path) -> None:
     db = tmp_path / "long.db"
     make_register(db)

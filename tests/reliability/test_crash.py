@@ -23,7 +23,7 @@ from reliability_support import (
     signoff_cmd,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 WRITER = Path(__file__).with_name("_crash_writer.py")
 RUNS = 50

@@ -28,7 +28,7 @@ from reliability_support import (
 
 from signoff.store import location
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 WRITE = ("evidence", "add", "IT-0", "k1", "--dated", "2013-06-01", "--note", "fault test")
 
