@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -96,6 +97,30 @@ def run_cli(tmp_path: Path) -> Callable[..., Run]:
         return Run(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo register, made once per test process by the real ``signoff demo`` command."""
+    folder = tmp_path_factory.mktemp("demo-template") / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "signoff", "demo", "--dir", str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder.parent,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return folder
+
+
+@pytest.fixture
+def demo_db(_demo_template: Path, tmp_path: Path) -> Path:
+    """A copy of the demo register (its file, evidence store, papers and keys) for one test."""
+    shutil.copytree(_demo_template, tmp_path / "demo")
+    return tmp_path / "demo" / "signoff.db"
 
 
 def write_matrix(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> Path:
