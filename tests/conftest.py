@@ -43,9 +43,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, so that under ``-n 2`` both workers start on them at once and the run
-    does not end with one worker still busy on a long test while the other sits idle."""
+    """The slow tests first: under ``-n 2`` they start at once, and the run does not end with one
+    worker still busy on a long test while the other sits idle."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``-n``, work stealing instead of xdist's default ``load``: ``load`` hands each worker a
+    fixed run of consecutive tests up front, which put every slow test on the first worker; a worker
+    that runs out here takes half of the other's queue. ``--dist`` given explicitly is kept."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
