@@ -33,9 +33,10 @@ test: $(BIN)/python system-deps
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
-# The same without the slow reliability suite, for a quick check while working.
+# The same without the tests marked slow (stress, crash loops, fuzzing, PostgreSQL clusters, wheel
+# builds...), for a quick check while working; the fast tests of every folder still run.
 test-fast: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 -m "not reliability"
+	$(BIN)/pytest -n 2 -m "not slow"

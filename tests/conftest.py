@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +33,33 @@ SIGNED_COMMANDS = ("approve", "reopen", "fire")
 def days_ago(n: int) -> dt.date:
     """A calendar date relative to today, as signoff's clock sees today (the local date)."""
     return dt.date.today() - dt.timedelta(days=n)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop any throwaway PostgreSQL cluster a killed earlier run left behind (tests/pgserver.py)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        import pgserver
+
+        pgserver.sweep()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: under ``-n 2`` they start at once, and the run does not end with one
+    worker still busy on a long test while the other sits idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``-n``, work stealing instead of xdist's default ``load``: ``load`` hands each worker a
+    fixed run of consecutive tests up front, which put every slow test on the first worker; a worker
+    that runs out here takes half of the other's queue. ``--dist`` given explicitly is kept."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +143,30 @@ def run_cli(tmp_path: Path) -> Callable[..., Run]:
     return run
 
 
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo register, made once per test process by the real ``signoff demo`` command."""
+    folder = tmp_path_factory.mktemp("demo-template") / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "signoff", "demo", "--dir", str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder.parent,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return folder
+
+
+@pytest.fixture
+def demo_db(_demo_template: Path, tmp_path: Path) -> Path:
+    """A copy of the demo register (its file, evidence store, papers and keys) for one test."""
+    shutil.copytree(_demo_template, tmp_path / "demo")
+    return tmp_path / "demo" / "signoff.db"
+
+
 def write_matrix(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> Path:
     import csv
 
@@ -147,7 +199,7 @@ def pg_url(pg_cluster: str) -> str:
     return pgserver.new_database(pg_cluster)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     """An empty register location on each backend: a SQLite file path, or a fresh PostgreSQL database URL."""
     if request.param == "sqlite":

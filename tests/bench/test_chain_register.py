@@ -25,6 +25,8 @@ from signoff.services import audit
 RECORDS = 5_000
 ITEMS = 40
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def run_cli(tmp_path: Path) -> Callable[..., Run]:

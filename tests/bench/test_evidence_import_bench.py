@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_evidence_import_case_reports_both_ways() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bench.evidence_import", "--records", "3", "--runs", "1"],

@@ -9,16 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SECRETARY, Run, days_ago
+from conftest import SECRETARY, days_ago
 
 REFS = ["OF-01", "OF-02", "IN-01"]
-
-
-@pytest.fixture
-def demo_db(run_cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    result: Run = run_cli("demo", "--dir", str(tmp_path / "demo"))
-    assert result.code == 0, result.err
-    return tmp_path / "demo" / "signoff.db"
 
 
 def _chromium() -> str:
@@ -51,6 +44,7 @@ def _headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_board_pack_renders_and_prints_in_a_real_browser(run_cli, demo_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pack = tmp_path / "board-pack.html"
     result = run_cli("report", "--meeting", days_ago(0).isoformat(), "-o", str(pack), db=demo_db)

@@ -10,12 +10,6 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture
-def demo_db(run_cli: Any, tmp_path: Path) -> Path:
-    assert run_cli("demo", "--dir", str(tmp_path / "demo")).code == 0
-    return tmp_path / "demo" / "signoff.db"
-
-
 def one_line(result: Any, code: int, fragment: str) -> None:
     assert result.code == code, result.err
     assert fragment in result.err and "Traceback" not in result.err

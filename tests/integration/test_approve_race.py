@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import SECRETARY, days_ago, write_matrix
 from signing import fire_event, key_file, register_key
 
@@ -44,6 +45,7 @@ for n in range(rounds):
 """
 
 
+@pytest.mark.slow
 def test_two_processes_approving_at_once_one_wins(db_path: Path, tmp_path: Path) -> None:
     for name in ("chair.a", "chair.b"):
         add_user(db_path, SECRETARY, name, ["chair"])

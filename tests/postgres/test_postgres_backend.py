@@ -22,6 +22,8 @@ from signoff.services.schedule import add_meeting
 
 TODAY = days_ago(0).isoformat()
 
+pytestmark = pytest.mark.slow  # each run starts a PostgreSQL cluster; every test makes a database
+
 
 def matrix(tmp_path: Path, refs: list[str]) -> Path:
     rows = [
@@ -157,8 +159,7 @@ def test_two_chairs_approving_at_once_on_postgres_one_wins(pg_url: str, tmp_path
     ]
     for t in threads:
         t.start()
-    time.sleep(0.5)
-    Path(flag).touch()
+    Path(flag).touch()  # both racers start their CLI process now, whichever thread runs first
     for t in threads:
         t.join()
     assert sorted(codes)[0] == 0 and sorted(codes)[1] in (3, 5), codes
@@ -231,34 +232,71 @@ def test_an_unreachable_server_is_one_sentence(run_cli: Any) -> None:
 
 
 def test_a_deadlock_is_retried_and_the_attempt_applies_once(pg_url: str, tmp_path: Path) -> None:
-    """Provoke a real deadlock against a submit; PostgreSQL aborts the submit, which runs again."""
+    """A real deadlock inside a write: PostgreSQL aborts the attempt, which is run again and applies once.
+
+    Writers take the chain head's lock first, so two signoff writers cannot deadlock each other; another
+    client of the same database still can. Here a second connection holds OF-02 and waits for OF-01 while
+    the attempt holds OF-01 and asks for OF-02. Each step waits for the previous one (events and the
+    server's own lock table), so the cycle forms on every run, and the attempt's backend, with the
+    shorter deadlock_timeout, is the one the server aborts.
+    """
     import threading
 
     import psycopg
+    from sqlalchemy import text
 
+    from signoff.services.audit import verify
+    from signoff.services.common import in_unit_of_work, record_applied
     from signoff.store.reader import Reader
-    from signoff.store.uow import AUDIT_HEAD_LOCK
 
     init_register(pg_url, SECRETARY)
-    import_matrix(pg_url, SECRETARY, matrix(tmp_path, ["OF-01"]))
-    for key in ("audit", "data"):
-        add_evidence(pg_url, SECRETARY, "OF-01", key, days_ago(1), note=key)
-    other = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"))
-    other.execute("SET deadlock_timeout = '20s'")  # so the submit's backend is the one that detects the cycle
-    other.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_HEAD_LOCK,))  # holds the chain head
-    outcome: list[object] = []
-    worker = threading.Thread(target=lambda: outcome.append(fire_event(pg_url, SECRETARY, "OF-01", "submit")))
-    worker.start()
-    time.sleep(1.0)  # the submit now holds the item FOR UPDATE and waits for the chain head
-    other.execute("SELECT state FROM items WHERE ref = 'OF-01' FOR UPDATE")  # cycle: the submit is aborted
-    other.rollback()  # let the retried submit through
-    worker.join(timeout=60)
-    other.close()
-    assert outcome == ["evidence_submitted"]
+    import_matrix(pg_url, SECRETARY, matrix(tmp_path, ["OF-01", "OF-02"]))
+    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    other_holds, attempt_holds = threading.Event(), threading.Event()
+    other_got: list[str] = []
+
+    def other_client() -> None:
+        with psycopg.connect(dsn) as other:
+            other.execute("SET deadlock_timeout = '60s'")  # never the one to give up
+            other.execute("SELECT id FROM items WHERE ref = 'OF-02' FOR UPDATE")
+            other_holds.set()
+            attempt_holds.wait(timeout=60)
+            other.execute("SELECT id FROM items WHERE ref = 'OF-01' FOR UPDATE")  # waits for the attempt
+            other_got.append("OF-01")
+            other.rollback()
+
+    client = threading.Thread(target=other_client)
+    client.start()
+    assert other_holds.wait(timeout=60)
+    attempts: list[int] = []
+
+    def body(uow: Any, actor: Any) -> int:
+        attempts.append(len(attempts) + 1)
+        uow.session.execute(text("SELECT id FROM items WHERE ref = 'OF-01' FOR UPDATE"))
+        if len(attempts) == 1:
+            uow.session.execute(text("SET LOCAL deadlock_timeout = '50ms'"))
+            attempt_holds.set()
+            with psycopg.connect(dsn, autocommit=True) as watcher:  # until the other client waits for OF-01
+                deadline = time.monotonic() + 60
+                while not watcher.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE NOT l.granted AND a.query LIKE '%OF-01%'"
+                ).fetchone()[0]:  # type: ignore[index]
+                    assert time.monotonic() < deadline, "the other client never waited for OF-01"
+                    time.sleep(0.01)
+            uow.session.execute(text("SELECT id FROM items WHERE ref = 'OF-02' FOR UPDATE"))  # the cycle
+        record_applied(uow, actor, "evidence.add", item_ref="OF-01", detail={"attempt": len(attempts)})
+        return len(attempts)
+
+    assert in_unit_of_work(pg_url, SECRETARY, "evidence.add", body, item_ref="OF-01") == 2
+    client.join(timeout=60)
+    assert attempts == [1, 2]  # the deadlock happened and the attempt was run again, once
+    assert other_got == ["OF-01"]  # the other client was let through when the attempt was aborted
     with Reader(pg_url) as r:
-        submits = r.all("SELECT outcome FROM audit WHERE event = 'submit'")
-        state = r.one("SELECT state, version FROM items WHERE ref = 'OF-01'")
-    assert submits == [{"outcome": "applied"}] and state == {"state": "evidence_submitted", "version": 2}
+        records = r.all("SELECT outcome, detail FROM audit WHERE event = 'evidence.add'")
+    assert [(rec["outcome"], json.loads(rec["detail"])["attempt"]) for rec in records] == [("applied", 2)]
+    report, _ = verify(pg_url)
+    assert report.ok, report.broken
 
 
 def test_evidence_files_of_a_server_register_need_the_shared_folder(

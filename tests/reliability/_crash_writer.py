@@ -1,16 +1,25 @@
-"""A writer to be killed: loops over writes and prints ``ack TOKEN KIND`` after each one has returned.
+"""Writers to be killed, forked one at a time from a process that has done its imports once.
 
-Run as ``python _crash_writer.py DB RUN SEED [bulk]``. Each write is one attempt that leaves exactly
-one audit record when it completes (applied or refused); the evidence note or reason carries TOKEN.
-With ``bulk``, the first write is a large matrix import (one long transaction) to be killed midway.
+Run as ``python _crash_writer.py``; each line read from stdin, ``DB RUN SEED [bulk]``, forks one writer.
+The writer prints ``ready PID``, then loops over writes and prints ``ack TOKEN KIND`` after each one has
+returned; this process prints ``exit PID STATUS`` once that writer has ended (it is meant to be killed).
+Each write is one attempt that leaves exactly one audit record when it completes (applied or
+refused); the evidence note or reason carries TOKEN. With ``bulk``, the first write is a large matrix
+import (one long transaction) to be killed midway.
+
+A forked writer is a process of its own, like a fresh ``python`` one, minus the second or so of
+imports: it opens the register itself (this process never does), and SIGKILL ends it as abruptly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import sys
 from pathlib import Path
+
+import sqlalchemy.dialects.sqlite  # noqa: F401  (imported once here, not in every writer)
 
 from signoff.errors import Refused
 from signoff.services.events import fire_event
@@ -18,12 +27,11 @@ from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 
 
-def main() -> int:
-    db, run, seed = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+def write(db: Path, run: str, seed: int, bulk: bool) -> None:
     rnd = random.Random(seed)
     today = dt.date.today()
-    print("ready", flush=True)  # imports done: the kill's clock starts now, whatever the machine's load
-    if len(sys.argv) > 4 and sys.argv[4] == "bulk":
+    print(f"ready {os.getpid()}", flush=True)  # the kill's clock starts now, whatever the machine's load
+    if bulk:
         csv_path = db.with_name(f"bulk-{run}.csv")
         lines = ["item_ref,item_kind,item_title,item_due,evidence_key,evidence_description,present_by"]
         lines += [f"B{run}-{n},ofsted-recommendation,Bulk {n},,k1,Row {n},{today}" for n in range(4000)]
@@ -47,6 +55,21 @@ def main() -> int:
         except Refused:
             pass  # refused attempts are acknowledged too: their audit record was committed
         print(f"ack {token} {kind}", flush=True)
+
+
+def main() -> int:
+    for line in sys.stdin:
+        db, run, seed, *rest = line.split()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                write(Path(db), run, int(seed), rest == ["bulk"])
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        print(f"exit {pid} {status}", flush=True)
     return 0
 
 

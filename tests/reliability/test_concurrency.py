@@ -41,6 +41,7 @@ def _read_logs(logs: list[Path]) -> list[list[dict[str, object]]]:
     return [[json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] for log in logs]
 
 
+@pytest.mark.slow
 def test_stress_8_writers_every_acknowledged_event_audited_exactly_once(tmp_path: Path) -> None:
     db = tmp_path / "stress.db"
     refs = make_register(db, workers=WORKERS)
@@ -120,6 +121,7 @@ def test_stress_8_writers_every_acknowledged_event_audited_exactly_once(tmp_path
     check_register(db)
 
 
+@pytest.mark.slow
 def test_cli_contention_never_shows_database_is_locked(tmp_path: Path) -> None:
     """Real CLI processes, writes and reads at once: all succeed, none prints a lock error."""
     db = tmp_path / "cli.db"
@@ -179,7 +181,7 @@ def test_stale_write_is_refused_with_exit_5_and_never_applied(tmp_path: Path, mo
 
 
 LONG_WRITE = """
-import sys, time
+import sys
 from pathlib import Path
 from sqlalchemy import insert
 from signoff.store.uow import UnitOfWork
@@ -192,43 +194,61 @@ with UnitOfWork(db) as uow:
         for n in range(5000)])
     uow.audit(actor="sec", roles="secretary", event="bulk", outcome="applied", detail={})
     print("written", flush=True)
-    time.sleep(2.5)
+    sys.stdin.readline()  # hold the transaction open until the test says "commit"
     uow.commit()
 print("committed", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_readers_during_a_long_write_see_a_consistent_snapshot(tmp_path: Path) -> None:
     db = tmp_path / "long.db"
     make_register(db)
     items_before, audit_before = table_counts(db)["items"], audit_count(db)
     writer = subprocess.Popen(
-        [sys.executable, "-c", LONG_WRITE, str(db)], stdout=subprocess.PIPE, text=True, env=cli_env()
+        [sys.executable, "-c", LONG_WRITE, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
     )
-    assert writer.stdout is not None
-    assert writer.stdout.readline().strip() == "written"  # the write transaction is open, uncommitted
-    # The real read path (a CLI process) is neither blocked nor shown half a transaction.
-    started = time.monotonic()
-    proc = subprocess.run(
-        signoff_cmd(db, "item", "list", "--json"), capture_output=True, text=True, env=cli_env(), timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)) == items_before
-    assert time.monotonic() - started < 2.5
-    seen = set()
-    while writer.poll() is None:
-        conn = connect_ro(db)
-        conn.execute("BEGIN")
-        pair = (conn.execute("SELECT count(*) FROM items").fetchone()[0], audit_count_in(conn))
-        conn.execute("COMMIT")
-        conn.close()
-        seen.add(pair)
-        time.sleep(0.02)
-    assert writer.wait() == 0
-    assert seen <= {(items_before, audit_before), (items_before + 5000, audit_before + 1)}, seen
-    assert (items_before, audit_before) in seen
+    assert writer.stdin is not None and writer.stdout is not None
+    try:
+        assert writer.stdout.readline().strip() == "written"  # the write transaction is open, uncommitted
+        # The real read path (a CLI process) is neither blocked nor shown half a transaction: it finishes
+        # while the writer still holds its transaction open, waiting to be told to commit.
+        proc = subprocess.run(
+            signoff_cmd(db, "item", "list", "--json"), capture_output=True, text=True, env=cli_env(), timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert len(json.loads(proc.stdout)) == items_before
+        assert writer.poll() is None
+        seen = [_snapshot(db) for _ in range(3)]
+        writer.stdin.write("commit\n")
+        writer.stdin.flush()
+        while writer.poll() is None:
+            seen.append(_snapshot(db))
+        assert writer.stdout.readline().strip() == "committed"
+        seen.append(_snapshot(db))
+    finally:
+        writer.stdin.close()
+        assert writer.wait(timeout=120) == 0
+    assert set(seen) <= {(items_before, audit_before), (items_before + 5000, audit_before + 1)}, set(seen)
+    assert seen[0] == (items_before, audit_before) and seen[-1] == (items_before + 5000, audit_before + 1)
     assert table_counts(db)["items"] == items_before + 5000
     check_register(db)
+
+
+def _snapshot(db: Path) -> tuple[int, int]:
+    """The item and audit counts, read in one read transaction."""
+    conn = connect_ro(db)
+    try:
+        conn.execute("BEGIN")
+        pair = (int(conn.execute("SELECT count(*) FROM items").fetchone()[0]), audit_count_in(conn))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return pair
 
 
 def audit_count_in(conn: sqlite3.Connection) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import subprocess
@@ -22,36 +23,73 @@ from reliability_support import (
     signoff_cmd,
 )
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 WRITER = Path(__file__).with_name("_crash_writer.py")
 RUNS = 50
 
 
-def _kill_after(proc: subprocess.Popen[str], delay: float) -> list[tuple[str, str]]:
-    """Collect the writer's acknowledgements until it is killed with SIGKILL ``delay`` seconds after it
-    said it was ready (a handshake, not a guess at how long start-up takes on a loaded machine)."""
-    acks: list[tuple[str, str]] = []
-    ready = threading.Event()
+class Writers:
+    """The forking writer process (_crash_writer.py) and the lines it and its writers print."""
 
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            parts = line.split()
-            if parts == ["ready"]:
-                ready.set()
-            if len(parts) == 3 and parts[0] == "ack":
-                acks.append((parts[1], parts[2]))
-        ready.set()
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WRITER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    ready.wait(timeout=120)
-    time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    reader.join(timeout=30)
-    return acks
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put("eof")
+
+    def next_line(self, waiting_for: str) -> list[str]:
+        try:
+            line = self.lines.get(timeout=120)
+        except queue.Empty:
+            raise AssertionError(f"no word from the writers in 120 s, waiting for {waiting_for}") from None
+        assert line != "eof", "the writer process ended"
+        return line.split()
+
+    def kill_after(
+        self, db: Path, run: int, seed: int, bulk: bool, acks_first: int, delay: float
+    ) -> list[tuple[str, str]]:
+        """Fork a writer and kill it with SIGKILL ``delay`` seconds after it has acknowledged ``acks_first``
+        writes (0: after it said it was ready); return what it acknowledged. The kill lands at a random
+        point of the writes that follow, and the writer has done its share of work first however slow
+        the machine is: a handshake, not a guess at how long start-up or a write takes."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{db} {run} {seed}{' bulk' if bulk else ''}\n")
+        self.proc.stdin.flush()
+        first = self.next_line(f"run {run} to start")
+        assert first[0] == "ready", first
+        pid = int(first[1])
+        acks: list[tuple[str, str]] = []
+        ended = None
+        while len(acks) < acks_first:
+            parts = self.next_line(f"writer {pid} to acknowledge {acks_first} writes (has {len(acks)})")
+            if parts[0] == "exit":
+                ended = parts
+                break
+            acks.append((parts[1], parts[2]))
+        assert ended is None, f"writer {pid} ended by itself after {len(acks)} writes: {ended}"
+        time.sleep(delay)
+        os.kill(pid, signal.SIGKILL)
+        while (parts := self.next_line(f"killed writer {pid} to end"))[0] != "exit":
+            acks.append((parts[1], parts[2]))
+        assert parts == ["exit", str(pid), str(signal.SIGKILL.value)], parts
+        return acks
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=60) == 0
 
 
 def test_kill_9_loop_keeps_integrity_chain_and_every_acknowledged_write(tmp_path: Path) -> None:
@@ -61,6 +99,7 @@ def test_kill_9_loop_keeps_integrity_chain_and_every_acknowledged_write(tmp_path
     total_acks = 0
     unacknowledged_but_kept = 0
     bulk_done = bulk_killed = 0
+    writers = Writers()
     for run in range(RUNS):
         before = audit_count(db)
         if run % 6 == 5:
@@ -80,11 +119,10 @@ def test_kill_9_loop_keeps_integrity_chain_and_every_acknowledged_write(tmp_path
             code = proc.wait(timeout=30)
             acks = 1 if code == 0 else 0
         else:
-            args = [sys.executable, str(WRITER), str(db), str(run), str(rnd.randrange(10**6))]
-            if run % 6 == 2:
-                args.append("bulk")  # a 4,000-row import: one long transaction to die inside
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=cli_env())
-            tokens = _kill_after(proc, rnd.uniform(0.3, 1.4))
+            seed = rnd.randrange(10**6)
+            bulk = run % 6 == 2  # a 4,000-row import: one long transaction to die inside
+            acks_first, delay = (0, rnd.uniform(0.0, 1.0)) if bulk else (rnd.randrange(1, 4), rnd.uniform(0.0, 0.05))
+            tokens = writers.kill_after(db, run, seed, bulk, acks_first, delay)
             acks = len(tokens)
             _assert_acknowledged_present(db, tokens)
         after = audit_count(db)
@@ -95,7 +133,7 @@ def test_kill_9_loop_keeps_integrity_chain_and_every_acknowledged_write(tmp_path
             bulk_done, bulk_killed = (bulk_done + 1, bulk_killed) if acks else (bulk_done, bulk_killed + 1)
         check_register(db)
         total_acks += acks
-    assert total_acks > RUNS  # the writers did get work done between kills
+    writers.close()
     print(
         f"kill -9 loop: {RUNS} runs, {total_acks} acknowledged writes, {unacknowledged_but_kept} committed but "
         f"unacknowledged, bulk imports completed {bulk_done} / killed inside {bulk_killed}"

@@ -113,6 +113,7 @@ def assert_clean(db: Path, before: dict[str, int], code: int, output: str) -> No
         assert_nothing_written(db, before)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(args=command(), actor=actors)
 def test_fuzzed_commands_never_crash_and_fail_cleanly(register: Path, args: list[str], actor: str) -> None:
@@ -162,6 +163,7 @@ def csv_file(draw: st.DrawFn) -> bytes:
     return (prefix + text).encode(encoding, errors="replace")
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=csv_file(), suffix=st.sampled_from([".csv", ".xlsx", ".txt"]))
 def test_fuzzed_matrix_files_import_whole_or_not_at_all(register: Path, data: bytes, suffix: str) -> None:

@@ -25,7 +25,7 @@ from reliability_support import (
 from signoff.domain import chain
 from signoff.store import location, migrate
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 FIRST_RELEASED = "0001"
 TS = "2013-06-0{}T09:30:00.000000+00:00"
