@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 import json
 from collections import Counter, defaultdict
@@ -181,32 +182,42 @@ def threshold_changes(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _states_over_time(r: Reader, until: dt.date) -> list[dict[str, Any]]:
-    """Items by state at the end of each week: registrations from the items, moves from the audit log."""
+    """Items by state at the end of each week: registrations from the items, moves from the audit log,
+    read in time order and merged as they are read (a register's whole history is never held)."""
     flows = r.rules().flows
-    created = [
-        (row["created_at"], row["ref"], flows[row["kind"]].initial if row["kind"] in flows else "proposed")
-        for row in r.all("SELECT ref, kind, created_at FROM items ORDER BY created_at")
-    ]
-    moves = r.all(
-        "SELECT recorded_at, item_ref, to_state FROM audit WHERE outcome = 'applied' AND item_ref IS NOT NULL"
-        " AND to_state IS NOT NULL AND from_state IS NOT NULL AND from_state <> to_state"
-        " AND recorded_at < :until ORDER BY seq",
-        {"until": clock.day_starts(until + dt.timedelta(days=1))},
+    c = _collate(r)
+    created = (
+        (created_at, ref, flows[kind].initial if kind in flows else "proposed")
+        for ref, kind, created_at in r.stream(f"SELECT ref, kind, created_at FROM items ORDER BY created_at, ref{c}")
     )
-    happenings = sorted(created + [(m["recorded_at"], m["item_ref"], m["to_state"]) for m in moves])
+    # Ordered as the merge needs, by when, then which item, then to which state, not by seq.
+    moves = (
+        tuple(m)
+        for m in r.stream(
+            "SELECT recorded_at, item_ref, to_state FROM audit WHERE outcome = 'applied' AND item_ref IS NOT NULL"
+            " AND to_state IS NOT NULL AND from_state IS NOT NULL AND from_state <> to_state"
+            f" AND recorded_at < :until ORDER BY recorded_at, item_ref{c}, to_state{c}",
+            {"until": clock.day_starts(until + dt.timedelta(days=1))},
+        )
+    )
+    happenings = heapq.merge(created, moves)
     state_of: dict[str, str] = {}
     series: list[dict[str, Any]] = []
     week_end: dt.date | None = None
-    for recorded_at, ref, to_state in happenings:
-        day = clock.local_date(recorded_at)
-        if day > until:
-            break
-        if week_end is None:
-            week_end = day + dt.timedelta(days=6 - day.weekday())
-        while day > week_end:
-            series.append({"date": week_end.isoformat(), **_count(state_of)})
-            week_end += dt.timedelta(days=7)
-        state_of[ref] = to_state
+    try:
+        for recorded_at, ref, to_state in happenings:
+            day = clock.local_date(recorded_at)
+            if day > until:
+                break
+            if week_end is None:
+                week_end = day + dt.timedelta(days=6 - day.weekday())
+            while day > week_end:
+                series.append({"date": week_end.isoformat(), **_count(state_of)})
+                week_end += dt.timedelta(days=7)
+            state_of[ref] = to_state
+    finally:
+        created.close()  # the reader's cursors, left part-read by the break
+        moves.close()
     if week_end is not None:
         series.append({"date": min(week_end, until).isoformat(), **_count(state_of)})
     return series
@@ -221,17 +232,15 @@ def _count(state_of: dict[str, str]) -> dict[str, int]:
 
 def _refusals(r: Reader, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
     """Refused attempts in the window, counted by reason (the failed guard, permission, state…)."""
-    refs = {row["ref"] for row in r.all("SELECT ref FROM items")}
-    people = {row["name"] for row in r.all("SELECT name FROM users")}
     counted: Counter[str] = Counter()
     example: dict[str, str] = {}
     for rec in r.all(
-        "SELECT actor, item_ref, detail FROM audit WHERE outcome = 'refused'"
-        " AND recorded_at >= :since AND recorded_at < :until ORDER BY seq",
+        "SELECT a.detail FROM audit a WHERE a.outcome = 'refused'"
+        " AND a.recorded_at >= :since AND a.recorded_at < :until"
+        " AND EXISTS (SELECT 1 FROM users u WHERE u.name = a.actor)"
+        " AND (a.item_ref IS NULL OR EXISTS (SELECT 1 FROM items i WHERE i.ref = a.item_ref)) ORDER BY a.seq",
         {"since": clock.day_starts(since), "until": clock.day_starts(until + dt.timedelta(days=1))},
     ):
-        if rec["actor"] not in people or (rec["item_ref"] is not None and rec["item_ref"] not in refs):
-            continue
         detail = json.loads(rec["detail"]) if rec["detail"] else {}
         detail = detail if isinstance(detail, dict) else {}
         for reason, failure in zip(changes.refusal_reasons(detail), detail.get("failures") or ["other"], strict=False):
