@@ -227,13 +227,13 @@ def meeting_list(c: Context, as_json: bool) -> None:
 def report(c: Context, meeting_date: dt.date, fmt: str, out: Path | None) -> None:
     """The board pack: plan on a page, changes, items for sign-off, measures, overdue, limbo, a chart."""
     from signoff.render import pack
-    from signoff.services.oversight import board_pack
+    from signoff.services.oversight import board_pack_stream
 
     fmt = output_format(out, fmt, {"html": (".html", ".htm"), "md": (".md", ".markdown")}, format_chosen())
-    data = board_pack(c.db, meeting_date)
-    text = pack.html(data) if fmt == "html" else pack.markdown(data)
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    output.write_atomically(out, text)
+    with board_pack_stream(c.db, meeting_date) as data:
+        pieces = pack.html_chunks(data) if fmt == "html" else pack.markdown_chunks(data)
+        if out is None:
+            output.echo_pieces(pieces)
+            return
+        output.write_pieces_atomically(out, pieces)
     click.echo(f"Wrote the board pack for {meeting_date.isoformat()} to {out}.", err=True)

@@ -157,9 +157,32 @@ def lines(items: Sequence[str]) -> None:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write the whole file or nothing: a half-written board pack must never be left behind."""
+    write_pieces_atomically(path, (text,))
+
+
+def write_pieces_atomically(path: Path, pieces: Iterable[str]) -> None:
+    """Write text made in pieces as the whole file or nothing (see ``write_atomically``)."""
     tmp = path.with_name(path.name + ".partial")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as f:
+            for piece in pieces:
+                f.write(piece)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def echo_pieces(pieces: Iterable[str], size: int = 1 << 16) -> None:
+    """Text made in pieces to stdout, in blocks of about ``size`` characters."""
+    import click  # as the whole-text echo did: the CLI has it loaded already
+
+    block: list[str] = []
+    held = 0
+    for piece in pieces:
+        block.append(piece)
+        held += len(piece)
+        if held >= size:
+            click.echo("".join(block), nl=False)
+            block, held = [], 0
+    if block:
+        click.echo("".join(block), nl=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from html import escape
 from typing import Any
 
@@ -33,10 +34,13 @@ def _e(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def _table(headings: list[str], rows: list[list[str]]) -> str:
+def _table(headings: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    """A table a row at a time."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headings)
-    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    yield f"<table><thead><tr>{head}</tr></thead><tbody>"
+    for row in rows:
+        yield "<tr>" + "".join(row) + "</tr>"
+    yield "</tbody></table>"
 
 
 def _td(value: Any, cls: str = "") -> str:
@@ -115,19 +119,37 @@ def _evidence_cell(e: dict[str, Any]) -> str:
 
 
 def html(pack: dict[str, Any]) -> str:
+    return "".join(html_chunks(pack))
+
+
+def html_chunks(pack: dict[str, Any]) -> Iterator[str]:
+    """The HTML pack in pieces, in order: the plan, changes and other long sections may be streams
+    (sized iterables such as ``views.Spool``) read once, so the pack is never held whole."""
+    for n, part in enumerate(_html_parts(pack)):
+        if n:
+            yield "\n"
+        if isinstance(part, str):
+            yield part
+        else:
+            yield from part
+
+
+def _html_parts(pack: dict[str, Any]) -> Iterator[str | Iterator[str]]:
     plan = pack["plan"]
     rag = plan["by_rag"]
-    out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Board pack — meeting of {_e(pack['meeting'])}</title><style>{CSS}</style></head><body>",
-        f"<h1>Improvement Board pack — meeting of {_e(pack['meeting'])}</h1>",
+    yield "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    yield f"<title>Board pack — meeting of {_e(pack['meeting'])}</title><style>{CSS}</style></head><body>"
+    yield f"<h1>Improvement Board pack — meeting of {_e(pack['meeting'])}</h1>"
+    yield (
         f"<p class='meta'>{len(plan['items'])} items: {rag['red']} red, {rag['amber']} amber, {rag['green']} green."
         f" Changes since {_e(pack['previous_meeting'])}. Audit head <code>{_e(plan['audit_head'])}</code>"
-        " (read into the minutes; check with <code>signoff audit verify --anchor</code>).</p>",
-        "<h2>Plan on a page</h2>",
+        " (read into the minutes; check with <code>signoff audit verify --anchor</code>).</p>"
+    )
+    yield "<h2>Plan on a page</h2>"
+    yield (
         _table(
             ["RAG", "Ref", "State", "Due", "Owner", "Item", "Why"],
-            [
+            (
                 [
                     _td(i["rag"].upper(), f"rag {i['rag']}"),
                     _td(i["ref"]),
@@ -138,44 +160,42 @@ def html(pack: dict[str, Any]) -> str:
                     _td("; ".join(i["rag_reasons"])),
                 ]
                 for i in plan["items"]
-            ],
+            ),
         )
         if plan["items"]
-        else "<p>No items on the register yet.</p>",
-        "<h2>Items by state over time</h2>",
-        chart_svg(pack["states_over_time"]),
-        "<h2>What changed since the last meeting</h2>",
-    ]
+        else "<p>No items on the register yet.</p>"
+    )
+    yield "<h2>Items by state over time</h2>"
+    yield chart_svg(pack["states_over_time"])
+    yield "<h2>What changed since the last meeting</h2>"
     if pack["changes"]:
-        out.append(
-            _table(
-                ["When (UTC)", "Item", "What changed", "By"],
+        yield _table(
+            ["When (UTC)", "Item", "What changed", "By"],
+            (
                 [
-                    [
-                        _td(c["recorded_at"][:16].replace("T", " ")),
-                        _td(c["item_ref"] or ""),
-                        _td(c["text"]),
-                        _td(c["actor"]),
-                    ]
-                    for c in pack["changes"]
-                ],
-            )
+                    _td(c["recorded_at"][:16].replace("T", " ")),
+                    _td(c["item_ref"] or ""),
+                    _td(c["text"]),
+                    _td(c["actor"]),
+                ]
+                for c in pack["changes"]
+            ),
         )
     else:
-        out.append("<p>No change was applied since the last meeting.</p>")
-    out.append("<h2>Items asking for sign-off</h2>")
+        yield "<p>No change was applied since the last meeting.</p>"
+    yield "<h2>Items asking for sign-off</h2>"
     if not pack["asking_for_sign_off"]:
-        out.append("<p>None.</p>")
+        yield "<p>None.</p>"
     for item in pack["asking_for_sign_off"]:
         sub = item["submission"]
-        out.append(
+        yield (
             f"<h3>{_e(item['ref'])} — {_e(item['title'])}</h3><p class='small'>Submitted by {_e(sub['submitted_by'])}"
             f" on {_e(local_day(sub['submitted_at']))}; frozen bundle <code>{_e(sub['bundle_digest'])}</code></p>"
         )
-        out.append(
+        yield "".join(
             _table(
                 ["Matrix row", "Evidence", "Dated", "SHA-256"],
-                [
+                (
                     [
                         _td(e["key"]),
                         _evidence_cell(e),
@@ -183,128 +203,149 @@ def html(pack: dict[str, Any]) -> str:
                         f"<td><code>{_e(e['sha256'][:16])}…</code></td>",
                     ]
                     for e in item["evidence"]
-                ],
+                ),
             )
         )
-    out.append("<h2>Measures against thresholds</h2>")
+    yield "<h2>Measures against thresholds</h2>"
     if pack["measures"]:
-        out.append(
-            _table(
-                ["Measure", "Item", "Value", "Threshold", "Period", "Status", "Trend"],
+        yield _table(
+            ["Measure", "Item", "Value", "Threshold", "Period", "Status", "Trend"],
+            (
                 [
-                    [
-                        _td(m["measure"]),
-                        _td(m["item"]),
-                        _td(f"{m['value']:g} {m['unit'] or ''}"),
-                        _td(f"{m['direction']} {m['threshold']:g}"),
-                        _td(m["period"]),
-                        _td("met" if m["met"] else "not met", "met" if m["met"] else "missed"),
-                        _td(
-                            ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"])
-                            + f" ({m['trend_direction']})"
-                            + "".join(f"; {c}" for c in m.get("threshold_changes", []))
-                        ),
-                    ]
-                    for m in pack["measures"]
-                ],
-            )
+                    _td(m["measure"]),
+                    _td(m["item"]),
+                    _td(f"{m['value']:g} {m['unit'] or ''}"),
+                    _td(f"{m['direction']} {m['threshold']:g}"),
+                    _td(m["period"]),
+                    _td("met" if m["met"] else "not met", "met" if m["met"] else "missed"),
+                    _td(
+                        ", ".join(f"{t['period']}: {t['value']:g}" for t in m["trend"])
+                        + f" ({m['trend_direction']})"
+                        + "".join(f"; {c}" for c in m.get("threshold_changes", []))
+                    ),
+                ]
+                for m in pack["measures"]
+            ),
         )
     else:
-        out.append("<p>No measures recorded.</p>")
-    out.append(f"<h2>Overdue evidence by owner (as of {_e(pack['overdue']['as_of'])})</h2>")
+        yield "<p>No measures recorded.</p>"
+    yield f"<h2>Overdue evidence by owner (as of {_e(pack['overdue']['as_of'])})</h2>"
     owners = pack["overdue"]["owners"]
     if not owners:
-        out.append("<p>Nothing overdue.</p>")
-    for owner, due in owners.items():
-        rows = [
-            [_td(r["ref"]), _td(r["key"]), _td(r["description"]), _td(r["present_by"]), _td(r["days_late"])]
-            for r in due["evidence"]
-        ]
-        rows += [
-            [_td(r["ref"]), _td("(item)"), _td(r["title"]), _td(r["due"]), _td(r["days_late"])] for r in due["items"]
-        ]
-        out.append(f"<h3>{_e(owner)}</h3>")
-        out.append(_table(["Item", "Matrix row", "What", "Due by", "Days late"], rows))
-    out.append("<h2>Perpetual limbo alarms</h2>")
+        yield "<p>Nothing overdue.</p>"
+    for owner, due in _owner_pairs(owners):
+        yield f"<h3>{_e(owner)}</h3>"
+        yield "".join(_table(["Item", "Matrix row", "What", "Due by", "Days late"], _overdue_rows(due)))
+    yield "<h2>Perpetual limbo alarms</h2>"
     if pack["limbo"]:
-        out.append(
-            _table(
-                ["Ref", "State", "Why"],
-                [[_td(i["ref"]), _td(i["state"]), _td("; ".join(i["limbo"]))] for i in pack["limbo"]],
-            )
+        yield _table(
+            ["Ref", "State", "Why"],
+            ([_td(i["ref"]), _td(i["state"]), _td("; ".join(i["limbo"]))] for i in pack["limbo"]),
         )
     else:
-        out.append("<p>No item is stalling.</p>")
-    out.append("<h2>Appendix: refused attempts since the last meeting</h2>")
+        yield "<p>No item is stalling.</p>"
+    yield "<h2>Appendix: refused attempts since the last meeting</h2>"
     if pack["refusals"]:
-        out.append(
-            _table(
-                ["Refused for", "Times", "For example"],
-                [[_td(f["reason"]), _td(f["count"]), _td(f["example"])] for f in pack["refusals"]],
-            )
+        yield _table(
+            ["Refused for", "Times", "For example"],
+            ([_td(f["reason"]), _td(f["count"]), _td(f["example"])] for f in pack["refusals"]),
         )
     else:
-        out.append("<p>No attempt was refused.</p>")
-    out.append("</body></html>")
-    return "\n".join(out)
+        yield "<p>No attempt was refused.</p>"
+    yield "</body></html>"
+
+
+def _owner_pairs(owners: Any) -> Iterable[tuple[str, dict[str, Iterable[dict[str, Any]]]]]:
+    """Owners with what they have overdue: a dict's items, or a stream's pairs (``oversight.Overdue``)."""
+    return owners.items() if isinstance(owners, dict) else owners  # type: ignore[no-any-return]
+
+
+def _overdue_rows(due: dict[str, Iterable[dict[str, Any]]]) -> Iterator[list[str]]:
+    for r in due["evidence"]:
+        yield [_td(r["ref"]), _td(r["key"]), _td(r["description"]), _td(r["present_by"]), _td(r["days_late"])]
+    for r in due["items"]:
+        yield [_td(r["ref"]), _td("(item)"), _td(r["title"]), _td(r["due"]), _td(r["days_late"])]
 
 
 def markdown(pack: dict[str, Any]) -> str:
+    return "".join(markdown_chunks(pack))
+
+
+def markdown_chunks(pack: dict[str, Any]) -> Iterator[str]:
+    """The Markdown pack a line at a time (see ``html_chunks``)."""
+    for line in _markdown_lines(pack):
+        yield line + "\n"
+
+
+def _cell(v: Any) -> str:
+    return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_lines(pack: dict[str, Any]) -> Iterator[str]:
     plan = pack["plan"]
     rag = plan["by_rag"]
-
-    def cell(v: Any) -> str:
-        return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
-
-    lines = [
-        f"# Improvement Board pack — meeting of {pack['meeting']}",
-        "",
+    cell = _cell
+    yield f"# Improvement Board pack — meeting of {pack['meeting']}"
+    yield ""
+    yield (
         f"{len(plan['items'])} items: {rag['red']} red, {rag['amber']} amber, {rag['green']} green. "
-        f"Audit head `{plan['audit_head']}`.",
-        "",
-        "## Plan on a page",
-        "",
-        "| RAG | Ref | State | Due | Owner | Item | Why |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {i['rag'].upper()} | {cell(i['ref'])} | {i['state']} | {cell(i['due'])} | {cell(i['owner'])} | "
-        f"{cell(i['title'])} | {cell('; '.join(i['rag_reasons']))} |"
-        for i in plan["items"]
-    ]
-    if not plan["items"]:
-        lines[-2:] = ["No items on the register yet."]
-    lines += ["", f"## What changed since {pack['previous_meeting']}", ""]
-    lines += [f"- {c['recorded_at'][:16].replace('T', ' ')} {cell(c['text'])}" for c in pack["changes"]] or [
-        "No change was applied since the last meeting."
-    ]
-    lines += ["", "## Items asking for sign-off", ""]
+        f"Audit head `{plan['audit_head']}`."
+    )
+    yield ""
+    yield "## Plan on a page"
+    yield ""
+    if plan["items"]:
+        yield "| RAG | Ref | State | Due | Owner | Item | Why |"
+        yield "|---|---|---|---|---|---|---|"
+        for i in plan["items"]:
+            yield (
+                f"| {i['rag'].upper()} | {cell(i['ref'])} | {i['state']} | {cell(i['due'])} | {cell(i['owner'])} | "
+                f"{cell(i['title'])} | {cell('; '.join(i['rag_reasons']))} |"
+            )
+    else:
+        yield "No items on the register yet."
+    yield from ("", f"## What changed since {pack['previous_meeting']}", "")
+    if pack["changes"]:
+        for c in pack["changes"]:
+            yield f"- {c['recorded_at'][:16].replace('T', ' ')} {cell(c['text'])}"
+    else:
+        yield "No change was applied since the last meeting."
+    yield from ("", "## Items asking for sign-off", "")
     for item in pack["asking_for_sign_off"]:
-        lines.append(f"### {item['ref']} — {item['title']}")
-        lines.append(f"Frozen bundle `{item['submission']['bundle_digest']}`")
-        lines += [f"- {e['key']}: {_evidence_line(e)} (dated {e['dated']})" for e in item["evidence"]]
+        yield f"### {item['ref']} — {item['title']}"
+        yield f"Frozen bundle `{item['submission']['bundle_digest']}`"
+        for e in item["evidence"]:
+            yield f"- {e['key']}: {_evidence_line(e)} (dated {e['dated']})"
     if not pack["asking_for_sign_off"]:
-        lines.append("None.")
-    lines += ["", "## Measures against thresholds", ""]
-    lines += [
-        f"- {m['measure']} ({m['item']}): {m['value']:g} {m['unit'] or ''} against {m['direction']} "
-        f"{m['threshold']:g} — {'met' if m['met'] else 'NOT MET'} ({m['trend_direction']})"
-        + "".join(f"; {c}" for c in m.get("threshold_changes", []))
-        for m in pack["measures"]
-    ] or ["No measures recorded."]
-    lines += ["", "## Overdue evidence by owner", ""]
+        yield "None."
+    yield from ("", "## Measures against thresholds", "")
+    if pack["measures"]:
+        for m in pack["measures"]:
+            yield (
+                f"- {m['measure']} ({m['item']}): {m['value']:g} {m['unit'] or ''} against {m['direction']} "
+                f"{m['threshold']:g} — {'met' if m['met'] else 'NOT MET'} ({m['trend_direction']})"
+                + "".join(f"; {c}" for c in m.get("threshold_changes", []))
+            )
+    else:
+        yield "No measures recorded."
+    yield from ("", "## Overdue evidence by owner", "")
     if not pack["overdue"]["owners"]:
-        lines.append("Nothing overdue.")
-    for owner, due in pack["overdue"]["owners"].items():
-        lines.append(f"### {owner}")
-        lines += [
-            f"- {r['ref']} {r['key']}: due {r['present_by']}, {r['days_late']} days late" for r in due["evidence"]
-        ]
-        lines += [f"- {r['ref']} (item): due {r['due']}, {r['days_late']} days late" for r in due["items"]]
-    lines += ["", "## Perpetual limbo alarms", ""]
-    lines += [f"- {i['ref']}: {'; '.join(i['limbo'])}" for i in pack["limbo"]] or ["No item is stalling."]
-    lines += ["", "## Appendix: refused attempts since the last meeting", ""]
-    lines += [f"- {f['reason']}: {f['count']} (e.g. {cell(f['example'])})" for f in pack["refusals"]] or [
-        "No attempt was refused."
-    ]
-    return "\n".join(lines) + "\n"
+        yield "Nothing overdue."
+    for owner, due in _owner_pairs(pack["overdue"]["owners"]):
+        yield f"### {owner}"
+        for r in due["evidence"]:
+            yield f"- {r['ref']} {r['key']}: due {r['present_by']}, {r['days_late']} days late"
+        for r in due["items"]:
+            yield f"- {r['ref']} (item): due {r['due']}, {r['days_late']} days late"
+    yield from ("", "## Perpetual limbo alarms", "")
+    if pack["limbo"]:
+        for i in pack["limbo"]:
+            yield f"- {i['ref']}: {'; '.join(i['limbo'])}"
+    else:
+        yield "No item is stalling."
+    yield from ("", "## Appendix: refused attempts since the last meeting", "")
+    if pack["refusals"]:
+        for f in pack["refusals"]:
+            yield f"- {f['reason']}: {f['count']} (e.g. {cell(f['example'])})"
+    else:
+        yield "No attempt was refused."

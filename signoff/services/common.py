@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import select
-
 from signoff.clock import local_day
 from signoff.errors import BadInput, Conflict, NotFound, Refused, SignoffError, TransientConflict
 from signoff.store.location import DbRef
@@ -49,6 +47,8 @@ _ACTOR_SQL = "SELECT name, roles, deactivated_at, deactivated_by FROM users WHER
 
 def load_item(uow: UnitOfWork, ref: str) -> Item:
     """The item, locked for this transaction (FOR UPDATE on PostgreSQL; SQLite already holds the write lock)."""
+    from sqlmodel import select
+
     from signoff.store.tables import Item
 
     item = uow.session.exec(select(Item).where(Item.ref == ref).with_for_update()).first()

@@ -21,16 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import col, select
-
 from signoff.clock import strict_date
 from signoff.domain import matrix as matrix_rules
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput
 from signoff.services.common import Actor, in_unit_of_work, record_applied, require_role
 from signoff.store.location import DbRef
-from signoff.store.tables import Item, ItemChange, MatrixRow, Reschedule
 from signoff.store.uow import UnitOfWork
 
 # Rows per audit record (and per round of writes): a register of 100,000 items is imported as
@@ -296,15 +292,15 @@ def _write(uow: UnitOfWork, actor: Actor, path: Path, scratch: Scratch) -> Impor
     if uow.target.is_sqlite:
         # This transaction's pages go to the write-ahead log as they are written rather than waiting
         # in SQLite's page cache (2 MiB by default): the import's memory stays flat.
-        uow.session.execute(text("PRAGMA cache_size=-512"))
+        uow.rows("PRAGMA cache_size=-512")
     # A first import into an empty register has nothing to compare with.
-    register_empty = uow.session.execute(select(col(Item.id)).limit(1)).first() is None
+    register_empty = not uow.rows("SELECT id FROM items LIMIT 1")
     several = scratch.rows > PART_ROWS
     t = _Tally()
     for number, part in enumerate(scratch.parts(), start=1):
         _write_part(uow, actor, path, scratch.sha256, part, known, register_empty, t, number if several else None)
     if uow.target.is_sqlite:
-        uow.session.execute(text("PRAGMA cache_size=-2000"))  # SQLite's default, for the connection's next use
+        uow.rows("PRAGMA cache_size=-2000")  # SQLite's default, for the connection's next use
     if t.problems:
         raise BadInput(f"{path.name} conflicts with the register and nothing was imported:\n" + "\n".join(t.problems))
     if t.clashes:
@@ -348,17 +344,17 @@ def _write_part(
     ]
     have_rows: dict[tuple[int, str], tuple[str, str]] = {}
     if existing:
+        ids_known = [item_id for item_id, _ in existing.values()]
         have_rows = {
             (int(item_id), str(key)): (description, present_by)
-            for item_id, key, description, present_by in uow.session.execute(
-                select(  # type: ignore[call-overload]
-                    col(MatrixRow.item_id), col(MatrixRow.key), col(MatrixRow.description), col(MatrixRow.present_by)
-                ).where(col(MatrixRow.item_id).in_([item_id for item_id, _ in existing.values()]))
+            for item_id, key, description, present_by in uow.rows(
+                f"SELECT item_id, key, description, present_by FROM matrix_rows WHERE item_id IN ({_marks(ids_known)})",
+                ids_known,
             )
         }
     writing = not t.clashes
     if writing:
-        uow.bulk_insert(Item.__table__, (*_ITEM_COLUMNS, "last_transition_at"), new_items)  # type: ignore[attr-defined]
+        uow.insert_many("items", (*_ITEM_COLUMNS, "last_transition_at"), new_items)
     ids = {ref: item_id for ref, (item_id, _) in existing.items()}
     if new_items and writing:
         ids.update(_ids(uow, [i[0] for i in new_items]))
@@ -394,7 +390,7 @@ def _write_part(
     t.left_out += left_out
     if t.clashes:
         return  # refused at the end: nothing more is written
-    uow.bulk_insert(MatrixRow.__table__, _ROW_COLUMNS, new_rows)  # type: ignore[attr-defined]
+    uow.insert_many("matrix_rows", _ROW_COLUMNS, new_rows)
     t.items_created += len(new_items)
     t.rows_created += len(new_rows)
     detail: dict[str, Any] = {
@@ -412,24 +408,20 @@ def _write_part(
     record_applied(uow, actor, "matrix.import", detail=detail)
 
 
+def _marks(values: list[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
 def _registered(uow: UnitOfWork, refs: list[str]) -> list[tuple[int, str, str, str, str, str | None, str | None]]:
     """These refs' items (those registered): id, ref, kind, state, title, due date and original due date."""
-    rows = uow.session.execute(
-        select(  # type: ignore[call-overload]
-            col(Item.id),
-            col(Item.ref),
-            col(Item.kind),
-            col(Item.state),
-            col(Item.title),
-            col(Item.due),
-            col(Item.original_due),
-        ).where(col(Item.ref).in_(refs))
+    rows = uow.rows(
+        f"SELECT id, ref, kind, state, title, due, original_due FROM items WHERE ref IN ({_marks(refs)})", refs
     )
     return [(int(i), str(r), str(k), str(st), str(t), d, o) for i, r, k, st, t, d, o in rows]
 
 
 def _ids(uow: UnitOfWork, refs: list[str]) -> dict[str, int]:
-    rows = uow.session.execute(select(col(Item.ref), col(Item.id)).where(col(Item.ref).in_(refs)))  # type: ignore[call-overload]
+    rows = uow.rows(f"SELECT ref, id FROM items WHERE ref IN ({_marks(refs)})", refs)
     return {str(ref): int(item_id) for ref, item_id in rows}
 
 
@@ -447,22 +439,22 @@ def _history(uow: UnitOfWork, item_ids: list[int]) -> _History:
     h = _History()
     if not item_ids:
         return h
-    changes = uow.session.exec(
-        select(ItemChange).where(col(ItemChange.item_id).in_(item_ids)).order_by(col(ItemChange.id))
+    changes = uow.rows(
+        "SELECT item_id, field, row_key, from_value, to_value FROM item_changes"
+        f" WHERE item_id IN ({_marks(item_ids)}) ORDER BY id",
+        item_ids,
     )
-    for c in changes:
-        if c.field == "title" and c.from_value is not None:
-            h.titles.setdefault(c.item_id, set()).add(c.from_value)
-        elif c.field == "present_by" and c.row_key is not None and c.from_value is not None:
-            h.present_by.setdefault((c.item_id, c.row_key), set()).add(c.from_value)
-        elif c.field == "row" and c.row_key is not None:
-            if c.to_value is None:
-                h.removed.add((c.item_id, c.row_key))
+    for item_id, field_, row_key, from_value, to_value in changes:
+        if field_ == "title" and from_value is not None:
+            h.titles.setdefault(item_id, set()).add(from_value)
+        elif field_ == "present_by" and row_key is not None and from_value is not None:
+            h.present_by.setdefault((item_id, row_key), set()).add(from_value)
+        elif field_ == "row" and row_key is not None:
+            if to_value is None:
+                h.removed.add((item_id, row_key))
             else:
-                h.removed.discard((c.item_id, c.row_key))
-    moves = uow.session.execute(
-        select(col(Reschedule.item_id), col(Reschedule.from_due)).where(col(Reschedule.item_id).in_(item_ids))
-    )
+                h.removed.discard((item_id, row_key))
+    moves = uow.rows(f"SELECT item_id, from_due FROM reschedules WHERE item_id IN ({_marks(item_ids)})", item_ids)
     for item_id, from_due in moves:
         h.dues.setdefault(int(item_id), set()).add(from_due)
     return h

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from signoff import clock
@@ -47,12 +48,21 @@ def meeting_row(r: Reader, day: dt.date, what: str) -> dict[str, Any]:
 
 def applied_since(r: Reader, since: dt.date, until: dt.date | None = None) -> list[dict[str, Any]]:
     """Every applied record from the start of ``since`` (to the end of ``until``), described."""
+    return list(applied_rows(r, since, until))
+
+
+def applied_rows(r: Reader, since: dt.date, until: dt.date | None = None) -> Iterator[dict[str, Any]]:
+    """``applied_since`` read a batch at a time."""
     params: dict[str, Any] = {"since": clock.day_starts(since)}
     sql = _RECORD_SQL + " WHERE outcome = 'applied' AND recorded_at >= :since"
     if until is not None:
         sql += " AND recorded_at < :until"
         params["until"] = clock.day_starts(until + dt.timedelta(days=1))
-    return [_plain(row) for row in r.all(sql + " ORDER BY seq", params) if row["event"] != "register.baseline"]
+    names = ("seq", "recorded_at", "actor", "item_ref", "event", "from_state", "to_state", "detail")
+    for values in r.stream(sql + " ORDER BY seq", params):
+        row = dict(zip(names, values, strict=True))
+        if row["event"] != "register.baseline":
+            yield _plain(row)
 
 
 def changes_since(db_path: DbRef, since: dt.date) -> dict[str, Any]:

@@ -227,8 +227,25 @@ class Spool:
             size = int.from_bytes(self.file.read(4), "little")
             yield marshal.loads(self.file.read(size))
 
+    def __len__(self) -> int:
+        return self.count
+
     def close(self) -> None:
         self.file.close()
+
+
+class SpoolChain:
+    """Spools read back one after another, with their total length: a long list that is never held."""
+
+    def __init__(self, spools: list[Spool]) -> None:
+        self.spools = spools
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.spools)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for spool in self.spools:
+            yield from spool
 
 
 @dataclass
@@ -253,8 +270,11 @@ class Board:
         return self.limbo_spool.count
 
     def items(self) -> Iterator[dict[str, Any]]:
-        for colour in RAG_ORDER:
-            yield from self.spools[colour]
+        return iter(self.item_chain())
+
+    def item_chain(self) -> SpoolChain:
+        """The items in board order as a sized, re-readable sequence (read it once at a time)."""
+        return SpoolChain([self.spools[colour] for colour in RAG_ORDER])
 
     def limbo(self) -> Iterator[dict[str, Any]]:
         return iter(self.limbo_spool)

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
-from sqlmodel import Session
 
 from signoff import clock
 from signoff.domain import chain
 from signoff.errors import SignoffError
 from signoff.store import location
 from signoff.store.database import make_engine
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 _ENGINES: dict[str, Any] = {}
 LOCK_RETRIES = 3
@@ -85,6 +87,8 @@ class UnitOfWork:
         """An ORM session inside this transaction, made on first use: a use case that reads and
         writes with plain statements (a transition) never pays for one."""
         if self._session is None:
+            from sqlmodel import Session  # the ORM only for the use cases that load models
+
             self._session = Session(bind=self._conn, expire_on_commit=False)
         return self._session
 
@@ -304,6 +308,19 @@ class UnitOfWork:
         found = self.rows(sql, params)
         names = [d[0] for d in self._cursor.description] if found else []
         return [Row(zip(names, r, strict=True)) for r in found]
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """executemany on this transaction's driver cursor (``rows``' path): no ORM, no table models."""
+        if not rows:
+            return
+        mark = "?" if self.target.is_sqlite else "%s"
+        cur = self._cursor or self._cursor_for()
+        try:
+            cur.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(mark for _ in columns)})", rows
+            )
+        except self._driver_error as err:
+            raise location.translate(err, self.db_path) from None
 
     def bulk_insert(self, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """executemany straight to the driver, in this transaction: tens of thousands of rows skip

@@ -100,6 +100,40 @@ def test_overdue_groups_rows_and_items_by_owner(register: Path) -> None:
     assert "QA Lead" not in oversight.overdue(register)["owners"]
 
 
+def test_overdue_owners_come_in_code_point_order_with_their_rows_and_items_together(
+    register: Path, tmp_path: Path
+) -> None:
+    # The pack reads overdue rows and items as two streams merged by owner: an owner with only items,
+    # one with only rows, one written in lower case (after every capital) and items with no owner.
+    past, due = days_ago(3).isoformat(), days_ago(1).isoformat()
+    more = [
+        ("IN-07", "improvement-notice", "Placements", due, "p1", "Placement data", past, "", "zed Lead"),
+        ("IN-08", "improvement-notice", "Leaving care", due, "l1", "Pathway plans", past, "", ""),
+        ("IN-09", "improvement-notice", "Fostering", due, "f1", "Panel minutes", past, "Ann", ""),
+    ]
+    import_matrix(register, SECRETARY, write_matrix(tmp_path / "more.csv", more, HEADER))
+    add_evidence(register, SECRETARY, "IN-09", "f1", days_ago(2), note="Minutes of the panel")
+    owners = oversight.overdue(register)["owners"]
+    assert (
+        list(owners)
+        == sorted(owners)
+        == [
+            "(no owner)",
+            "Adoption Manager",
+            "Ann",
+            "Head of ChECS",
+            "QA Lead",
+            "zed Lead",
+        ]
+    )
+    assert [r["ref"] for r in owners["(no owner)"]["items"]] == ["IN-07", "IN-08"]
+    assert [r["key"] for r in owners["(no owner)"]["evidence"]] == ["l1"] and owners["Ann"]["evidence"] == []
+    assert [r["ref"] for r in owners["Ann"]["items"]] == ["IN-09"]
+    assert [r["key"] for r in owners["zed Lead"]["evidence"]] == ["p1"] and owners["zed Lead"]["items"] == []
+    assert [r["ref"] for r in owners["Head of ChECS"]["items"]] == ["OF-01"]
+    assert [r["key"] for r in owners["Head of ChECS"]["evidence"]] == ["data"]
+
+
 def test_limbo_flags_stalled_repeatedly_challenged_and_waiting_items(register: Path) -> None:
     assert oversight.limbo(register) == []
     conn = sqlite3.connect(register)
