@@ -506,6 +506,9 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
         return lines(), True
 
     def rows() -> Iterator[dict[str, Any]]:
+        # csv's default 128 KiB cell limit is less than a large matrix import's detail (~140 KiB at
+        # 10k items): the export writes such cells, so the verifier reads them.
+        csv.field_size_limit(max(csv.field_size_limit(), _CSV_CELL_LIMIT))
         reader = csv.DictReader(fh)
         header = list(reader.fieldnames or [])
         if header and not set(chain.EXPORT_FIELDS) <= set(header):
@@ -532,6 +535,7 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
     return rows(), False
 
 
+_CSV_CELL_LIMIT = 2**31 - 1
 _TEXT_FIELDS = frozenset(chain.EXPORT_FIELDS) - _NULLABLE - {"seq"}
 
 
