@@ -98,10 +98,11 @@ def export(
         if fmt == "json":
             write(b"[\n")
         assert isinstance(r, SqliteReader)
-        for batch in r.byte_batches(f"SELECT {line} FROM audit{where} ORDER BY seq", params, _BATCH):
+        for batch in _sized_batches(r, f"SELECT {line} FROM audit{where} ORDER BY seq", params):
             if count:
                 write(sep)
-            write(sep.join([row[0] for row in batch]))
+            chunk = sep.join(map(_first, batch))
+            write(chunk)
             count += len(batch)
             if advance:
                 advance(len(batch))
@@ -227,6 +228,24 @@ def _export_csv_plain(
 
 
 _first, _third = operator.itemgetter(0), operator.itemgetter(2)
+
+
+def _sized_batches(r: SqliteReader, sql: str, params: tuple[Any, ...]) -> Iterator[list[tuple[bytes, ...]]]:
+    """Rows with text as UTF-8 bytes, in batches of about ``_PLAIN_TARGET`` bytes of the first column:
+    a run of large records (a matrix import's) is not held thousands at a time."""
+    previous = r.conn.text_factory
+    r.conn.text_factory = bytes
+    try:
+        cur = r.conn.execute(sql, params)
+        size = 16
+        while batch := cur.fetchmany(size):
+            yield batch
+            held = sum(map(len, map(_first, batch)))
+            size = max(16, min(4096, _PLAIN_TARGET * len(batch) // max(1, held)))
+    except sqlite3.Error as err:
+        raise location.translate(err, r.path) from None
+    finally:
+        r.conn.text_factory = previous
 
 
 def _byte_writer(out: IO[str]) -> Callable[[bytes], Any]:
