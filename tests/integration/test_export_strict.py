@@ -200,3 +200,18 @@ def test_anchor_prefix_and_a_wrong_anchor_is_not_a_broken_chain(
         assert "does not match the anchor" in result.err and "broken" not in result.err, result.err
     add_user(register, SECRETARY, "later", ["member"])  # the log carries on past the anchor: still fine
     assert run_cli("audit", "verify", "--anchor", f"{seq}:{digest[:20]}", db=register).code == 0
+
+
+def test_a_csv_export_with_a_record_over_csv_default_cell_limit_still_verifies(db_path: Path, tmp_path: Path) -> None:
+    """A large matrix import logs a detail longer than csv's default 128 KiB cell limit."""
+    due = days_ago(-30).isoformat()
+    rows = [
+        (f"BX-{n:04d}", "ofsted-recommendation", f"T{n} " + "long title " * 30, "", "audit", "audit", due)
+        for n in range(600)
+    ]
+    import_matrix(db_path, SECRETARY, write_matrix(tmp_path / "m.csv", rows))
+    with sqlite3.connect(db_path) as conn:
+        longest = conn.execute("SELECT max(length(detail)) FROM audit").fetchone()[0]
+    assert longest > 131072
+    path = export(db_path, "csv", tmp_path / "audit.csv")
+    assert broken(path) == []
