@@ -157,7 +157,7 @@ def cluster(fsync: bool = False) -> Iterator[str]:
         )
         options = (
             f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync={'on' if fsync else 'off'}"
-            " -c max_connections=60"
+            " -c max_connections=300"
         )
         subprocess.run(
             _as_owner([f"{bindir}/pg_ctl", "-D", data, "-o", options, "-l", os.path.join(data, "log"), "-w", "start"]),

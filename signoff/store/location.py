@@ -259,6 +259,11 @@ def translate(err: sqlite3.Error | Exception, db_path: DbRef) -> SignoffError:
         )
     if "database" in text and "does not exist" in text:
         return SignoffError(f"the database {db_path} does not exist: create it (createdb) and run 'signoff init'.")
+    if "too many clients" in text or "connection slots are reserved" in text:
+        return SignoffError(
+            f"the database server for {db_path} has no free connections (max_connections reached): "
+            "wait for other users' commands to finish and run it again, or ask its administrator to raise max_connections."
+        )
     if "connection" in text or "could not connect" in text or "server closed" in text:
         return SignoffError(
             f"cannot reach the database server for {db_path}: check that it is running and the host in SIGNOFF_DB."

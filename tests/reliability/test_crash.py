@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from reliability_support import (
-    audit_count,
+    attempt_count,
     check_register,
     cli_env,
     connect_ro,
@@ -101,7 +101,7 @@ def test_kill_9_loop_keeps_integrity_chain_and_every_acknowledged_write(tmp_path
     bulk_done = bulk_killed = 0
     writers = Writers()
     for run in range(RUNS):
-        before = audit_count(db)
+        before = attempt_count(db)
         if run % 6 == 5:
             # A real CLI process, killed anywhere from start-up to commit; acknowledged only by exit 0.
             proc = subprocess.Popen(
@@ -125,7 +125,7 @@ def test_kill_9_loop_keeps_integrity_chain_and_every_acknowledged_write(tmp_path
             tokens = writers.kill_after(db, run, seed, bulk, acks_first, delay)
             acks = len(tokens)
             _assert_acknowledged_present(db, tokens)
-        after = audit_count(db)
+        after = attempt_count(db)
         # Each acknowledged attempt left its record; at most one unacknowledged attempt more.
         assert acks <= after - before <= acks + 1, (run, acks, after - before)
         unacknowledged_but_kept += after - before - acks
