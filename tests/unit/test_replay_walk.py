@@ -1,0 +1,620 @@
+"""Replay, in-process: the records of a real register rebuild its tables; each broken rule is named.
+
+``data/replay_chain.json`` holds the audit records of a small register built with the services
+(data/make_replay_chain.py) and its tables as the store held them. Feeding the records to
+``Replay`` must rebuild those tables exactly and find nothing wrong; each test below then breaks
+one record the way a forger or a bug would and checks replay names that record and why, word for
+word.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signoff.engine.replay import ANSWER_COLUMNS, STREAMED, TABLES, UNANSWERED, Dropped, Kept, Replay
+
+DATA = json.loads((Path(__file__).parent / "data" / "replay_chain.json").read_text(encoding="utf-8"))
+Rec = dict[str, Any]
+
+
+def records() -> list[Rec]:
+    return copy.deepcopy(DATA["records"])
+
+
+def by_seq(recs: list[Rec], seq: int) -> Rec:
+    rec = recs[seq - 1]
+    assert rec["seq"] == seq
+    return rec
+
+
+def detail(rec: Rec) -> dict[str, Any]:
+    d: dict[str, Any] = json.loads(rec["detail"])
+    return d
+
+
+def set_detail(rec: Rec, **changes: Any) -> None:
+    d = detail(rec)
+    for k, v in changes.items():
+        if v is DROP:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    rec["detail"] = json.dumps(d)
+
+
+DROP = object()
+
+
+def replay(recs: list[Rec]) -> Replay:
+    r = Replay()
+    for rec in recs:
+        r.feed(rec)
+    r.finish()
+    return r
+
+
+def table(r: Replay, name: str) -> list[list[Any]]:
+    if name in STREAMED:
+        assert isinstance(r.sink, Kept)
+        got = r.sink.tables[name]
+    else:
+        got = r.rows()[name]
+    return sorted([list(k), list(v)] for k, v in got.items())
+
+
+def test_the_records_of_a_real_register_rebuild_its_tables_exactly() -> None:
+    r = replay(records())
+    assert r.problems == []
+    assert r.legacy == []
+    assert r.full is True
+    assert (r.applied, r.signed, r.unsigned) == (35, 1, 0)
+    for name in TABLES:
+        assert table(r, name) == DATA["tables"][name], name
+    assert set(r.rows()) == set(TABLES) - set(STREAMED)
+
+
+def test_a_dropped_sink_keeps_nothing_and_finds_the_same() -> None:
+    r = Replay(sink=Dropped())
+    for rec in records():
+        r.feed(rec)
+    r.finish()
+    assert r.problems == []
+    assert (r.applied, r.signed) == (35, 1)
+    assert Dropped().made("evidence", (1,), ()) is None
+    assert Dropped().answered((1,), UNANSWERED) is None
+
+
+def test_a_kept_sink_ignores_the_answer_to_a_challenge_it_never_saw() -> None:
+    kept = Kept()
+    kept.answered((9,), ("x", "y", "z"))
+    assert kept.tables["challenges"] == {}
+    kept.made("challenges", (1,), ("R", "challenge", "t", "a", "why", *UNANSWERED))
+    kept.answered((1,), ("ok", "t2", "b"))
+    assert kept.tables["challenges"][(1,)] == ("R", "challenge", "t", "a", "why", "ok", "t2", "b")
+    assert TABLES["challenges"][1][-3:] == ANSWER_COLUMNS
+
+
+def test_refused_records_are_counted_nowhere() -> None:
+    recs = records()
+    refused = dict(by_seq(recs, 28), seq=36, outcome="refused", recorded_at=recs[-1]["recorded_at"])
+    r = replay([*recs, refused])
+    assert r.problems == []
+    assert r.applied == 35
+    assert r.legacy == []
+
+
+def problems_after(change: Callable[[list[Rec]], None]) -> list[tuple[int, str]]:
+    recs = records()
+    change(recs)
+    return replay(recs).problems
+
+
+def _time(seq: int, at: Any) -> Callable[[list[Rec]], None]:
+    return lambda recs: by_seq(recs, seq).update(recorded_at=at)
+
+
+def _field(at_seq: int, /, **fields: Any) -> Callable[[list[Rec]], None]:
+    return lambda recs: by_seq(recs, at_seq).update(fields)
+
+
+def _detail(seq: int, **changes: Any) -> Callable[[list[Rec]], None]:
+    return lambda recs: set_detail(by_seq(recs, seq), **changes)
+
+
+CHAIR_FP = "SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA"
+MEMBER_FP = "SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas"
+LAST_AT = DATA["records"][-1]["recorded_at"]
+RULESET = "2c7530642f5b31a422237d7b935be4e4328464bbae4e616b83a1b869e3ac0088"
+OFSTED = "984c065472a1734484aa1c7151ccbb2c9a5c1c29a2e051cb0ab5084ece7941c6"
+
+
+def _append(**fields: Any) -> Callable[[list[Rec]], None]:
+    """A record after the last, by the secretary under the rules in force unless told otherwise."""
+
+    def change(recs: list[Rec]) -> None:
+        rec: Rec = {
+            "seq": len(recs) + 1, "recorded_at": LAST_AT, "actor": "sec", "roles": "secretary",
+            "item_ref": None, "event": "meeting.add", "from_state": None, "to_state": None,
+            "outcome": "applied", "detail": "{}", "workflow_hash": RULESET,
+        }  # fmt: skip
+        d = fields.pop("d", None)
+        rec.update(fields)
+        if d is not None:
+            rec["detail"] = json.dumps(d)
+        recs.append(rec)
+
+    return change
+
+
+def _both(*changes: Callable[[list[Rec]], None]) -> Callable[[list[Rec]], None]:
+    def change(recs: list[Rec]) -> None:
+        for c in changes:
+            c(recs)
+
+    return change
+
+
+def _copy(seq: int, **fields: Any) -> Callable[[list[Rec]], None]:
+    """Append a copy of record ``seq`` with ``fields`` (and ``d``: detail changes) changed."""
+
+    def change(recs: list[Rec]) -> None:
+        rec = copy.deepcopy(by_seq(recs, seq))
+        d = fields.pop("d", {})
+        rec.update(fields, seq=len(recs) + 1, recorded_at=LAST_AT)
+        set_detail(rec, **d)
+        recs.append(rec)
+
+    return change
+
+
+MUTATIONS: dict[str, Callable[[list[Rec]], None]] = {
+    "time not canonical": _time(5, "2026-11-29 13:34:36"),
+    "time missing": _time(5, None),
+    "time goes back": _time(5, "2026-01-01T00:00:00.000000+00:00"),
+    "outcome unknown": _field(35, outcome="maybe"),
+    "detail not json": _field(35, detail="{"),
+    "detail none": _field(35, detail=None),
+    "detail a list": _field(35, detail="[1]"),
+    "detail lacks a field": _field(13, detail="{}"),
+    "seq not a number": lambda recs: recs[-1].update(seq="x", detail="{"),
+    "actor unknown": _field(13, actor="ghost"),
+    "actor deactivated": _both(_field(9, roles="secretary"), _copy(13, actor="clerk", d={"date": "2030-01-01"})),
+    "roles claimed": _field(13, roles="chair"),
+    "role lacking": _field(13, actor="member", roles="member"),
+    "rules hash wrong": _field(13, workflow_hash="0" * 64),
+    "pin does not parse": _copy(2, actor="sec", d={"workflows": {"x": {"source": "name = 1"}}}),
+    "pin by a member": _copy(2, actor="member", roles="member"),
+    "propose by the chair": _copy(2, event="workflow.propose", actor="chair", roles="chair", d={"reason": "r"}),
+    "propose and adopt": _both(
+        _copy(2, event="workflow.propose", d={"reason": "Same again"}),
+        _copy(2, event="workflow.adopt", actor="chair", roles="chair"),
+    ),
+    "adopt unknown": _copy(2, event="workflow.adopt", actor="chair", roles="chair", d={"ruleset": "f" * 64}),
+    "upgrade and copy": _both(_append(event="register.upgrade", actor="x"), _append(event="register.copy")),
+    "roles by the secretary": _append(event="register.roles"),
+    "roles by a member": _append(event="register.roles", actor="member", roles="member"),
+    "user added twice": _copy(5),
+    "user added by a member": _copy(5, actor="member", roles="member", d={"user": "new"}),
+    "role from wrong": _detail(7, from_roles="chair"),
+    "role not following": _detail(7, roles=["member"]),
+    "role emptied": _copy(8, d={"from_roles": "secretary", "remove": "secretary", "roles": []}),
+    "role for a stranger": _copy(7, d={"user": "nobody"}),
+    "role for the deactivated": _copy(
+        7, d={"from_roles": "secretary", "roles": ["secretary", "member"], "add": "member"}
+    ),
+    "deactivated twice": _copy(9),
+    "key for a stranger": _detail(10, user="nobody"),
+    "key not a key": _detail(10, key="ssh-ed25519 AAAA"),
+    "key fingerprint wrong": _detail(10, fingerprint=MEMBER_FP),
+    "key twice": _copy(10, d={"key_id": 9}),
+    "revoke wrong key": _detail(12, fingerprint=CHAIR_FP),
+    "revoke unknown key id": _detail(12, key_id=7),
+    "revoke another user's key": _detail(12, user="chair"),
+    "revoked twice": _copy(12),
+    "meeting twice": _copy(13),
+    "cancel no meeting": _detail(16, date="2031-01-01"),
+    "cancel cancelled": _copy(16),
+    "move onto a meeting": _detail(15, to=DATA["records"][12]["detail"][9:19]),
+    "import row of no item": _detail(17, rows=[["OF-09", "k", "d", "2027-01-01", None]]),
+    "import item twice": _copy(17, d={"rows": []}),
+    "import unknown kind": _detail(
+        17,
+        items=[["OF-01", "nope", "t", None, "2027-01-28"], ["OF-02", "ofsted-recommendation", "u", None, "2027-01-28"]],
+    ),
+    "item add": _append(
+        event="item.add",
+        item_ref="OF-03",
+        to_state="proposed",
+        workflow_hash=OFSTED,
+        d={"kind": "ofsted-recommendation", "title": "New", "owner": "Ann", "due": "2027-03-01"},
+    ),
+    "item add wrong state": _append(
+        event="item.add", item_ref="OF-03", to_state="signed_off", d={"kind": "ofsted-recommendation", "title": "New"}
+    ),
+    "item add unknown kind": _append(
+        event="item.add", item_ref="OF-03", to_state="proposed", d={"kind": "nope", "title": "New"}
+    ),
+    "item add by a member": _append(
+        event="item.add",
+        item_ref="OF-03",
+        to_state="proposed",
+        actor="member",
+        roles="member",
+        workflow_hash=OFSTED,
+        d={"kind": "ofsted-recommendation", "title": "New"},
+    ),
+    "no item unknown event": _append(event="thing.do"),
+    "item unknown": _field(35, item_ref="OF-99"),
+    "from state wrong": _field(35, from_state="proposed"),
+    "item rules hash wrong": _field(35, workflow_hash="0" * 64),
+    "evidence for no row": _detail(18, key="nope"),
+    "evidence by a member": _field(18, actor="member", roles="member"),
+    "evidence id not growing": _detail(20, evidence_id=1),
+    "evidence id a bool": _detail(18, evidence_id=True),
+    "supersede withdrawn": _copy(22, d={"evidence_id": 6, "supersedes": 3}),
+    "supersede superseded": _copy(
+        22,
+        d={"evidence_id": 6, "supersedes": 1, "key": "audit"},
+        item_ref="OF-01",
+        from_state="signed_off",
+        to_state="signed_off",
+    ),
+    "supersede another row": _copy(19, d={"evidence_id": 6, "supersedes": 4}),
+    "supersede a string": _copy(22, d={"evidence_id": 6, "supersedes": "4"}),
+    "withdraw twice": _copy(21, d={"withdrawal_id": 2}),
+    "withdraw not standing": _copy(21, d={"withdrawal_id": 2, "evidence_id": 2}),
+    "withdraw when signed off": _copy(
+        21, item_ref="OF-01", from_state="signed_off", to_state="signed_off", d={"withdrawal_id": 2, "evidence_id": 2}
+    ),
+    "edit wrong from": _detail(
+        23, changes=[{"change_id": 1, "field": "title", "from": "X", "to": "Y", "row_key": None}]
+    ),
+    "edit a state": _detail(
+        23, changes=[{"change_id": 1, "field": "state", "from": "proposed", "to": "Y", "row_key": None}]
+    ),
+    "row added twice": _detail(24, key="data", row_key="data"),
+    "row added when signed off": _copy(
+        24,
+        item_ref="OF-01",
+        from_state="signed_off",
+        to_state="signed_off",
+        d={"change_id": 9, "key": "more", "row_key": "more"},
+    ),
+    "reschedule wrong from": _detail(25, **{"from": "2020-01-01"}),
+    "reschedule no row": _detail(25, row_key="nope"),
+    "remove a row with evidence": _copy(26, d={"change_id": 9, "row_key": "data", "key": "data"}),
+    "remove when signed off": _copy(
+        26,
+        item_ref="OF-01",
+        from_state="signed_off",
+        to_state="signed_off",
+        d={"change_id": 9, "row_key": "audit", "key": "audit"},
+    ),
+    "item reschedule by a member": _field(27, actor="member", roles="member"),
+    "not an event": _field(35, event="approve2"),
+    "event from the wrong state": _copy(
+        28,
+        item_ref="OF-02",
+        from_state="challenged",
+        to_state="evidence_submitted",
+        d={"submission_id": 4, "bundle": "0", "evidence_ids": [4, 5]},
+    ),
+    "event to the wrong state": _field(35, to_state="signed_off"),
+    "a secretary may challenge": _field(35, actor="sec", roles="secretary"),
+    "signed event unsigned": _detail(29, signature=DROP),
+    "approve a cancelled meeting": _detail(29, meeting=DATA["records"][15]["detail"][9:19]),
+    "answers wrong": _detail(34, answers_challenges=[[1, "x"], [3, "y"]]),
+    "answers short": _detail(34, answers_challenges=[[1, "x"]]),
+    "answers legacy": _detail(34, answers_challenges=DROP, answers_challenge=1, response="Old form"),
+    "challenge id not growing": _detail(35, challenge_id=2),
+    "challenge reason missing": _detail(35, reason=DROP),
+    "approve not latest": _detail(29, submission_id=2),
+    "approve wrong digest": _detail(29, bundle="0" * 64),
+    "bundle ids wrong": _detail(30, evidence_ids=[3, 4]),
+    "bundle digest wrong": _detail(30, bundle="0" * 64),
+    "submission id not growing": _detail(30, submission_id=1),
+    "signer not current": _detail(29, signer=MEMBER_FP),
+    "recorded by a member": _detail(29, recorded_by="member"),
+    "recorded by the secretary": _detail(29, recorded_by="sec"),
+    "signature broken": _detail(29, signature="-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"),
+    "statement differs": _detail(
+        29, statement=json.loads(DATA["records"][28]["detail"])["statement"].replace("approve", "reopen")
+    ),
+    "signed after the record": _time(29, DATA["records"][27]["recorded_at"][:11] + "00:00:00.000000+00:00"),
+}
+
+# What replay says about each record broken as above: every problem, in order, word for word.
+EXPECTED: dict[str, list[tuple[int, str]]] = {
+    "time not canonical": [
+        (5, "its time '2026-11-29 13:34:36' is not canonical UTC (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
+    ],
+    "time missing": [(5, "its time None is not canonical UTC (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")],
+    "time goes back": [
+        (
+            5,
+            "its time 2026-01-01T00:00:00.000000+00:00 is earlier than the record before it "
+            "(2026-11-29T13:34:54.393312+00:00)",
+        )
+    ],
+    "outcome unknown": [(35, "its outcome 'maybe' is neither applied nor refused")],
+    "detail not json": [(35, "its detail is not JSON")],
+    "detail none": [(35, "its detail is not JSON")],
+    "detail a list": [(35, "its detail is not a JSON object")],
+    "detail lacks a field": [
+        (13, "it does not carry what a meeting.add record needs (KeyError: 'date')"),
+        (29, "it names the meeting on 2026-11-29, which is not a held meeting on the calendar then"),
+    ],
+    "seq not a number": [(0, "its detail is not JSON")],
+    "actor unknown": [(13, "its actor 'ghost' is not a user of the register at this point")],
+    "actor deactivated": [(36, "its actor 'clerk' was deactivated at this point and may do nothing")],
+    "roles claimed": [(13, "it claims roles 'chair' but sec holds 'secretary'")],
+    "role lacking": [(13, "member (member) may not add meetings: it needs secretary")],
+    "rules hash wrong": [(13, "its workflow hash is not that of the rules in force at this point of the chain")],
+    "pin does not parse": [
+        (36, "its workflow definitions do not parse (workflow <pinned x>: key 'initial' is missing.)")
+    ],
+    "pin by a member": [(36, "member (member) may not pin workflow rules: it needs chair or secretary")],
+    "propose by the chair": [(36, "chair (chair) may not propose workflow rules: it needs secretary")],
+    "propose and adopt": [],
+    "adopt unknown": [(36, "it adopts rules ffffffffffffffff… that no record proposed")],
+    "upgrade and copy": [],
+    "roles by the secretary": [],
+    "roles by a member": [(36, "member (member) may not apply database roles: it needs secretary")],
+    "user added twice": [(36, "it adds user 'member', who already exists")],
+    "user added by a member": [(36, "member (member) may not add users: it needs secretary")],
+    "role from wrong": [(7, "it says clerk held 'chair', but replay has 'member'")],
+    "role not following": [
+        (7, "its roles ['member'] for clerk do not follow from the change it records"),
+        (8, "it says clerk held 'member,secretary', but replay has 'member'"),
+        (8, "its roles ['secretary'] for clerk do not follow from the change it records"),
+    ],
+    "role emptied": [
+        (36, "it changes user 'clerk', who was already deactivated"),
+        (36, "its roles [] for clerk do not follow from the change it records"),
+    ],
+    "role for a stranger": [(36, "it changes user 'nobody', whom no earlier record added")],
+    "role for the deactivated": [(36, "it changes user 'clerk', who was already deactivated")],
+    "deactivated twice": [(36, "it changes user 'clerk', who was already deactivated")],
+    "key for a stranger": [
+        (10, "it registers a key for 'nobody', who is not a user at this point"),
+        (
+            29,
+            "it is signed with SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA, which is not a "
+            "current key of chair at this point",
+        ),
+    ],
+    "key not a key": [
+        (10, "its key is damaged: the key data is truncated; copy the whole line from the .pub file"),
+        (
+            29,
+            "it is signed with SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA, which is not a current "
+            "key of chair at this point",
+        ),
+    ],
+    "key fingerprint wrong": [
+        (
+            10,
+            "its key's fingerprint is SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA, not the "
+            "SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas it names",
+        )
+    ],
+    "key twice": [
+        (36, "it registers the key SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA, which was registered before")
+    ],
+    "revoke wrong key": [
+        (12, "it revokes key 2, which is not member's key SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA")
+    ],
+    "revoke unknown key id": [
+        (12, "it revokes key 7, which is not member's key SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas")
+    ],
+    "revoke another user's key": [
+        (12, "it revokes key 2, which is not chair's key SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas")
+    ],
+    "revoked twice": [
+        (36, "it revokes member's key SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas, which was already revoked")
+    ],
+    "meeting twice": [(36, "it adds a meeting on 2026-11-29, which is already on the calendar")],
+    "cancel no meeting": [
+        (16, "it takes the meeting on 2031-01-01 off the calendar, but no held meeting is on that date")
+    ],
+    "cancel cancelled": [
+        (36, "it takes the meeting on 2026-12-13 off the calendar, but no held meeting is on that date")
+    ],
+    "move onto a meeting": [
+        (15, "it moves a meeting to 2026-11-29, which is already on the calendar"),
+        (16, "it takes the meeting on 2026-12-13 off the calendar, but no held meeting is on that date"),
+    ],
+    "import row of no item": [
+        (17, "it adds a matrix row to item 'OF-09', which no earlier record registered"),
+        (18, "it adds evidence to OF-01 row 'audit', which the matrix does not have"),
+        (19, "it adds evidence to OF-01 row 'audit', which the matrix does not have"),
+        (20, "it adds evidence to OF-02 row 'data', which the matrix does not have"),
+        (22, "it adds evidence to OF-02 row 'data', which the matrix does not have"),
+        (33, "it adds evidence to OF-02 row 'data', which the matrix does not have"),
+    ],
+    "import item twice": [
+        (36, "it registers item 'OF-01', which already exists"),
+        (36, "it registers item 'OF-02', which already exists"),
+    ],
+    "import unknown kind": [
+        (17, "it registers OF-01 under workflow 'nope', which is not in the rules in force"),
+        (18, "its workflow hash is not that of the rules in force at this point of the chain"),
+        (18, "it moves OF-01 from 'proposed', but replay has it in '?'"),
+        (19, "its workflow hash is not that of the rules in force at this point of the chain"),
+        (19, "it moves OF-01 from 'proposed', but replay has it in '?'"),
+        (23, "it changes OF-02 title from 'Reduce caseloads', which it did not hold"),
+        (28, "its workflow hash is not that of the rules in force at this point of the chain"),
+        (28, "it moves OF-01 from 'proposed', but replay has it in '?'"),
+        (28, "'submit' is not an event of nope in the rules in force"),
+        (29, "its workflow hash is not that of the rules in force at this point of the chain"),
+        (29, "it moves OF-01 from 'evidence_submitted', but replay has it in '?'"),
+        (29, "'approve' is not an event of nope in the rules in force"),
+    ],
+    "item add": [],
+    "item add wrong state": [(36, "it registers OF-03 in state 'signed_off', not the workflow's initial state")],
+    "item add unknown kind": [
+        (36, "it registers OF-03 under workflow 'nope', which is not in the rules in force"),
+        (36, "it registers OF-03 in state 'proposed', not the workflow's initial state"),
+    ],
+    "item add by a member": [(36, "member (member) may not add items: it needs secretary")],
+    "no item unknown event": [(36, "it is an applied 'thing.do' record, which no version of signoff writes")],
+    "item unknown": [(35, "it names item 'OF-99', which no earlier record registered")],
+    "from state wrong": [(35, "it moves OF-02 from 'proposed', but replay has it in 'evidence_submitted'")],
+    "item rules hash wrong": [(35, "its workflow hash is not that of the rules in force at this point of the chain")],
+    "evidence for no row": [
+        (18, "it adds evidence to OF-01 row 'nope', which the matrix does not have"),
+        (
+            19,
+            "it supersedes evidence 1, which is not standing OF-01 audit evidence (another row's or "
+            "item's, or already superseded)",
+        ),
+        (28, "it freezes evidence [2], but OF-01's standing evidence is [1, 2]"),
+    ],
+    "evidence by a member": [(18, "member (member) may not add evidence: it needs secretary")],
+    "evidence id not growing": [
+        (20, "it makes evidence row 1, but ids only grow (the last was 2)"),
+        (
+            21,
+            "it withdraws evidence 3, which is not standing evidence of OF-02 (another item's, "
+            "or a later record supersedes it)",
+        ),
+    ],
+    "evidence id a bool": [
+        (18, "it makes evidence row True, but ids only grow (the last was 0)"),
+        (
+            19,
+            "it supersedes evidence 1, which is not standing OF-01 audit evidence (another row's or "
+            "item's, or already superseded)",
+        ),
+    ],
+    "supersede withdrawn": [
+        (36, "it moves OF-02 from 'proposed', but replay has it in 'challenged'"),
+        (36, "it supersedes evidence 3, which was withdrawn"),
+    ],
+    "supersede superseded": [
+        (
+            36,
+            "it supersedes evidence 1, which is not standing OF-01 audit evidence (another row's "
+            "or item's, or already superseded)",
+        )
+    ],
+    "supersede another row": [
+        (36, "it moves OF-01 from 'proposed', but replay has it in 'signed_off'"),
+        (
+            36,
+            "it supersedes evidence 4, which is not standing OF-01 audit evidence (another row's "
+            "or item's, or already superseded)",
+        ),
+    ],
+    "supersede a string": [
+        (36, "it moves OF-02 from 'proposed', but replay has it in 'challenged'"),
+        (
+            36,
+            "it supersedes evidence 4, which is not standing OF-02 data evidence (another row's or "
+            "item's, or already superseded)",
+        ),
+    ],
+    "withdraw twice": [
+        (36, "it moves OF-02 from 'proposed', but replay has it in 'challenged'"),
+        (36, "it withdraws evidence 3, which was already withdrawn"),
+    ],
+    "withdraw not standing": [
+        (36, "it moves OF-02 from 'proposed', but replay has it in 'challenged'"),
+        (
+            36,
+            "it withdraws evidence 2, which is not standing evidence of OF-02 (another item's, or "
+            "a later record supersedes it)",
+        ),
+    ],
+    "withdraw when signed off": [(36, "it withdraws evidence of OF-01, which is signed_off")],
+    "edit wrong from": [(23, "it changes OF-02 title from 'X', which it did not hold")],
+    "edit a state": [(23, "it changes OF-02 state from 'proposed', which it did not hold")],
+    "row added twice": [
+        (24, "it adds row 'data' to OF-02, which already has one"),
+        (25, "it changes OF-02 row 'plan', which the matrix does not have"),
+        (26, "it changes OF-02 row 'plan', which the matrix does not have"),
+    ],
+    "row added when signed off": [(36, "it adds a matrix row to OF-01, which is signed_off")],
+    "reschedule wrong from": [(25, "it moves OF-02 row 'plan' from 2020-01-01, but it was due 2026-12-19")],
+    "reschedule no row": [(25, "it changes OF-02 row 'nope', which the matrix does not have")],
+    "remove a row with evidence": [
+        (36, "it moves OF-02 from 'proposed', but replay has it in 'challenged'"),
+        (36, "it removes OF-02 row 'data', which has evidence"),
+    ],
+    "remove when signed off": [
+        (36, "it removes OF-01 row 'audit', which has evidence"),
+        (36, "it removes a matrix row of OF-01, which is signed_off"),
+    ],
+    "item reschedule by a member": [(27, "member (member) may not reschedule items: it needs secretary")],
+    "not an event": [(35, "'approve2' is not an event of ofsted-recommendation in the rules in force")],
+    "event from the wrong state": [
+        (36, "ofsted-recommendation does not allow submit from 'challenged'"),
+        (36, "its bundle digest is not the digest of OF-02's standing evidence at that point"),
+    ],
+    "event to the wrong state": [(35, "it moves OF-02 to 'signed_off', but challenge leads to 'challenged'")],
+    "a secretary may challenge": [],
+    "signed event unsigned": [(29, "approve is a signed decision in the rules in force, but it carries no signature")],
+    "approve a cancelled meeting": [
+        (29, "its signed statement says meeting '2026-11-29', but the record is for '2026-12-13'"),
+        (29, "it names the meeting on 2026-12-13, which is not a held meeting on the calendar then"),
+    ],
+    "answers wrong": [
+        (34, "it answers challenges [1, 3], but OF-02's open challenges are [1, 2]"),
+        (34, "it answers challenge 3, which is not an open challenge of OF-02"),
+    ],
+    "answers short": [(34, "it answers challenges [1], but OF-02's open challenges are [1, 2]")],
+    "answers legacy": [(34, "it answers challenges [1], but OF-02's open challenges are [1, 2]")],
+    "challenge id not growing": [(35, "it makes challenges row 2, but ids only grow (the last was 2)")],
+    "challenge reason missing": [],
+    "approve not latest": [(29, "it approves submission 2, which is not a frozen bundle of OF-01 (the latest)")],
+    "approve wrong digest": [(29, "it approves submission 1, which is not a frozen bundle of OF-01 (the latest)")],
+    "bundle ids wrong": [(30, "it freezes evidence [3, 4], but OF-02's standing evidence is [4]")],
+    "bundle digest wrong": [(30, "its bundle digest is not the digest of OF-02's standing evidence at that point")],
+    "submission id not growing": [(30, "it makes submissions row 1, but ids only grow (the last was 1)")],
+    "signer not current": [
+        (
+            29,
+            "it is signed with SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas, which is not a "
+            "current key of chair at this point",
+        )
+    ],
+    "recorded by a member": [(29, "it was recorded by 'member', who is not a secretary at this point")],
+    "recorded by the secretary": [],
+    "signature broken": [
+        (
+            29,
+            "its signature does not verify: the signature is truncated: use the whole .sig file as ssh-keygen wrote it",
+        )
+    ],
+    "statement differs": [
+        (
+            29,
+            "its signature does not verify: the signature does not sign this statement: the statement "
+            "was changed after signing, or the signature is for another one; sign the statement "
+            "again",
+        )
+    ],
+    "signed after the record": [
+        (
+            29,
+            "its time 2026-11-29T00:00:00.000000+00:00 is earlier than the record before it "
+            "(2026-11-29T13:34:54.613838+00:00)",
+        ),
+        (
+            29,
+            "its statement was signed at 2026-11-29T13:34:54Z, after the record's time "
+            "2026-11-29T00:00:00.000000+00:00",
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_replay_names_each_broken_record_and_why(name: str) -> None:
+    assert problems_after(MUTATIONS[name]) == EXPECTED[name]
