@@ -618,3 +618,172 @@ EXPECTED: dict[str, list[tuple[int, str]]] = {
 @pytest.mark.parametrize("name", list(MUTATIONS))
 def test_replay_names_each_broken_record_and_why(name: str) -> None:
     assert problems_after(MUTATIONS[name]) == EXPECTED[name]
+
+
+def _legacy(recs: list[Rec], schema: str = "0002") -> None:
+    set_detail(recs[0], schema=schema)
+
+
+def _baseline(seq: int, tables: dict[str, list[list[Any]]] | None = None) -> Rec:
+    """A register.baseline record carrying ``tables`` (rows as the store has them) as of the end."""
+    tables = DATA["tables"] if tables is None else tables
+    rows = {
+        name: [dict(zip(TABLES[name][0] + TABLES[name][1], key + values, strict=True)) for key, values in got]
+        for name, got in tables.items()
+    }
+    return {
+        "seq": seq, "recorded_at": LAST_AT, "actor": "sec", "roles": "secretary", "item_ref": None,
+        "event": "register.baseline", "from_state": None, "to_state": None, "outcome": "applied",
+        "detail": json.dumps({"tables": rows}), "workflow_hash": RULESET,
+    }  # fmt: skip
+
+
+def test_records_of_a_register_older_than_full_detail_are_only_listed_as_legacy() -> None:
+    recs = records()
+    _legacy(recs)
+    refused = dict(by_seq(recs, 28), seq=36, outcome="refused", recorded_at=LAST_AT)
+    r = replay([*recs, refused])
+    assert r.problems == []
+    assert r.full is False
+    assert r.legacy == list(range(1, 37))
+    assert r.applied == 35
+    assert isinstance(r.sink, Kept)
+    assert all(rows == {} for rows in r.sink.tables.values())
+
+
+@pytest.mark.parametrize("schema", ["0001", "0003"])
+def test_each_legacy_schema_is_legacy(schema: str) -> None:
+    recs = records()
+    _legacy(recs, schema)
+    assert replay(recs).full is False
+
+
+def test_a_later_init_record_does_not_decide_the_form() -> None:
+    recs = records()
+    _legacy(recs)
+    late = dict(recs[0], seq=2)
+    r = Replay()
+    r.feed(recs[0])
+    r.feed(late)
+    assert r.full is False
+    assert r.legacy == [1, 2]
+
+
+def test_a_baseline_takes_the_tables_and_replay_goes_on_in_full_from_it() -> None:
+    recs = records()
+    _legacy(recs)
+    more = {
+        "seq": 37, "recorded_at": LAST_AT, "actor": "chair", "roles": "chair", "item_ref": "OF-02",
+        "event": "challenge", "from_state": "challenged", "to_state": "challenged", "outcome": "applied",
+        "detail": json.dumps({"challenge_id": 4, "reason": "And the budget"}), "workflow_hash": OFSTED,
+    }  # fmt: skip
+    answer = {
+        "seq": 38, "recorded_at": LAST_AT, "actor": "sec", "roles": "secretary", "item_ref": "OF-02",
+        "event": "resubmit", "from_state": "challenged", "to_state": "evidence_submitted", "outcome": "applied",
+        "workflow_hash": OFSTED, "detail": json.dumps({
+            "answers_challenges": [[3, "Done"], [4, "Done too"]], "submission_id": 4, "evidence_ids": [4, 5],
+            "bundle": detail(by_seq(recs, 34))["bundle"],
+        }),
+    }  # fmt: skip
+    r = replay([*recs, _baseline(36), more, answer])
+    assert r.problems == []
+    assert r.full is True
+    assert r.legacy == list(range(1, 36))
+    want = copy.deepcopy(DATA["tables"])
+    for name in TABLES:
+        if name not in ("challenges", "submissions", "items"):
+            assert table(r, name) == want[name], name
+    challenges = table(r, "challenges")
+    assert [c[1][5:] for c in challenges] == [
+        ["Trend added", want["challenges"][0][1][6], "sec"],
+        ["Trend added", want["challenges"][1][1][6], "sec"],
+        ["Done", LAST_AT, "sec"],
+        ["Done too", LAST_AT, "sec"],
+    ]
+    assert challenges[3][1][:5] == ["OF-02", "challenge", LAST_AT, "chair", "And the budget"]
+    assert table(r, "submissions")[-1] == [[4], ["OF-02", "resubmit", LAST_AT, "sec", answer_bundle(answer), "4,5"]]
+    items = dict((k[0], v) for k, v in table(r, "items"))
+    assert items["OF-02"][5:7] == ["evidence_submitted", want["items"][1][1][6] + 2]
+
+
+def answer_bundle(rec: Rec) -> str:
+    return str(detail(rec)["bundle"])
+
+
+def test_a_baseline_hands_on_the_standing_evidence_and_the_latest_bundle() -> None:
+    recs = records()
+    _legacy(recs)
+    withdraw = copy.deepcopy(by_seq(recs, 21))
+    withdraw.update(seq=37, recorded_at=LAST_AT, from_state="challenged", to_state="challenged")
+    set_detail(withdraw, withdrawal_id=2, evidence_id=4)
+    again = copy.deepcopy(withdraw)
+    again.update(seq=38)
+    set_detail(again, withdrawal_id=3, evidence_id=1)
+    superseded = copy.deepcopy(withdraw)
+    superseded.update(seq=39, item_ref="OF-01", from_state="signed_off", to_state="signed_off")
+    set_detail(superseded, withdrawal_id=4, evidence_id=1)
+    r = replay([*recs, _baseline(36), withdraw, again, superseded])
+    assert r.problems == [
+        (38, "it withdraws evidence 1, which is not standing evidence of OF-02 (another item's, or a later record"
+         " supersedes it)"),
+        (39, "it withdraws evidence 1, which is not standing evidence of OF-01 (another item's, or a later record"
+         " supersedes it)"),
+        (39, "it withdraws evidence of OF-01, which is signed_off"),
+    ]  # fmt: skip
+
+
+def test_a_baseline_without_rules_in_force_leaves_none() -> None:
+    recs = records()
+    _legacy(recs)
+    tables = copy.deepcopy(DATA["tables"])
+    tables["meta"] = [row for row in tables["meta"] if row[0] != ["rules_in_force"]]
+    r = replay([*recs, _baseline(36, tables), _copy_of(recs, 13, 37, date="2031-01-01")])
+    assert r.problems == [(37, "it comes before any workflow rules were pinned")]
+
+
+def _copy_of(recs: list[Rec], seq: int, new: int, **d: Any) -> Rec:
+    rec = copy.deepcopy(by_seq(recs, seq))
+    rec.update(seq=new, recorded_at=LAST_AT)
+    set_detail(rec, **d)
+    return rec
+
+
+def test_a_baseline_in_a_register_with_full_detail_is_refused() -> None:
+    r = replay([*records(), _baseline(36)])
+    assert r.problems == [(36, "it is a baseline of the tables, but the records before it already carry full detail")]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [("{", "JSONDecodeError"), ("{}", "KeyError"), ('{"tables": []}', "AttributeError"),
+     ('{"tables": {"users": [{"name": "a"}], "evidence": [1]}}', "TypeError")],
+)  # fmt: skip
+def test_an_unreadable_baseline_is_named(body: str, error: str) -> None:
+    recs = records()
+    _legacy(recs)
+    base = _baseline(36)
+    base["detail"] = body
+    r = replay([*recs, base])
+    assert r.problems == [(36, f"its baseline of the tables cannot be read ({error})")]
+    assert r.full is False
+
+
+def test_a_baseline_with_ids_out_of_order_hands_them_on_in_order() -> None:
+    recs = records()
+    _legacy(recs)
+    tables = copy.deepcopy(DATA["tables"])
+    for name in STREAMED:
+        tables[name].reverse()
+    r = replay([*recs, _baseline(36, tables)])
+    assert r.problems == []
+    for name in STREAMED:
+        assert table(r, name) == DATA["tables"][name], name
+
+
+def test_a_record_before_the_rules_are_pinned_is_named() -> None:
+    recs = records()
+    meeting = _copy_of(recs, 13, 2)
+    r = replay([recs[0], dict(recs[2], seq=3), dict(meeting, seq=4)])
+    assert r.problems == [
+        (4, "it comes before any workflow rules were pinned"),
+    ]
