@@ -787,3 +787,119 @@ def test_a_record_before_the_rules_are_pinned_is_named() -> None:
     assert r.problems == [
         (4, "it comes before any workflow rules were pinned"),
     ]
+
+
+def _resigned(recs: list[Rec], seq: int, old: str, new: str) -> None:
+    """Record ``seq``'s statement with ``old`` replaced by ``new``, signed again with the chair's test key."""
+    from signing import sign_as
+
+    rec = by_seq(recs, seq)
+    statement = detail(rec)["statement"].replace(old, new)
+    set_detail(rec, statement=statement, signature=sign_as("chair")(statement.encode("utf-8")))
+
+
+def test_a_statement_signed_before_the_key_and_the_bundle_existed_is_named() -> None:
+    recs = records()
+    stamp = detail(by_seq(recs, 29))["statement"].split("time: ")[1].strip()
+    _resigned(recs, 29, stamp, "2026-01-01T00:00:00Z")
+    assert replay(recs).problems == [
+        (29, "its statement was signed at 2026-01-01T00:00:00Z, before the key was registered"),
+        (29, "its statement was signed at 2026-01-01T00:00:00Z, before the evidence it names was frozen"),
+    ]
+
+
+def test_a_statement_signed_again_as_it_was_verifies() -> None:
+    recs = records()
+    _resigned(recs, 29, "item: OF-01", "item: OF-01")
+    r = replay(recs)
+    assert r.problems == []
+    assert r.signed == 1
+
+
+def test_a_statement_that_says_something_else_is_named_field_by_field() -> None:
+    recs = records()
+    _resigned(recs, 29, "actor: chair", "actor: sec")
+    assert replay(recs).problems == [(29, "its signed statement says actor 'sec', but the record is for 'chair'")]
+
+
+def test_a_register_s_evidence_limit_is_rebuilt() -> None:
+    recs = records()
+    set_detail(recs[0], max_evidence_mib=25)
+    r = replay(recs)
+    assert r.problems == []
+    assert r.rows()["meta"][("max_evidence_mib",)] == ("25",)
+    assert set(r.rows()["meta"]) == {("database_id",), ("created_at",), ("rules_in_force",), ("max_evidence_mib",)}
+
+
+def test_an_init_record_whose_detail_is_not_json_is_read_as_full_detail() -> None:
+    recs = records()
+    recs[0]["detail"] = "{"
+    r = replay(recs[:1])
+    assert r.full is True
+    assert r.problems == [(1, "its detail is not JSON")]
+
+
+def test_an_item_added_without_a_due_date_takes_its_first_reschedule_as_its_original_due() -> None:
+    recs = records()
+    add = {
+        "seq": 36, "recorded_at": LAST_AT, "actor": "sec", "roles": "secretary", "item_ref": "OF-03",
+        "event": "item.add", "from_state": None, "to_state": "proposed", "outcome": "applied",
+        "detail": json.dumps({"kind": "ofsted-recommendation", "title": "New"}), "workflow_hash": OFSTED,
+    }  # fmt: skip
+    move = copy.deepcopy(by_seq(recs, 27))
+    move.update(seq=37, recorded_at=LAST_AT, item_ref="OF-03")
+    set_detail(move, reschedule_id=2, from_due=None, to_due="2027-05-01")
+    r = replay([*recs, add, move])
+    assert r.problems == []
+    item = r.rows()["items"][("OF-03",)]
+    assert item[3:5] == ("2027-05-01", "2027-05-01")
+    assert item[:3] == ("ofsted-recommendation", "New", None)
+    assert item[5:] == ("proposed", 1, LAST_AT, LAST_AT)
+
+
+def test_rules_whose_digest_is_not_the_one_named_are_named() -> None:
+    recs = records()
+    pin = copy.deepcopy(by_seq(recs, 2))
+    pin.update(seq=36, recorded_at=LAST_AT)
+    set_detail(pin, ruleset="ab" * 32)
+    r = replay([*recs, pin])
+    assert r.problems == [(36, f"its workflow definitions digest to {RULESET[:16]}…, not {'ab' * 8}…")]
+    assert r.rows()["meta"][("rules_in_force",)] == ("ab" * 32,)
+
+
+def test_a_decision_the_rules_do_not_sign_is_counted_unsigned() -> None:
+    from signoff.engine.workflow import rules_from_sources
+
+    recs = records()
+    pin = copy.deepcopy(by_seq(recs, 2))
+    workflows = detail(pin)["workflows"]
+    for spec in workflows.values():
+        spec["source"] = spec["source"].replace("signed = true\n", "")
+    rules = rules_from_sources({name: spec["source"] for name, spec in workflows.items()})
+    pin.update(seq=36, recorded_at=LAST_AT, workflow_hash=rules.digest)
+    set_detail(pin, workflows=workflows, ruleset=rules.digest)
+    approve = copy.deepcopy(by_seq(recs, 29))
+    approve.update(seq=37, recorded_at=LAST_AT, workflow_hash=rules.digest)
+    set_detail(approve, signature=DROP, statement=DROP, signer=DROP)
+    recs[28:29] = []
+    for n, rec in enumerate(recs, 1):
+        rec["seq"] = n
+    pin["seq"], approve["seq"] = 35, 36
+    r = replay([*recs, pin, approve])
+    assert r.problems == []
+    assert (r.signed, r.unsigned) == (0, 1)
+
+
+def test_a_baseline_that_makes_a_row_twice_hands_it_on_once() -> None:
+    recs = records()
+    _legacy(recs)
+    tables = copy.deepcopy(DATA["tables"])
+    for name in ("challenges", "evidence"):
+        tables[name].append(copy.deepcopy(tables[name][0]))
+    r = replay([*recs, _baseline(36, tables)])
+    assert r.problems == [
+        (36, "it makes evidence row 1, but ids only grow (the last was 1)"),
+        (36, "it makes challenges row 1, but ids only grow (the last was 1)"),
+    ]
+    for name in STREAMED:
+        assert table(r, name) == DATA["tables"][name], name
