@@ -97,7 +97,7 @@ def test_every_kind_of_record_has_its_group() -> None:
         "people": ["user.add", "user.role", "user.deactivate"],
         "rules": ["workflow.pin", "workflow.propose", "workflow.adopt"],
     }
-    assert KINDS == {event: group for group, events in groups.items() for event in events}
+    assert {event: group for group, events in groups.items() for event in events} == KINDS
     assert sorted(set(KINDS.values())) == [
         "calendar", "challenge", "decision", "evidence", "people", "register", "rules", "timescale",
     ]  # fmt: skip
