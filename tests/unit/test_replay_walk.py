@@ -896,7 +896,9 @@ def test_a_baseline_that_makes_a_row_twice_hands_it_on_once() -> None:
     _legacy(recs)
     tables = copy.deepcopy(DATA["tables"])
     for name in ("challenges", "evidence"):
-        tables[name].append(copy.deepcopy(tables[name][0]))
+        twin = copy.deepcopy(tables[name][0])
+        twin[1][4] = "another"  # the same id, other values: the first made is the one kept
+        tables[name].append(twin)
     r = replay([*recs, _baseline(36, tables)])
     assert r.problems == [
         (36, "it makes evidence row 1, but ids only grow (the last was 1)"),
@@ -904,3 +906,63 @@ def test_a_baseline_that_makes_a_row_twice_hands_it_on_once() -> None:
     ]
     for name in STREAMED:
         assert table(r, name) == DATA["tables"][name], name
+
+
+def test_a_signature_whose_seq_does_not_grow_is_named_at_its_own_seq() -> None:
+    recs = records()
+    again = copy.deepcopy(by_seq(recs, 29))
+    again["recorded_at"] = LAST_AT
+    problems = replay([*recs, again]).problems
+    assert (29, "it makes signatures row 29, but ids only grow (the last was 29)") in problems
+
+
+def test_a_baseline_from_before_a_table_existed_reads_it_as_empty() -> None:
+    recs = records()
+    _legacy(recs)
+    tables = {name: rows for name, rows in DATA["tables"].items() if name not in ("withdrawals", "item_changes")}
+    r = replay([*recs, _baseline(36, tables)])
+    assert r.problems == []
+    assert table(r, "withdrawals") == []
+    assert table(r, "evidence") == DATA["tables"]["evidence"]
+
+
+def test_a_baseline_hands_on_each_item_s_latest_frozen_bundle() -> None:
+    recs = records()
+    _legacy(recs)
+    tables = copy.deepcopy(DATA["tables"])
+    tables["challenges"] = tables["challenges"][:2]
+    of02 = next(row for row in tables["items"] if row[0] == ["OF-02"])
+    of02[1][5] = "evidence_submitted"
+    sub = tables["submissions"][-1]
+    meeting = DATA["tables"]["meetings"][0][0][0]
+    approve = {
+        "seq": 37, "recorded_at": LAST_AT, "actor": "chair", "roles": "chair", "item_ref": "OF-02",
+        "event": "approve", "from_state": "evidence_submitted", "to_state": "signed_off", "outcome": "applied",
+        "workflow_hash": OFSTED,
+        "detail": json.dumps({"approval_id": 2, "submission_id": sub[0][0], "bundle": sub[1][4], "meeting": meeting}),
+    }  # fmt: skip
+    r = replay([*recs, _baseline(36, tables), approve])
+    assert r.problems == [(37, "approve is a signed decision in the rules in force, but it carries no signature")]
+
+
+def test_a_forged_baseline_whose_rows_contradict_each_other_is_named_not_a_crash() -> None:
+    recs = records()
+    _legacy(recs)
+    tables = copy.deepcopy(DATA["tables"])
+    cols = TABLES["evidence"][1]
+    stray = copy.deepcopy(tables["evidence"][0])
+    stray[1][cols.index("ref")] = "OF-09"
+    stray[1][cols.index("supersedes_id")] = 99
+    tables["evidence"].append(stray)
+    stray_superseding = copy.deepcopy(tables["evidence"][-2])
+    stray_superseding[0] = [6]
+    stray_superseding[1][cols.index("supersedes_id")] = 99
+    tables["evidence"].append(stray_superseding)
+    wcols = TABLES["withdrawals"][1]
+    for wid, ev, ref in ((2, 1, "OF-01"), (3, 1, "OF-09"), (4, 77, "OF-01")):
+        row = [None] * len(wcols)
+        row[wcols.index("evidence_id")], row[wcols.index("ref")] = ev, ref
+        tables["withdrawals"].append([[wid], row])
+    r = replay([*recs, _baseline(36, tables)])
+    assert r.problems == [(36, "it makes evidence row 1, but ids only grow (the last was 1)")]
+    assert r.full is True
