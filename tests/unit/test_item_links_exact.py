@@ -84,11 +84,11 @@ def test_a_malformed_record_does_not_move_the_item_on() -> None:
 
 
 def test_records_without_links_are_noted_and_never_accepted_silently() -> None:
-    links = fed(rec(3, "A"), rec(4, "B"), rec(5, "A", 3), rec(7, "C", 2), rec(8, "D", 1), rec(9, "A", 5))
-    assert links.unlinked == [3, 4]
+    links = fed(rec(3, "A"), rec(4, "B"), rec(5, "A", 3), rec(6, "E"), rec(7, "C", 2), rec(8, "D", 1), rec(9, "A", 5))
+    assert links.unlinked == [3, 4, 6]
     assert links.broken == []
     assert links.notes() == [
-        "2 item record(s) (from record 3 to 4) were written before records carried item links: the file cannot"
+        "3 item record(s) (from record 3 to 6) were written before records carried item links: the file cannot"
         " prove none is missing between them",
         "C starts after its record 2, which is before the file begins",
         "D starts after its record 1, which is before the file begins",
