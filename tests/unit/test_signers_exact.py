@@ -98,3 +98,10 @@ def test_the_wire_encoding() -> None:
     assert r.raw(2) == b"xy"
     assert r.remaining == 0
     assert WireReader(b"").raw(0) == b""
+
+
+def test_ssh_time_is_utc_whatever_the_local_zone() -> None:
+    from conftest import local_zone
+
+    with local_zone("Pacific/Kiritimati"):
+        assert ssh_time(AT) == "20261201093000Z"

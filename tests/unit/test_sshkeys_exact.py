@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
-from signing import user_key
+from signing import key_file, user_key
 
 from signoff.domain.sshkeys import (
     PublicKey,
     check_key_pair,
     ed25519_blob,
     key_from_blob,
+    load_private_key,
     parse_public_key,
     private_key_is_encrypted,
 )
@@ -100,3 +102,45 @@ def test_a_key_pair_that_does_not_match_is_refused_in_words() -> None:
     with pytest.raises(Refused) as caught:
         check_key_pair(mine, other.public)
     assert str(caught.value).startswith("the key file holds the key ")
+
+
+NOT_PRIVATE = (
+    "is not an OpenSSH private key (it should begin '-----BEGIN OPENSSH PRIVATE KEY-----'): "
+    "give the private key file made by ssh-keygen, e.g. ~/.ssh/id_ed25519."
+)
+DAMAGED = "the file id is damaged: it does not decode as an OpenSSH private key."
+
+
+def encrypted(data: bytes) -> bool:
+    return private_key_is_encrypted(data, "the file id")
+
+
+def not_readable(data: bytes) -> str:
+    with pytest.raises(BadInput) as caught:
+        encrypted(data)
+    return str(caught.value)
+
+
+def test_a_private_key_file_is_read_whole(tmp_path: Path) -> None:
+    data = key_file(tmp_path, "chair").read_bytes()
+    assert data.count(b"\n") > 3  # the body is wrapped over several lines
+    assert encrypted(data) is False
+    assert encrypted(b"  " + data + b"\n\n") is False
+    assert load_private_key(data).public == user_key("chair").public
+    assert load_private_key(data, "ignored for a key without one").public == user_key("chair").public
+    begin, _, rest = data.partition(b"\n")
+    assert not_readable(begin + b"\n!" + rest) == DAMAGED  # not base64, even where the rest is
+    assert not_readable(data.replace(b"-----END OPENSSH PRIVATE KEY-----", b"")) == f"the file id {NOT_PRIVATE}"
+    assert not_readable(b"AAAA\n-----END OPENSSH PRIVATE KEY-----") == f"the file id {NOT_PRIVATE}"
+    assert not_readable(b"ssh-ed25519 AAAA") == (
+        "the file id is a public key: give the private key file, the one without .pub."
+    )
+    plain = (
+        b"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        + base64.b64encode(b"not-the-magic")
+        + (b"\n-----END OPENSSH PRIVATE KEY-----")
+    )
+    assert not_readable(plain) == DAMAGED
+    with pytest.raises(BadInput) as caught:
+        load_private_key(b"junk", source="the file id")
+    assert str(caught.value) == f"the file id {NOT_PRIVATE}"
