@@ -144,3 +144,32 @@ def test_a_private_key_file_is_read_whole(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as caught:
         load_private_key(b"junk", source="the file id")
     assert str(caught.value) == f"the file id {NOT_PRIVATE}"
+
+
+def test_a_key_line_is_named_the_public_key_by_default() -> None:
+    with pytest.raises(BadInput) as caught:
+        parse_public_key("")
+    assert str(caught.value) == (
+        "the public key is empty: give the .pub file made by ssh-keygen, e.g. ~/.ssh/id_ed25519.pub."
+    )
+
+
+def test_a_private_key_of_another_kind_or_damaged_inside_is_named(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    ecdsa = ec.generate_private_key(ec.SECP256R1()).private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+    # The cryptography installed names its class ECPrivateKey, which sshkeys._PRIVATE_KINDS does not list
+    # (it lists EllipticCurvePrivateKey), so the key is named generically: update this when that is fixed.
+    with pytest.raises(BadInput) as caught:
+        load_private_key(ecdsa, source="the file id")
+    assert str(caught.value) == (
+        "the file id holds a non-Ed25519 key; signoff accepts only Ed25519 keys: "
+        "make an Ed25519 key with 'ssh-keygen -t ed25519'."
+    )
+    data = key_file(tmp_path, "chair").read_bytes()
+    lines = data.splitlines()
+    damaged = b"\n".join([*lines[:2], *lines[-1:]])  # the header survives, the key inside does not
+    with pytest.raises(BadInput) as caught:
+        load_private_key(damaged, source="the file id")
+    assert str(caught.value) == DAMAGED
