@@ -209,6 +209,13 @@ MUTATIONS: dict[str, Callable[[list[Rec]], None]] = {
         7, d={"from_roles": "secretary", "roles": ["secretary", "member"], "add": "member"}
     ),
     "deactivated twice": _copy(9),
+    "role by a member": _copy(
+        7,
+        actor="member",
+        roles="member",
+        d={"from_roles": "secretary", "roles": ["secretary", "member"], "add": "member"},
+    ),
+    "deactivate by a member": _copy(9, actor="member", roles="member"),
     "key for a stranger": _detail(10, user="nobody"),
     "key not a key": _detail(10, key="ssh-ed25519 AAAA"),
     "key fingerprint wrong": _detail(10, fingerprint=MEMBER_FP),
@@ -331,6 +338,14 @@ MUTATIONS: dict[str, Callable[[list[Rec]], None]] = {
 
 # What replay says about each record broken as above: every problem, in order, word for word.
 EXPECTED: dict[str, list[tuple[int, str]]] = {
+    "role by a member": [
+        (36, "member (member) may not change users: it needs secretary"),
+        (36, "it changes user 'clerk', who was already deactivated"),
+    ],
+    "deactivate by a member": [
+        (36, "member (member) may not deactivate users: it needs secretary"),
+        (36, "it changes user 'clerk', who was already deactivated"),
+    ],
     "time not canonical": [
         (5, "its time '2026-11-29 13:34:36' is not canonical UTC (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
     ],
