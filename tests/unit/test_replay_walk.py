@@ -216,6 +216,24 @@ MUTATIONS: dict[str, Callable[[list[Rec]], None]] = {
         d={"from_roles": "secretary", "roles": ["secretary", "member"], "add": "member"},
     ),
     "deactivate by a member": _copy(9, actor="member", roles="member"),
+    "submit by a member": _field(28, actor="member", roles="member"),
+    "submit with no evidence ever": _both(
+        _append(
+            event="item.add",
+            item_ref="OF-03",
+            to_state="proposed",
+            workflow_hash=OFSTED,
+            d={"kind": "ofsted-recommendation", "title": "New"},
+        ),
+        _append(
+            event="submit",
+            item_ref="OF-03",
+            from_state="proposed",
+            to_state="evidence_submitted",
+            workflow_hash=OFSTED,
+            d={"submission_id": 4, "bundle": "0" * 64, "evidence_ids": []},
+        ),
+    ),
     "key for a stranger": _detail(10, user="nobody"),
     "key not a key": _detail(10, key="ssh-ed25519 AAAA"),
     "key fingerprint wrong": _detail(10, fingerprint=MEMBER_FP),
@@ -338,6 +356,10 @@ MUTATIONS: dict[str, Callable[[list[Rec]], None]] = {
 
 # What replay says about each record broken as above: every problem, in order, word for word.
 EXPECTED: dict[str, list[tuple[int, str]]] = {
+    "submit by a member": [(28, "member (member) may not submit: it needs secretary")],
+    "submit with no evidence ever": [
+        (37, "its bundle digest is not the digest of OF-03's standing evidence at that point")
+    ],
     "role by a member": [
         (36, "member (member) may not change users: it needs secretary"),
         (36, "it changes user 'clerk', who was already deactivated"),
@@ -981,3 +1003,10 @@ def test_a_forged_baseline_whose_rows_contradict_each_other_is_named_not_a_crash
     r = replay([*recs, _baseline(36, tables)])
     assert r.problems == [(36, "it makes evidence row 1, but ids only grow (the last was 1)")]
     assert r.full is True
+
+
+def test_a_signed_decision_without_a_signature_is_counted_unsigned() -> None:
+    recs = records()
+    set_detail(by_seq(recs, 29), signature=DROP)
+    r = replay(recs)
+    assert (r.signed, r.unsigned) == (0, 1)
