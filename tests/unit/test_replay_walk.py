@@ -1010,3 +1010,28 @@ def test_a_signed_decision_without_a_signature_is_counted_unsigned() -> None:
     set_detail(by_seq(recs, 29), signature=DROP)
     r = replay(recs)
     assert (r.signed, r.unsigned) == (0, 1)
+
+
+def test_the_old_single_answer_form_records_its_response() -> None:
+    recs = records()[:32]  # up to the two challenges of OF-02
+    recs = [r for r in recs if r["seq"] != 32]
+    answer = copy.deepcopy(DATA["records"][33])
+    answer["seq"] = 32
+    set_detail(answer, answers_challenges=DROP, answers_challenge=1, response="Old form", evidence_ids=[4])
+    set_detail(answer, bundle=detail(by_seq(records(), 30))["bundle"])
+    r = replay([*recs, answer])
+    assert r.problems == []
+    assert table(r, "challenges")[0][1][5:] == ["Old form", answer["recorded_at"], "sec"]
+
+
+def test_answers_to_an_item_with_no_open_challenge_are_named() -> None:
+    recs = records()[:30]
+    answer = copy.deepcopy(DATA["records"][33])
+    answer.update(seq=31, from_state="evidence_submitted")
+    set_detail(answer, evidence_ids=[4], bundle=detail(by_seq(recs, 30))["bundle"], submission_id=3)
+    assert replay([*recs, answer]).problems == [
+        (31, "ofsted-recommendation does not allow resubmit from 'evidence_submitted'"),
+        (31, "it answers challenges [1, 2], but OF-02's open challenges are []"),
+        (31, "it answers challenge 1, which is not an open challenge of OF-02"),
+        (31, "it answers challenge 2, which is not an open challenge of OF-02"),
+    ]
