@@ -139,11 +139,18 @@ def parse_public_key(text: str, source: str = "the public key") -> PublicKey:
 _PRIVATE_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _PRIVATE_END = b"-----END OPENSSH PRIVATE KEY-----"
 _PRIVATE_MAGIC = b"openssh-key-v1\x00"
-_PRIVATE_KINDS = {
-    "RSAPrivateKey": "an RSA key",
-    "EllipticCurvePrivateKey": "an ECDSA key",
-    "DSAPrivateKey": "a DSA key",
-}
+def _private_kind(key: object) -> str:
+    """What a private key other than Ed25519 is, in words (by class, whatever the backend calls it)."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+
+    for cls, kind in (
+        (rsa.RSAPrivateKey, "an RSA key"),
+        (ec.EllipticCurvePrivateKey, "an ECDSA key"),
+        (dsa.DSAPrivateKey, "a DSA key"),
+    ):
+        if isinstance(key, cls):
+            return kind
+    return "a non-Ed25519 key"
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,7 +218,7 @@ def load_private_key(data: bytes, passphrase: str | bytes | None = None, source:
             ) from None
         raise BadInput(f"{source} is damaged: it does not decode as an OpenSSH private key.") from None
     if not isinstance(key, Ed25519PrivateKey):
-        kind = _PRIVATE_KINDS.get(type(key).__name__, "a non-Ed25519 key")
+        kind = _private_kind(key)
         raise BadInput(f"{source} holds {kind}; signoff accepts only Ed25519 keys: {_MAKE_ONE}.")
     raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return SigningKey(PublicKey(ed25519_blob(raw)), key)

@@ -1035,3 +1035,14 @@ def test_answers_to_an_item_with_no_open_challenge_are_named() -> None:
         (31, "it answers challenge 1, which is not an open challenge of OF-02"),
         (31, "it answers challenge 2, which is not an open challenge of OF-02"),
     ]
+
+
+def test_a_pin_that_does_not_hold_is_reported_not_a_crash_at_the_next_transition() -> None:
+    """With the first pin's digest forged, every later record is judged without rules: each is named,
+    and replay walks on to the end instead of stopping at the first transition."""
+    recs = records()
+    set_detail(by_seq(recs, 2), ruleset="0" * 64)
+    r = replay(recs)
+    seqs = {seq for seq, _ in r.problems}
+    assert 2 in seqs
+    assert max(seqs) > 2  # the records after it were still walked and judged

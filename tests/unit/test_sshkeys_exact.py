@@ -159,12 +159,10 @@ def test_a_private_key_of_another_kind_or_damaged_inside_is_named(tmp_path: Path
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
     ecdsa = ec.generate_private_key(ec.SECP256R1()).private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
-    # The cryptography installed names its class ECPrivateKey, which sshkeys._PRIVATE_KINDS does not list
-    # (it lists EllipticCurvePrivateKey), so the key is named generically: update this when that is fixed.
     with pytest.raises(BadInput) as caught:
         load_private_key(ecdsa, source="the file id")
     assert str(caught.value) == (
-        "the file id holds a non-Ed25519 key; signoff accepts only Ed25519 keys: "
+        "the file id holds an ECDSA key; signoff accepts only Ed25519 keys: "
         "make an Ed25519 key with 'ssh-keygen -t ed25519'."
     )
     data = key_file(tmp_path, "chair").read_bytes()
