@@ -26,11 +26,12 @@ pytestmark = [
 
 TESTS = Path(__file__).resolve().parents[1]
 HOLDER = """
-import threading
+import time
 
 def test_hold_the_cluster(pg_cluster):
     print("CLUSTER-UP", flush=True)
-    threading.Event().wait()  # until the run is ended from outside
+    while True:  # until the run is ended from outside (a sleep is where a Ctrl-C lands at once)
+        time.sleep(0.05)
 """
 
 
@@ -102,7 +103,13 @@ def test_an_interrupted_run_leaves_no_cluster_running(tmp_path: Path, how: signa
     state = tmp_path / "state"
     run, record, postmaster = _start_holder(tmp_path, state)
     run.send_signal(how)
-    run.wait(timeout=120)
+    try:
+        run.wait(timeout=300)  # a guard against a hang, not a speed limit
+    except subprocess.TimeoutExpired:
+        run.kill()
+        raise AssertionError(
+            f"the run did not end after {how.name}: {run.stdout.read() if run.stdout else ''}"
+        ) from None
     _wait_for(lambda: not _running(postmaster), "the interrupted run's postmaster is still running")
     _wait_for(lambda: not list(state.glob("*.json")), "the cluster's record was not cleared")
     assert not Path(str(record["root"])).exists()
