@@ -26,7 +26,12 @@ pytestmark = [
 
 TESTS = Path(__file__).resolve().parents[1]
 HOLDER = """
+import signal
 import time
+
+# A run started from a terminal takes Ctrl-C; one started under pytest-xdist inherits its worker's
+# ignored SIGINT, which Python then leaves ignored, so the holder takes it back as a terminal would.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def test_hold_the_cluster(pg_cluster):
     print("CLUSTER-UP", flush=True)
