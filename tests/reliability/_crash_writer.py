@@ -27,17 +27,23 @@ from signoff.services.evidence import add_evidence
 from signoff.services.matrix import import_matrix
 
 
+def say(line: str) -> None:
+    """One line in one write: print() writes the text and its newline apart when output is unbuffered
+    (PYTHONUNBUFFERED), so a writer killed between the two would leave a line the next one runs into."""
+    os.write(1, (line + "\n").encode())
+
+
 def write(db: Path, run: str, seed: int, bulk: bool) -> None:
     rnd = random.Random(seed)
     today = dt.date.today()
-    print(f"ready {os.getpid()}", flush=True)  # the kill's clock starts now, whatever the machine's load
+    say(f"ready {os.getpid()}")  # the kill's clock starts now, whatever the machine's load
     if bulk:
         csv_path = db.with_name(f"bulk-{run}.csv")
         lines = ["item_ref,item_kind,item_title,item_due,evidence_key,evidence_description,present_by"]
         lines += [f"B{run}-{n},ofsted-recommendation,Bulk {n},,k1,Row {n},{today}" for n in range(4000)]
         csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         import_matrix(db, "sec", csv_path)
-        print(f"ack bulk-{run} bulk", flush=True)
+        say(f"ack bulk-{run} bulk")
     for i in range(100_000):
         token = f"r{run}-{i}"
         ref = f"IT-{rnd.randrange(6)}"
@@ -54,7 +60,7 @@ def write(db: Path, run: str, seed: int, bulk: bool) -> None:
                 fire_event(db, "sec-0", ref, "resubmit", response=token)
         except Refused:
             pass  # refused attempts are acknowledged too: their audit record was committed
-        print(f"ack {token} {kind}", flush=True)
+        say(f"ack {token} {kind}")
 
 
 def main() -> int:
@@ -69,7 +75,7 @@ def main() -> int:
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
-        print(f"exit {pid} {status}", flush=True)
+        say(f"exit {pid} {status}")
     return 0
 
 
