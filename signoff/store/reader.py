@@ -129,13 +129,3 @@ class SqliteReader(Reader):
     def quick_check(self) -> str:
         rows = self.all("PRAGMA quick_check")
         return "; ".join(str(next(iter(r.values()))) for r in rows)
-
-    def byte_batches(self, sql: str, params: Sequence[Any] = (), size: int = 4096) -> Iterator[list[tuple[Any, ...]]]:
-        """Like ``batches``, with text columns as UTF-8 bytes: an export that only moves SQLite's
-        rendered lines to a file skips decoding and re-encoding every one of them."""
-        previous = self.conn.text_factory
-        self.conn.text_factory = bytes
-        try:
-            yield from self.batches(sql, params, size)
-        finally:
-            self.conn.text_factory = previous
