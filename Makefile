@@ -30,6 +30,7 @@ system-deps:
 test: $(BIN)/python system-deps
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
@@ -38,5 +39,6 @@ test: $(BIN)/python system-deps
 test-fast: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 -m "not slow"

@@ -139,6 +139,8 @@ def parse_public_key(text: str, source: str = "the public key") -> PublicKey:
 _PRIVATE_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _PRIVATE_END = b"-----END OPENSSH PRIVATE KEY-----"
 _PRIVATE_MAGIC = b"openssh-key-v1\x00"
+
+
 def _private_kind(key: object) -> str:
     """What a private key other than Ed25519 is, in words (by class, whatever the backend calls it)."""
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
