@@ -9,16 +9,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import marshal
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from signoff import clock
 from signoff.domain.names import name_fold
-from signoff.domain.rag import ItemStatus, judge
+from signoff.domain.rag import ItemStatus, Judge
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
 from signoff.store.location import DbRef
@@ -82,6 +81,9 @@ _ITEM_STATUS_COLUMNS = (
     "missed_meeting",
     "latest_submission_at",
 )
+_SHOWN_COLUMNS = _ITEM_STATUS_COLUMNS[1:-1]  # what a view shows of each row: not the id, not the submission
+_SUBMITTED = len(_ITEM_STATUS_COLUMNS) - 1  # the latest submission's place in a row
+_NO_FLOW: tuple[frozenset[str], int] = (frozenset(), 28)  # an item of a workflow no longer in force
 RAG_ORDER = ("red", "amber", "green")
 
 
@@ -106,28 +108,39 @@ class _HeldMeetings:
         return self.dates[at] if at < len(self.dates) else None
 
 
-def _judge(
-    row: dict[str, Any], flows: dict[str, workflows.Workflow], today: dt.date, held: _HeldMeetings
-) -> dict[str, Any]:
-    wf = flows.get(row["kind"])
-    submitted_at = row.pop("latest_submission_at")
-    if row["state"] == "evidence_submitted":
-        row["missed_meeting"] = held.first_since(submitted_at)
-    status = ItemStatus(
-        state=row["state"],
-        final=bool(wf and row["state"] in wf.final),
-        due=row["due"],
-        next_uncovered=row["next_uncovered"],
-        last_transition_at=row["last_transition_at"],
-        limbo_days=wf.limbo_days if wf else 28,
-        challenges=row["challenges"],
-        measures_missed=row["measures_missed"],
-        missed_meeting=row["missed_meeting"],
-    )
-    row["rag"], row["rag_reasons"], row["limbo"] = judge(status, today)
-    row["slipped"] = bool(row["original_due"] and row["due"] and row["due"] > row["original_due"])
-    row.pop("id", None)
-    return row
+class _Judging:
+    """The board's judgement of item rows on one day: the workflows' finals and limbo limits looked up
+    once, the rule itself in ``domain.rag`` (one definition for every view)."""
+
+    def __init__(self, r: Reader, flows: dict[str, workflows.Workflow], today: dt.date) -> None:
+        self.held = _HeldMeetings(r, today)
+        self.judge = Judge(today)
+        self.kinds = {name: (frozenset(wf.final), wf.limbo_days) for name, wf in flows.items()}
+
+    def __call__(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """One row of _ITEM_STATUS_SQL as the views show it: its columns (less the id and the latest
+        submission), then rag, rag_reasons, limbo and slipped."""
+        row = dict(zip(_SHOWN_COLUMNS, values[1:_SUBMITTED], strict=True))
+        state = row["state"]
+        if state == "evidence_submitted":
+            row["missed_meeting"] = self.held.first_since(values[_SUBMITTED])
+        finals, limbo_days = self.kinds.get(row["kind"], _NO_FLOW)
+        row["rag"], row["rag_reasons"], row["limbo"] = self.judge(
+            ItemStatus(
+                state,
+                state in finals,
+                row["due"],
+                row["next_uncovered"],
+                row["last_transition_at"],
+                limbo_days,
+                row["challenges"],
+                row["measures_missed"],
+                row["missed_meeting"],
+            )
+        )
+        due, original = row["due"], row["original_due"]
+        row["slipped"] = bool(original and due and due > original)
+        return row
 
 
 def item_rows(
@@ -201,11 +214,10 @@ def item_rows_in(r: Reader, state: str | None, kind: str | None) -> Iterator[dic
 def _judged(
     r: Reader, sql: str, params: dict[str, Any], flows: dict[str, workflows.Workflow], today: dt.date
 ) -> Iterator[dict[str, Any]]:
-    names = _ITEM_STATUS_COLUMNS
-    held = _HeldMeetings(r, today)
+    judging = _Judging(r, flows, today)
     for batch in r.batches(sql, params, 1000):
         for values in batch:
-            yield _judge(dict(zip(names, values, strict=True)), flows, today, held)
+            yield judging(values)
 
 
 class Spool:
@@ -213,6 +225,8 @@ class Spool:
     MiB (marshal: plain dicts of text, numbers, lists and None)."""
 
     def __init__(self) -> None:
+        import tempfile  # not at import time: a piped board spools text (TextSpool) and seldom needs it
+
         self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed by close()
         self.count = 0
 
@@ -234,6 +248,50 @@ class Spool:
         self.file.close()
 
 
+class TextSpool:
+    """Text written now and read back later, in order, in large blocks: held in memory up to about a
+    MiB of text, past that in a temporary file. What a board shaped for output spools: each item as
+    the text it is printed as, so reading back is copying, not decoding."""
+
+    LIMIT = 1 << 20  # characters held before they go to the file
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.held = 0
+        self.count = 0
+        self.file: Any = None
+
+    def add(self, text: str) -> None:
+        self.pieces.append(text)
+        self.held += len(text)
+        self.count += 1
+        if self.held > self.LIMIT:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self.file is None:
+            import tempfile  # only for a large board: a piped board of a few thousand items never needs it
+
+            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - see close()
+        self.file.write("".join(self.pieces))
+        self.pieces, self.held = [], 0
+
+    def blocks(self) -> Iterator[str]:
+        """The text in order, in blocks of up to about a MiB (read it once)."""
+        if self.file is not None:
+            self.file.seek(0)
+            while block := self.file.read(self.LIMIT):
+                yield block
+        yield "".join(self.pieces)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
 class SpoolChain:
     """Spools read back one after another, with their total length: a long list that is never held."""
 
@@ -252,22 +310,21 @@ class SpoolChain:
 class Board:
     """The plan on a page, streamed: the counts are known up front, the items are read back in board
     order (red, amber, green, each by ref) from spools, so a register of any size is shown in bounded
-    memory. ``as_dict()`` gives the whole board as one value (for small registers and the pack)."""
+    memory. ``as_dict()`` gives the whole board as one value (for small registers and the pack).
+    A board shaped for output (``board_stream(db, shape)``) holds each item's text instead of its row:
+    read it back with ``blocks()`` and ``limbo_blocks()``."""
 
     as_of: str
     audit_head: str | None
     by_state: dict[str, int]
     by_rag: dict[str, int]
-    spools: dict[str, Spool]
-    limbo_spool: Spool
+    spools: dict[str, Any]  # Spool, or TextSpool when shaped
+    limbo_spool: Any
+    limbo_count: int
 
     @property
     def total(self) -> int:
         return sum(self.by_rag.values())
-
-    @property
-    def limbo_count(self) -> int:
-        return self.limbo_spool.count
 
     def items(self) -> Iterator[dict[str, Any]]:
         return iter(self.item_chain())
@@ -278,6 +335,15 @@ class Board:
 
     def limbo(self) -> Iterator[dict[str, Any]]:
         return iter(self.limbo_spool)
+
+    def blocks(self) -> Iterator[str]:
+        """A shaped board's items in board order, as blocks of their text."""
+        for colour in RAG_ORDER:
+            yield from self.spools[colour].blocks()
+
+    def limbo_blocks(self) -> Iterator[str]:
+        """A shaped board's limbo items (kept with ``limbo_rows``), in board order, as blocks of text."""
+        return self.limbo_spool.blocks()  # type: ignore[no-any-return]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -291,12 +357,21 @@ class Board:
 
 
 @contextmanager
-def board_stream(db_path: DbRef) -> Iterator[Board]:
+def board_stream(
+    db_path: DbRef, shape: Callable[[dict[str, Any]], str] | None = None, *, limbo_rows: bool = True
+) -> Iterator[Board]:
     """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head,
-    made in one streaming pass over the register."""
+    made in one streaming pass over the register.
+
+    ``shape`` (a render's) turns each item into the text it is printed as while it is judged; the
+    spools then hold that text, and the board is written back by copying blocks rather than decoding
+    rows. ``limbo_rows=False`` counts the limbo items without keeping them, for a view that shows
+    only their number."""
     today = clock.today()
-    spools = {colour: Spool() for colour in RAG_ORDER}
-    limbo = Spool()
+    new_spool: Callable[[], Spool | TextSpool] = Spool if shape is None else TextSpool
+    spools = {colour: new_spool() for colour in RAG_ORDER}
+    limbo = new_spool()
+    limbo_count = 0
     try:
         by_state: Counter[str] = Counter()
         # The states in the order the board first shows them (red, amber, green; each by ref), as
@@ -304,12 +379,16 @@ def board_stream(db_path: DbRef) -> Iterator[Board]:
         first_seen: dict[str, dict[str, None]] = {colour: {} for colour in RAG_ORDER}
         with Reader(db_path) as r:
             flows = r.rules().flows
-            for item in _judged(r, _ITEM_STATUS_SQL + " ORDER BY i.ref", {"today": today.isoformat()}, flows, today):
-                spools[item["rag"]].add(item)
-                by_state[item["state"]] += 1
-                first_seen[item["rag"]].setdefault(item["state"], None)
+            for item in _judged(r, _ITEM_STATUS_SQL + " ORDER BY i.ref", {}, flows, today):
+                colour, state = item["rag"], item["state"]
+                kept = item if shape is None else shape(item)
+                spools[colour].add(kept)  # type: ignore[arg-type]
+                by_state[state] += 1
+                first_seen[colour].setdefault(state, None)
                 if item["limbo"]:
-                    limbo.add(item)
+                    limbo_count += 1
+                    if limbo_rows:
+                        limbo.add(kept)  # type: ignore[arg-type]
             head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         # Limbo items are red (limbo is a red reason), so the limbo list keeps the board's order.
         yield Board(
@@ -319,6 +398,7 @@ def board_stream(db_path: DbRef) -> Iterator[Board]:
             by_rag={k: spools[k].count for k in RAG_ORDER},
             spools=spools,
             limbo_spool=limbo,
+            limbo_count=limbo_count,
         )
     finally:
         for spool in (*spools.values(), limbo):
@@ -338,7 +418,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
         row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = :ref", {"ref": ref})
         if row is None:
             raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
-        held = _HeldMeetings(r, today)
+        judging = _Judging(r, flows, today)
         item_id = row["id"]
         matrix = r.all(
             "SELECT key, description, present_by, owner FROM matrix_rows WHERE item_id = ? ORDER BY id", (item_id,)
@@ -378,7 +458,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
             " WHERE item_id = ? ORDER BY id",
             (item_id,),
         )
-    detail = _judge(row, flows, today, held)
+    detail = judging(tuple(row.values()))
     for e in evidence:
         e["withdrawn"] = e["withdrawn_at"] is not None
     covered = {e["key"] for e in evidence if e["superseded_by"] is None and not e["withdrawn"]}
