@@ -65,7 +65,8 @@ def show_board(open_board: OpenBoard, page: int = 1) -> None:
         item["why"] = _why(item)
         return line(item)
 
-    with open_board(shape, limbo_rows=False) as board:
+    # The lines show no facts, and a final item's RAG is 'signed off' whatever they are: not read.
+    with open_board(shape, limbo_rows=False, final_facts=False) as board:
         output.message(_summary(board))
         output.write_blocks([output.tsv_heading(COLUMNS)])
         output.write_blocks(board.blocks())

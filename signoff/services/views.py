@@ -24,31 +24,32 @@ from signoff.store.location import DbRef
 from signoff.store.reader import Reader
 
 # One pass per table, grouped and joined, rather than correlated subqueries per item: the board
-# of a 10,000-item register reads each table once.
-_ITEM_STATUS_SQL = """
-WITH covered AS (
+# of a 10,000-item register reads each table once. {scope} and the {in_*} marks are empty, or (see
+# _status_sql) limit the facts to the items that need judging.
+_ITEM_STATUS_TEMPLATE = """
+WITH {scope}covered AS (
   SELECT DISTINCT e.item_id, e.key FROM evidence e
-  WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+  WHERE {in_e}NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
     AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id)),
 mx AS (
   SELECT m.item_id, COUNT(*) AS matrix_rows, COUNT(c.key) AS keys_covered,
          MIN(CASE WHEN c.key IS NULL THEN m.present_by END) AS next_uncovered
-  FROM matrix_rows m LEFT JOIN covered c ON c.item_id = m.item_id AND c.key = m.key
+  FROM matrix_rows m LEFT JOIN covered c ON c.item_id = m.item_id AND c.key = m.key{in_m}
   GROUP BY m.item_id),
-ch AS (SELECT item_id, COUNT(*) AS challenges FROM challenges GROUP BY item_id),
+ch AS (SELECT item_id, COUNT(*) AS challenges FROM challenges{in_where} GROUP BY item_id),
 ms AS (
   SELECT item_id, COUNT(*) AS measures_missed FROM (
     SELECT e.item_id, e.value, e.threshold, e.direction,
            ROW_NUMBER() OVER (PARTITION BY e.item_id, e.measure
                               ORDER BY COALESCE(e.period, '') DESC, e.recorded_at DESC) AS latest
     FROM evidence e
-    WHERE e.kind = 'measure' AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+    WHERE e.kind = 'measure' AND {in_e}NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
       AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id)) m
   WHERE m.latest = 1
     AND ((m.direction = 'at-most' AND CAST(m.value AS DOUBLE PRECISION) > CAST(m.threshold AS DOUBLE PRECISION))
       OR (m.direction = 'at-least' AND CAST(m.value AS DOUBLE PRECISION) < CAST(m.threshold AS DOUBLE PRECISION)))
   GROUP BY item_id),
-sub AS (SELECT item_id, MAX(submitted_at) AS latest_submission_at FROM submissions GROUP BY item_id)
+sub AS (SELECT item_id, MAX(submitted_at) AS latest_submission_at FROM submissions{in_where} GROUP BY item_id)
 SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.version,
        i.created_at, i.last_transition_at,
        mx.next_uncovered, COALESCE(mx.matrix_rows, 0) AS matrix_rows, COALESCE(mx.keys_covered, 0) AS keys_covered,
@@ -60,6 +61,34 @@ LEFT JOIN ch ON ch.item_id = i.id
 LEFT JOIN ms ON ms.item_id = i.id
 LEFT JOIN sub ON sub.item_id = i.id
 """
+_ITEM_STATUS_SQL = _ITEM_STATUS_TEMPLATE.format(scope="", in_e="", in_m="", in_where="")
+
+
+def _status_sql(flows: dict[str, workflows.Workflow]) -> tuple[str, dict[str, Any]]:
+    """_ITEM_STATUS_SQL reading the facts (evidence, challenges, measures, submissions) only of items
+    not in a final state of their workflow, with its parameters: a final item is green, 'signed off',
+    whatever its facts, so a view that shows an item's RAG and nothing of its facts need not read them.
+    The final items' rows show no facts (NULL and 0)."""
+    params: dict[str, Any] = {}
+    finals = []
+    for n, (name, wf) in enumerate(sorted(flows.items())):
+        if wf.final:
+            marks = ", ".join(f":final_{n}_{k}" for k in range(len(wf.final)))
+            finals.append(f"(o.kind = :kind_{n} AND o.state IN ({marks}))")
+            params[f"kind_{n}"] = name
+            params.update({f"final_{n}_{k}": state for k, state in enumerate(wf.final)})
+    if not finals:
+        return _ITEM_STATUS_SQL, params
+    in_open = "{}.item_id IN (SELECT id FROM open_items)"
+    sql = _ITEM_STATUS_TEMPLATE.format(
+        scope=f"open_items AS (SELECT o.id FROM items o WHERE NOT ({' OR '.join(finals)})),\n",
+        in_e=in_open.format("e") + " AND ",
+        in_m=" WHERE " + in_open.format("m"),
+        in_where=" WHERE item_id IN (SELECT id FROM open_items)",
+    )
+    return sql, params
+
+
 # The names of the columns _ITEM_STATUS_SQL selects, in order (rows are streamed as plain tuples).
 _ITEM_STATUS_COLUMNS = (
     "id",
@@ -248,39 +277,60 @@ class Spool:
         self.file.close()
 
 
-class TextSpool:
-    """Text written now and read back later, in order, in large blocks: held in memory up to about a
-    MiB of text, past that in a temporary file. What a board shaped for output spools: each item as
-    the text it is printed as, so reading back is copying, not decoding."""
-
-    LIMIT = 1 << 20  # characters held before they go to the file
+class _Budget:
+    """Characters the text spools of one board hold in memory together, and the spools."""
 
     def __init__(self) -> None:
-        self.pieces: list[str] = []
+        self.spools: list[TextSpool] = []
         self.held = 0
+
+
+class TextSpool:
+    """Text written now and read back later, in order, in large blocks. What a board shaped for output
+    spools: each item as the text it is printed as, so reading back is copying, not decoding. The
+    spools of one board share a budget of text held in memory (``TextSpool.board``); past it, each
+    spool moves what it holds to its own temporary file."""
+
+    BUDGET = 4 << 20  # characters
+
+    def __init__(self, budget: _Budget) -> None:
+        self.budget = budget
+        budget.spools.append(self)
+        self.pieces: list[str] = []
         self.count = 0
         self.file: Any = None
 
+    @classmethod
+    def board(cls) -> Callable[[], TextSpool]:
+        """A maker of spools that share one budget."""
+        budget = _Budget()
+        return lambda: cls(budget)
+
     def add(self, text: str) -> None:
         self.pieces.append(text)
-        self.held += len(text)
         self.count += 1
-        if self.held > self.LIMIT:
-            self._spill()
+        budget = self.budget
+        budget.held += len(text)
+        if budget.held > self.BUDGET:
+            for spool in budget.spools:
+                spool._spill()
+            budget.held = 0
 
     def _spill(self) -> None:
+        if not self.pieces:
+            return
         if self.file is None:
-            import tempfile  # only for a large board: a piped board of a few thousand items never needs it
+            import tempfile  # only past the budget: a piped board of 10,000 items never needs it
 
             self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - see close()
         self.file.write("".join(self.pieces))
-        self.pieces, self.held = [], 0
+        self.pieces = []
 
     def blocks(self) -> Iterator[str]:
         """The text in order, in blocks of up to about a MiB (read it once)."""
         if self.file is not None:
             self.file.seek(0)
-            while block := self.file.read(self.LIMIT):
+            while block := self.file.read(1 << 20):
                 yield block
         yield "".join(self.pieces)
 
@@ -358,7 +408,11 @@ class Board:
 
 @contextmanager
 def board_stream(
-    db_path: DbRef, shape: Callable[[dict[str, Any]], str] | None = None, *, limbo_rows: bool = True
+    db_path: DbRef,
+    shape: Callable[[dict[str, Any]], str] | None = None,
+    *,
+    limbo_rows: bool = True,
+    final_facts: bool = True,
 ) -> Iterator[Board]:
     """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head,
     made in one streaming pass over the register.
@@ -366,9 +420,10 @@ def board_stream(
     ``shape`` (a render's) turns each item into the text it is printed as while it is judged; the
     spools then hold that text, and the board is written back by copying blocks rather than decoding
     rows. ``limbo_rows=False`` counts the limbo items without keeping them, for a view that shows
-    only their number."""
+    only their number; ``final_facts=False`` leaves out the facts of final items (``_status_sql``),
+    for a view that shows none of an item's facts."""
     today = clock.today()
-    new_spool: Callable[[], Spool | TextSpool] = Spool if shape is None else TextSpool
+    new_spool: Callable[[], Spool | TextSpool] = Spool if shape is None else TextSpool.board()
     spools = {colour: new_spool() for colour in RAG_ORDER}
     limbo = new_spool()
     limbo_count = 0
@@ -379,7 +434,8 @@ def board_stream(
         first_seen: dict[str, dict[str, None]] = {colour: {} for colour in RAG_ORDER}
         with Reader(db_path) as r:
             flows = r.rules().flows
-            for item in _judged(r, _ITEM_STATUS_SQL + " ORDER BY i.ref", {}, flows, today):
+            sql, params = (_ITEM_STATUS_SQL, {}) if final_facts else _status_sql(flows)
+            for item in _judged(r, sql + " ORDER BY i.ref", params, flows, today):
                 colour, state = item["rag"], item["state"]
                 kept = item if shape is None else shape(item)
                 spools[colour].add(kept)  # type: ignore[arg-type]
