@@ -22,16 +22,14 @@ COLUMNS = [
 OpenBoard = Callable[..., AbstractContextManager[Any]]
 
 
-def _why(item: dict[str, Any]) -> str:
-    why = "; ".join(item["rag_reasons"])
-    if item["slipped"]:
-        why += f"; due slipped from {item['original_due']}"
-    return why
+def _why(reasons: list[str], slipped: bool, original_due: str | None) -> str:
+    why = "; ".join(reasons)
+    return f"{why}; due slipped from {original_due}" if slipped else why
 
 
 def _with_why(items: Any) -> Iterator[dict[str, Any]]:
     for item in items:
-        item["why"] = _why(item)
+        item["why"] = _why(item["rag_reasons"], item["slipped"], item["original_due"])
         yield item
 
 
@@ -53,20 +51,18 @@ def render_board(board: Any, page: int = 1) -> None:
 
 def show_board(open_board: OpenBoard, page: int = 1) -> None:
     """The board as ``render_board`` shows it. Piped, each item is made into its tab-separated line as
-    it is judged and the lines are written back in large blocks: the same text, without holding or
-    decoding the rows."""
+    it is judged, from the item without its facts (the lines show none), and the lines are written
+    back in large blocks: the same text, without holding or decoding the rows."""
     if output.is_terminal():
         with open_board() as board:
             render_board(board, page)
         return
-    line = output.tsv_line([k for k, _ in COLUMNS])
 
-    def shape(item: dict[str, Any]) -> str:
-        item["why"] = _why(item)
-        return line(item)
+    def line(item: Any) -> str:  # a services.views.ItemView, in COLUMNS order
+        why = _why(item.rag_reasons, item.slipped, item.original_due)
+        return output.tsv_line((item.rag, item.ref, item.state, item.due, item.owner, item.title, why))
 
-    # The lines show no facts, and a final item's RAG is 'signed off' whatever they are: not read.
-    with open_board(shape, limbo_rows=False, final_facts=False) as board:
+    with open_board(line, limbo_rows=False, facts=False) as board:
         output.message(_summary(board))
         output.write_blocks([output.tsv_heading(COLUMNS)])
         output.write_blocks(board.blocks())

@@ -113,21 +113,16 @@ def _cell(value: Any) -> str:
 _FLAT = str.maketrans("\t\n", "  ")
 
 
-def tsv_line(keys: Sequence[str]) -> Callable[[dict[str, Any]], str]:
-    """A row's tab-separated line for ``keys``, newline included: a cell's own tabs and newlines
+def tsv_line(cells: Sequence[Any]) -> str:
+    """One row's cells as a tab-separated line, newline included: a cell's own tabs and newlines
     become spaces, so every row is one line."""
-
-    def line(row: dict[str, Any]) -> str:
-        cells = []
-        for k in keys:
-            v = row.get(k)
-            text = v if type(v) is str else _cell(v)
-            if "\t" in text or "\n" in text:
-                text = text.translate(_FLAT)
-            cells.append(text)
-        return "\t".join(cells) + "\n"
-
-    return line
+    texts = []
+    for v in cells:
+        text = v if type(v) is str else _cell(v)
+        if "\t" in text or "\n" in text:
+            text = text.translate(_FLAT)
+        texts.append(text)
+    return "\t".join(texts) + "\n"
 
 
 def tsv_heading(columns: Sequence[tuple[str, str]]) -> str:
@@ -137,13 +132,13 @@ def tsv_heading(columns: Sequence[tuple[str, str]]) -> str:
 def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
     """Tab-separated lines written in blocks of a thousand: few writes, and memory that does not
     grow with the register."""
-    line = tsv_line([k for k, _ in columns])
+    keys = [k for k, _ in columns]
     lines = [tsv_heading(columns)]
     for row in rows:
         if len(lines) >= 1000:
             sys.stdout.write("".join(lines))
             lines = []
-        lines.append(line(row))
+        lines.append(tsv_line([row.get(k) for k in keys]))
     sys.stdout.write("".join(lines))
 
 
