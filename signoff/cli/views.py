@@ -16,14 +16,15 @@ from signoff.render import output
 @pass_ctx
 def board(c: Context, page: int, as_json: bool) -> None:
     """The plan on a page: every item by state with its due date and RAG status, red first."""
-    from signoff.render.board import emit_board_json, render_board
+    from functools import partial
+
+    from signoff.render.board import emit_board_json, show_board
     from signoff.services.views import board_stream
 
-    with board_stream(c.db) as b:
-        if as_json:
-            emit_board_json(b)
-        else:
-            render_board(b, page)
+    if as_json:
+        emit_board_json(partial(board_stream, c.db))
+    else:
+        show_board(partial(board_stream, c.db), page)
 
 
 @click.command()

@@ -52,45 +52,70 @@ def _marks_in_zone(today: dt.date, limbo_days: int, *_zone: object) -> tuple[str
     )
 
 
+class Judge:
+    """The judgement for one day, for many items: the day's marks are worked out once per limbo limit,
+    so a board of 10,000 items pays for them once. ``judge`` and ``limbo_flags`` are its one-off forms."""
+
+    __slots__ = ("_marks", "today")
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self._marks: dict[int, tuple[str, str, str]] = {}
+
+    def marks(self, limbo_days: int) -> tuple[str, str, str]:
+        found = self._marks.get(limbo_days)
+        if found is None:
+            found = self._marks[limbo_days] = _marks(self.today, limbo_days)
+        return found
+
+    def limbo(self, s: ItemStatus) -> list[str]:
+        """Why an item looks stuck in 'perpetual limbo', one sentence each (empty when it is not)."""
+        if s.final:
+            return []
+        flags = []
+        if s.last_transition_at < self.marks(s.limbo_days)[2]:
+            idle = (self.today - local_date(s.last_transition_at)).days
+            flags.append(f"no progress for {idle} days (limit {s.limbo_days})")
+        if s.challenges >= REPEATED_CHALLENGES:
+            flags.append(f"challenged {s.challenges} times")
+        if s.missed_meeting:
+            flags.append(f"submitted and still waiting after the board meeting of {s.missed_meeting}")
+        return flags
+
+    def __call__(self, s: ItemStatus) -> tuple[str, list[str], list[str]]:
+        """The RAG colour, the reasons for it, and the limbo flags, worked out once."""
+        if s.final:
+            return "green", ["signed off"], []
+        today_s, amber_until, _ = self.marks(s.limbo_days)
+        red, amber = [], []
+        if s.due and s.due < today_s:
+            red.append(f"past its due date {s.due}")
+        if s.next_uncovered:
+            if s.next_uncovered < today_s:
+                red.append(f"evidence overdue since {s.next_uncovered}")
+            elif s.next_uncovered <= amber_until:
+                amber.append(f"evidence due by {s.next_uncovered}")
+        limbo = self.limbo(s)
+        red.extend("limbo: " + f for f in limbo)
+        if s.measures_missed:
+            red.append(f"{s.measures_missed} measure(s) missing their threshold")
+        if s.state == "challenged":
+            amber.append("challenged")
+        if red:
+            return "red", red, limbo
+        if amber:
+            return "amber", amber, limbo
+        return "green", ["on track"], limbo
+
+
 def limbo_flags(s: ItemStatus, today: dt.date) -> list[str]:
     """Why an item looks stuck in 'perpetual limbo', one sentence each (empty when it is not)."""
-    if s.final:
-        return []
-    flags = []
-    if s.last_transition_at < _marks(today, s.limbo_days)[2]:
-        idle = (today - local_date(s.last_transition_at)).days
-        flags.append(f"no progress for {idle} days (limit {s.limbo_days})")
-    if s.challenges >= REPEATED_CHALLENGES:
-        flags.append(f"challenged {s.challenges} times")
-    if s.missed_meeting:
-        flags.append(f"submitted and still waiting after the board meeting of {s.missed_meeting}")
-    return flags
+    return Judge(today).limbo(s)
 
 
 def judge(s: ItemStatus, today: dt.date) -> tuple[str, list[str], list[str]]:
     """The RAG colour, the reasons for it, and the limbo flags, worked out once."""
-    if s.final:
-        return "green", ["signed off"], []
-    today_s, amber_until, _ = _marks(today, s.limbo_days)
-    red, amber = [], []
-    if s.due and s.due < today_s:
-        red.append(f"past its due date {s.due}")
-    if s.next_uncovered:
-        if s.next_uncovered < today_s:
-            red.append(f"evidence overdue since {s.next_uncovered}")
-        elif s.next_uncovered <= amber_until:
-            amber.append(f"evidence due by {s.next_uncovered}")
-    limbo = limbo_flags(s, today)
-    red.extend("limbo: " + f for f in limbo)
-    if s.measures_missed:
-        red.append(f"{s.measures_missed} measure(s) missing their threshold")
-    if s.state == "challenged":
-        amber.append("challenged")
-    if red:
-        return "red", red, limbo
-    if amber:
-        return "amber", amber, limbo
-    return "green", ["on track"], limbo
+    return Judge(today)(s)
 
 
 def rag(s: ItemStatus, today: dt.date) -> tuple[str, list[str]]:

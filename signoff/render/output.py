@@ -7,7 +7,7 @@ rows: a 10,000-row rich table takes seconds, a page takes milliseconds.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,24 @@ class Streamed:
 
     def __init__(self, items: Iterable[Any]) -> None:
         self.items = items
+
+
+class Encoded:
+    """A list value of ``emit_json_object`` whose elements were encoded beforehand by ``json_element``,
+    given as blocks of their text in order."""
+
+    def __init__(self, blocks: Iterable[str]) -> None:
+        self.blocks = blocks
+
+
+def json_element(indent: str = "  ") -> Callable[[Any], str]:
+    """An element of a JSON array nested at ``indent`` as the streamed array writes every element
+    after the first: a comma, a new line and the element at its indent (``Encoded`` mends the first)."""
+    import json
+
+    encode = json.JSONEncoder(indent=2, ensure_ascii=False, default=str).encode
+    start, newline = ",\n" + indent + "  ", "\n" + indent + "  "
+    return lambda item: start + encode(item).replace("\n", newline)
 
 
 def _json_lines(items: Iterable[Any], indent: str) -> Iterator[str]:
@@ -70,6 +88,13 @@ def emit_json_object(fields: Sequence[tuple[str, Any]]) -> None:
         if isinstance(value, Streamed):
             for piece in _json_lines(value.items, "  "):
                 write(piece)
+        elif isinstance(value, Encoded):
+            empty = True
+            for block in value.blocks:
+                if block and empty:
+                    block, empty = "[" + block[1:], False  # the first element opens the array: no comma
+                write(block)
+            write("[]" if empty else "\n  ]")
         else:
             write(json.dumps(value, indent=2, ensure_ascii=False, default=str).replace("\n", "\n  "))
     write("\n}\n" if fields else "}\n")
@@ -88,26 +113,40 @@ def _cell(value: Any) -> str:
 _FLAT = str.maketrans("\t\n", "  ")
 
 
+def tsv_line(cells: Sequence[Any]) -> str:
+    """One row's cells as a tab-separated line, newline included: a cell's own tabs and newlines
+    become spaces, so every row is one line."""
+    texts = []
+    for v in cells:
+        text = v if type(v) is str else _cell(v)
+        if "\t" in text or "\n" in text:
+            text = text.translate(_FLAT)
+        texts.append(text)
+    return "\t".join(texts) + "\n"
+
+
+def tsv_heading(columns: Sequence[tuple[str, str]]) -> str:
+    return "\t".join(h for _, h in columns) + "\n"
+
+
 def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
     """Tab-separated lines written in blocks of a thousand: few writes, and memory that does not
     grow with the register."""
     keys = [k for k, _ in columns]
-    lines = ["\t".join(h for _, h in columns)]
+    lines = [tsv_heading(columns)]
     for row in rows:
         if len(lines) >= 1000:
-            lines.append("")
-            sys.stdout.write("\n".join(lines))
+            sys.stdout.write("".join(lines))
             lines = []
-        cells = []
-        for k in keys:
-            v = row.get(k)
-            text = v if type(v) is str else _cell(v)
-            if "\t" in text or "\n" in text:  # a cell's own tabs and newlines become spaces
-                text = text.translate(_FLAT)
-            cells.append(text)
-        lines.append("\t".join(cells))
-    lines.append("")
-    sys.stdout.write("\n".join(lines))
+        lines.append(tsv_line([row.get(k) for k in keys]))
+    sys.stdout.write("".join(lines))
+
+
+def write_blocks(blocks: Iterable[str]) -> None:
+    """Text already made (``tsv_line``s, say) to stdout as it comes, block by block."""
+    write = sys.stdout.write
+    for block in blocks:
+        write(block)
 
 
 def table(

@@ -9,47 +9,47 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import marshal
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from signoff import clock
 from signoff.domain.names import name_fold
-from signoff.domain.rag import ItemStatus, judge
+from signoff.domain.rag import ItemStatus, Judge
 from signoff.engine import workflow as workflows
 from signoff.errors import BadInput, NotFound
 from signoff.store.location import DbRef
 from signoff.store.reader import Reader
 
 # One pass per table, grouped and joined, rather than correlated subqueries per item: the board
-# of a 10,000-item register reads each table once.
-_ITEM_STATUS_SQL = """
-WITH covered AS (
+# of a 10,000-item register reads each table once. {scope} and the {in_*} marks are empty, or (see
+# _status_sql) limit the facts to the items that need judging.
+_ITEM_STATUS_TEMPLATE = """
+WITH {scope}covered AS (
   SELECT DISTINCT e.item_id, e.key FROM evidence e
-  WHERE NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+  WHERE {in_e}NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
     AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id)),
 mx AS (
   SELECT m.item_id, COUNT(*) AS matrix_rows, COUNT(c.key) AS keys_covered,
          MIN(CASE WHEN c.key IS NULL THEN m.present_by END) AS next_uncovered
-  FROM matrix_rows m LEFT JOIN covered c ON c.item_id = m.item_id AND c.key = m.key
+  FROM matrix_rows m LEFT JOIN covered c ON c.item_id = m.item_id AND c.key = m.key{in_m}
   GROUP BY m.item_id),
-ch AS (SELECT item_id, COUNT(*) AS challenges FROM challenges GROUP BY item_id),
+ch AS (SELECT item_id, COUNT(*) AS challenges FROM challenges{in_where} GROUP BY item_id),
 ms AS (
   SELECT item_id, COUNT(*) AS measures_missed FROM (
     SELECT e.item_id, e.value, e.threshold, e.direction,
            ROW_NUMBER() OVER (PARTITION BY e.item_id, e.measure
                               ORDER BY COALESCE(e.period, '') DESC, e.recorded_at DESC) AS latest
     FROM evidence e
-    WHERE e.kind = 'measure' AND NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
+    WHERE e.kind = 'measure' AND {in_e}NOT EXISTS (SELECT 1 FROM evidence n WHERE n.supersedes_id = e.id)
       AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.evidence_id = e.id)) m
   WHERE m.latest = 1
     AND ((m.direction = 'at-most' AND CAST(m.value AS DOUBLE PRECISION) > CAST(m.threshold AS DOUBLE PRECISION))
       OR (m.direction = 'at-least' AND CAST(m.value AS DOUBLE PRECISION) < CAST(m.threshold AS DOUBLE PRECISION)))
   GROUP BY item_id),
-sub AS (SELECT item_id, MAX(submitted_at) AS latest_submission_at FROM submissions GROUP BY item_id)
+sub AS (SELECT item_id, MAX(submitted_at) AS latest_submission_at FROM submissions{in_where} GROUP BY item_id)
 SELECT i.id, i.ref, i.kind, i.title, i.owner, i.state, i.due, i.original_due, i.version,
        i.created_at, i.last_transition_at,
        mx.next_uncovered, COALESCE(mx.matrix_rows, 0) AS matrix_rows, COALESCE(mx.keys_covered, 0) AS keys_covered,
@@ -61,6 +61,34 @@ LEFT JOIN ch ON ch.item_id = i.id
 LEFT JOIN ms ON ms.item_id = i.id
 LEFT JOIN sub ON sub.item_id = i.id
 """
+_ITEM_STATUS_SQL = _ITEM_STATUS_TEMPLATE.format(scope="", in_e="", in_m="", in_where="")
+
+
+def _status_sql(flows: dict[str, workflows.Workflow]) -> tuple[str, dict[str, Any]]:
+    """_ITEM_STATUS_SQL reading the facts (evidence, challenges, measures, submissions) only of items
+    not in a final state of their workflow, with its parameters: a final item is green, 'signed off',
+    whatever its facts, so a view that shows an item's RAG and nothing of its facts need not read them.
+    The final items' rows show no facts (NULL and 0)."""
+    params: dict[str, Any] = {}
+    finals = []
+    for n, (name, wf) in enumerate(sorted(flows.items())):
+        if wf.final:
+            marks = ", ".join(f":final_{n}_{k}" for k in range(len(wf.final)))
+            finals.append(f"(o.kind = :kind_{n} AND o.state IN ({marks}))")
+            params[f"kind_{n}"] = name
+            params.update({f"final_{n}_{k}": state for k, state in enumerate(wf.final)})
+    if not finals:
+        return _ITEM_STATUS_SQL, params
+    in_open = "{}.item_id IN (SELECT id FROM open_items)"
+    sql = _ITEM_STATUS_TEMPLATE.format(
+        scope=f"open_items AS (SELECT o.id FROM items o WHERE NOT ({' OR '.join(finals)})),\n",
+        in_e=in_open.format("e") + " AND ",
+        in_m=" WHERE " + in_open.format("m"),
+        in_where=" WHERE item_id IN (SELECT id FROM open_items)",
+    )
+    return sql, params
+
+
 # The names of the columns _ITEM_STATUS_SQL selects, in order (rows are streamed as plain tuples).
 _ITEM_STATUS_COLUMNS = (
     "id",
@@ -82,7 +110,27 @@ _ITEM_STATUS_COLUMNS = (
     "missed_meeting",
     "latest_submission_at",
 )
+_SHOWN_COLUMNS = _ITEM_STATUS_COLUMNS[1:-1]  # what a view shows of each row: not the id, not the submission
+_SUBMITTED = len(_ITEM_STATUS_COLUMNS) - 1  # the latest submission's place in a row
+_NO_FLOW: tuple[frozenset[str], int] = (frozenset(), 28)  # an item of a workflow no longer in force
+_AT = {name: n for n, name in enumerate(_ITEM_STATUS_COLUMNS)}  # a column's place in a row
 RAG_ORDER = ("red", "amber", "green")
+
+
+class ItemView(NamedTuple):
+    """An item as a view that shows none of its facts sees it: its own columns and its judgement
+    (what ``board_stream(db, shape, facts=False)`` shapes; a tuple, cheap for 10,000 items)."""
+
+    ref: str
+    kind: str
+    title: str
+    owner: str | None
+    state: str
+    due: str | None
+    original_due: str | None
+    rag: str
+    rag_reasons: list[str]
+    slipped: bool
 
 
 class _HeldMeetings:
@@ -106,28 +154,73 @@ class _HeldMeetings:
         return self.dates[at] if at < len(self.dates) else None
 
 
-def _judge(
-    row: dict[str, Any], flows: dict[str, workflows.Workflow], today: dt.date, held: _HeldMeetings
-) -> dict[str, Any]:
-    wf = flows.get(row["kind"])
-    submitted_at = row.pop("latest_submission_at")
-    if row["state"] == "evidence_submitted":
-        row["missed_meeting"] = held.first_since(submitted_at)
-    status = ItemStatus(
-        state=row["state"],
-        final=bool(wf and row["state"] in wf.final),
-        due=row["due"],
-        next_uncovered=row["next_uncovered"],
-        last_transition_at=row["last_transition_at"],
-        limbo_days=wf.limbo_days if wf else 28,
-        challenges=row["challenges"],
-        measures_missed=row["measures_missed"],
-        missed_meeting=row["missed_meeting"],
+class _Judging:
+    """The board's judgement of item rows on one day: the workflows' finals and limbo limits looked up
+    once, the rule itself in ``domain.rag`` (one definition for every view)."""
+
+    def __init__(self, r: Reader, flows: dict[str, workflows.Workflow], today: dt.date) -> None:
+        self.held = _HeldMeetings(r, today)
+        self.judge = Judge(today)
+        self.kinds = {name: (frozenset(wf.final), wf.limbo_days) for name, wf in flows.items()}
+
+    def judged(self, values: tuple[Any, ...]) -> tuple[str, list[str], list[str], str | None]:
+        """The RAG colour, its reasons and the limbo flags of one row of _ITEM_STATUS_SQL, and the
+        board meeting it waited through since it was submitted, if any."""
+        state = values[_STATE]
+        missed = self.held.first_since(values[_SUBMITTED]) if state == "evidence_submitted" else values[_MISSED]
+        finals, limbo_days = self.kinds.get(values[_KIND], _NO_FLOW)
+        colour, reasons, limbo = self.judge(
+            ItemStatus(
+                state,
+                state in finals,
+                values[_DUE],
+                values[_NEXT_UNCOVERED],
+                values[_LAST_MOVED],
+                limbo_days,
+                values[_CHALLENGES],
+                values[_MEASURES_MISSED],
+                missed,
+            )
+        )
+        return colour, reasons, limbo, missed
+
+    def __call__(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """One row of _ITEM_STATUS_SQL as the views show it: its columns (less the id and the latest
+        submission), then rag, rag_reasons, limbo and slipped."""
+        colour, reasons, limbo, missed = self.judged(values)
+        row = dict(zip(_SHOWN_COLUMNS, values[1:_SUBMITTED], strict=True))
+        row["missed_meeting"] = missed
+        row["rag"], row["rag_reasons"], row["limbo"] = colour, reasons, limbo
+        row["slipped"] = _slipped(values)
+        return row
+
+    def view(self, values: tuple[Any, ...]) -> tuple[ItemView, list[str]]:
+        """One row as an ItemView, and its limbo flags."""
+        colour, reasons, limbo, _ = self.judged(values)
+        v = values
+        return ItemView(v[1], v[2], v[3], v[4], v[5], v[6], v[7], colour, reasons, _slipped(v)), limbo
+
+
+def _slipped(values: tuple[Any, ...]) -> bool:
+    due, original = values[_DUE], values[_ORIGINAL_DUE]
+    return bool(original and due and due > original)
+
+
+(_KIND, _STATE, _DUE, _ORIGINAL_DUE, _LAST_MOVED, _NEXT_UNCOVERED, _CHALLENGES, _MEASURES_MISSED, _MISSED) = (
+    _AT[name]
+    for name in (
+        "kind",
+        "state",
+        "due",
+        "original_due",
+        "last_transition_at",
+        "next_uncovered",
+        "challenges",
+        "measures_missed",
+        "missed_meeting",
     )
-    row["rag"], row["rag_reasons"], row["limbo"] = judge(status, today)
-    row["slipped"] = bool(row["original_due"] and row["due"] and row["due"] > row["original_due"])
-    row.pop("id", None)
-    return row
+)
+assert _AT["ref"] == 1 and _AT["original_due"] == 7  # ItemView is made from values[1:8]
 
 
 def item_rows(
@@ -201,11 +294,10 @@ def item_rows_in(r: Reader, state: str | None, kind: str | None) -> Iterator[dic
 def _judged(
     r: Reader, sql: str, params: dict[str, Any], flows: dict[str, workflows.Workflow], today: dt.date
 ) -> Iterator[dict[str, Any]]:
-    names = _ITEM_STATUS_COLUMNS
-    held = _HeldMeetings(r, today)
+    judging = _Judging(r, flows, today)
     for batch in r.batches(sql, params, 1000):
         for values in batch:
-            yield _judge(dict(zip(names, values, strict=True)), flows, today, held)
+            yield judging(values)
 
 
 class Spool:
@@ -213,6 +305,8 @@ class Spool:
     MiB (marshal: plain dicts of text, numbers, lists and None)."""
 
     def __init__(self) -> None:
+        import tempfile  # not at import time: a piped board spools text (TextSpool) and seldom needs it
+
         self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed by close()
         self.count = 0
 
@@ -234,6 +328,71 @@ class Spool:
         self.file.close()
 
 
+class _Budget:
+    """Characters the text spools of one board hold in memory together, and the spools."""
+
+    def __init__(self) -> None:
+        self.spools: list[TextSpool] = []
+        self.held = 0
+
+
+class TextSpool:
+    """Text written now and read back later, in order, in large blocks. What a board shaped for output
+    spools: each item as the text it is printed as, so reading back is copying, not decoding. The
+    spools of one board share a budget of text held in memory (``TextSpool.board``); past it, each
+    spool moves what it holds to its own temporary file."""
+
+    BUDGET = 2 << 20  # characters: a piped board of 10,000 items fits
+
+    def __init__(self, budget: _Budget) -> None:
+        self.budget = budget
+        budget.spools.append(self)
+        self.pieces: list[str] = []
+        self.count = 0
+        self.file: Any = None
+
+    @classmethod
+    def board(cls) -> Callable[[], TextSpool]:
+        """A maker of spools that share one budget."""
+        budget = _Budget()
+        return lambda: cls(budget)
+
+    def add(self, text: str) -> None:
+        self.pieces.append(text)
+        self.count += 1
+        budget = self.budget
+        budget.held += len(text)
+        if budget.held > self.BUDGET:
+            for spool in budget.spools:
+                spool._spill()
+            budget.held = 0
+
+    def _spill(self) -> None:
+        if not self.pieces:
+            return
+        if self.file is None:
+            import tempfile  # only past the budget: a piped board of 10,000 items never needs it
+
+            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - see close()
+        self.file.writelines(self.pieces)  # not joined first: no second copy of the text in memory
+        self.pieces = []
+
+    def blocks(self) -> Iterator[str]:
+        """The text in order, in blocks of up to about a MiB (read it once)."""
+        if self.file is not None:
+            self.file.seek(0)
+            while block := self.file.read(1 << 20):
+                yield block
+        yield "".join(self.pieces)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
 class SpoolChain:
     """Spools read back one after another, with their total length: a long list that is never held."""
 
@@ -252,22 +411,21 @@ class SpoolChain:
 class Board:
     """The plan on a page, streamed: the counts are known up front, the items are read back in board
     order (red, amber, green, each by ref) from spools, so a register of any size is shown in bounded
-    memory. ``as_dict()`` gives the whole board as one value (for small registers and the pack)."""
+    memory. ``as_dict()`` gives the whole board as one value (for small registers and the pack).
+    A board shaped for output (``board_stream(db, shape)``) holds each item's text instead of its row:
+    read it back with ``blocks()`` and ``limbo_blocks()``."""
 
     as_of: str
     audit_head: str | None
     by_state: dict[str, int]
     by_rag: dict[str, int]
-    spools: dict[str, Spool]
-    limbo_spool: Spool
+    spools: dict[str, Any]  # Spool, or TextSpool when shaped
+    limbo_spool: Any
+    limbo_count: int
 
     @property
     def total(self) -> int:
         return sum(self.by_rag.values())
-
-    @property
-    def limbo_count(self) -> int:
-        return self.limbo_spool.count
 
     def items(self) -> Iterator[dict[str, Any]]:
         return iter(self.item_chain())
@@ -278,6 +436,15 @@ class Board:
 
     def limbo(self) -> Iterator[dict[str, Any]]:
         return iter(self.limbo_spool)
+
+    def blocks(self) -> Iterator[str]:
+        """A shaped board's items in board order, as blocks of their text."""
+        for colour in RAG_ORDER:
+            yield from self.spools[colour].blocks()
+
+    def limbo_blocks(self) -> Iterator[str]:
+        """A shaped board's limbo items (kept with ``limbo_rows``), in board order, as blocks of text."""
+        return self.limbo_spool.blocks()  # type: ignore[no-any-return]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -291,12 +458,29 @@ class Board:
 
 
 @contextmanager
-def board_stream(db_path: DbRef) -> Iterator[Board]:
+def board_stream(
+    db_path: DbRef,
+    shape: Callable[[Any], str] | None = None,
+    *,
+    limbo_rows: bool = True,
+    facts: bool = True,
+) -> Iterator[Board]:
     """The plan on a page: every item with its RAG, counts by state and RAG, and the audit head,
-    made in one streaming pass over the register."""
+    made in one streaming pass over the register.
+
+    ``shape`` (a render's) turns each item into the text it is printed as while it is judged; the
+    spools then hold that text, and the board is written back by copying blocks rather than decoding
+    rows. ``limbo_rows=False`` counts the limbo items without keeping them, for a view that shows
+    only their number. ``facts=False``, for a view that shows none of an item's facts, shapes each
+    item as an ``ItemView`` rather than a row, and does not read the facts of final items at all
+    (``_status_sql``)."""
+    if not facts and shape is None:
+        raise ValueError("a board without facts is shaped: give shape")
     today = clock.today()
-    spools = {colour: Spool() for colour in RAG_ORDER}
-    limbo = Spool()
+    new_spool: Callable[[], Spool | TextSpool] = Spool if shape is None else TextSpool.board()
+    spools = {colour: new_spool() for colour in RAG_ORDER}
+    limbo = new_spool()
+    limbo_count = 0
     try:
         by_state: Counter[str] = Counter()
         # The states in the order the board first shows them (red, amber, green; each by ref), as
@@ -304,12 +488,23 @@ def board_stream(db_path: DbRef) -> Iterator[Board]:
         first_seen: dict[str, dict[str, None]] = {colour: {} for colour in RAG_ORDER}
         with Reader(db_path) as r:
             flows = r.rules().flows
-            for item in _judged(r, _ITEM_STATUS_SQL + " ORDER BY i.ref", {"today": today.isoformat()}, flows, today):
-                spools[item["rag"]].add(item)
-                by_state[item["state"]] += 1
-                first_seen[item["rag"]].setdefault(item["state"], None)
-                if item["limbo"]:
-                    limbo.add(item)
+            sql, params = (_ITEM_STATUS_SQL, {}) if facts else _status_sql(flows)
+            judging = _Judging(r, flows, today)
+            for values in r.stream(sql + " ORDER BY i.ref", params, 1000):
+                if facts:
+                    item: Any = judging(values)
+                    colour, state, flags = item["rag"], item["state"], item["limbo"]
+                else:
+                    item, flags = judging.view(values)
+                    colour, state = item.rag, item.state
+                kept: Any = item if shape is None else shape(item)
+                spools[colour].add(kept)
+                by_state[state] += 1
+                first_seen[colour].setdefault(state, None)
+                if flags:
+                    limbo_count += 1
+                    if limbo_rows:
+                        limbo.add(kept)
             head = r.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         # Limbo items are red (limbo is a red reason), so the limbo list keeps the board's order.
         yield Board(
@@ -319,6 +514,7 @@ def board_stream(db_path: DbRef) -> Iterator[Board]:
             by_rag={k: spools[k].count for k in RAG_ORDER},
             spools=spools,
             limbo_spool=limbo,
+            limbo_count=limbo_count,
         )
     finally:
         for spool in (*spools.values(), limbo):
@@ -338,7 +534,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
         row = r.one(_ITEM_STATUS_SQL + " WHERE i.ref = :ref", {"ref": ref})
         if row is None:
             raise NotFound(f"unknown item {ref!r}: see 'signoff item list' for the register's refs.")
-        held = _HeldMeetings(r, today)
+        judging = _Judging(r, flows, today)
         item_id = row["id"]
         matrix = r.all(
             "SELECT key, description, present_by, owner FROM matrix_rows WHERE item_id = ? ORDER BY id", (item_id,)
@@ -378,7 +574,7 @@ def item_detail(db_path: DbRef, ref: str) -> dict[str, Any]:
             " WHERE item_id = ? ORDER BY id",
             (item_id,),
         )
-    detail = _judge(row, flows, today, held)
+    detail = judging(tuple(row.values()))
     for e in evidence:
         e["withdrawn"] = e["withdrawn_at"] is not None
     covered = {e["key"] for e in evidence if e["superseded_by"] is None and not e["withdrawn"]}

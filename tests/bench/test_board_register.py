@@ -4,6 +4,8 @@ and it holds what a board a quarter in holds: every kind of record the board vie
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import os
 import shutil
 import sqlite3
@@ -91,3 +93,27 @@ def test_real_commands_carry_on_from_the_board_register(db: Path) -> None:
     assert ref in board.stdout
     result = signoff(db, "audit", "verify")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_board_piped_and_as_json_is_the_board_its_rows_make(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The piped board writes each item's line as it is judged and reads no facts of signed-off items;
+    its JSON writes each item's text as it is judged. Both are the text the whole board gives."""
+    from signoff.render.board import render_board
+    from signoff.services import views
+
+    whole = views.board(db)
+    signed_off = [i for i in whole["items"] if i["state"] == "signed_off"]
+    assert signed_off and any(i["matrix_rows"] for i in signed_off)  # facts the piped board need not read
+    assert {"red", "green"} <= {i["rag"] for i in whole["items"]} and whole["limbo"]
+
+    buffer = io.StringIO()
+    monkeypatch.setattr("sys.stdout", buffer)  # not a terminal: plain lines
+    with views.board_stream(db) as rows:
+        render_board(rows)
+    piped = signoff(db, "board")
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == buffer.getvalue()
+
+    as_json = signoff(db, "board", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert as_json.stdout == json.dumps(whole, indent=2, ensure_ascii=False) + "\n"

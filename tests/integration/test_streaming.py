@@ -197,3 +197,39 @@ def test_a_matrix_in_parts_replays_on_either_backend(register_db: Path | str, tm
     assert len(views.item_rows(register_db)) == before + ITEMS
     report, _, reconciled = audit.verify_register(register_db)
     assert report.ok and reconciled.problems == [] and reconciled.differences == []
+
+
+@pytest.mark.parametrize("items", VALUES)
+def test_json_elements_encoded_ahead_are_the_text_json_dumps_gives(
+    items: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    element = output.json_element("  ")
+    text = "".join(element(item) for item in items)
+    blocks = ["", text[:1], text[1:7], "", text[7:]]  # split anywhere, empty blocks included
+    value = {"as_of": "2026-01-01", "items": items, "limbo": [], "head": None}
+    fields = [
+        ("as_of", "2026-01-01"),
+        ("items", output.Encoded(iter(blocks))),
+        ("limbo", output.Encoded(iter([""]))),
+        ("head", None),
+    ]
+    encoded = _captured(lambda: output.emit_json_object(fields), monkeypatch)
+    assert encoded == _captured(lambda: output.emit_json(value), monkeypatch)
+
+
+def test_text_spools_past_their_budget_read_back_every_piece_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(views.TextSpool, "BUDGET", 50)
+    new = views.TextSpool.board()
+    spools = [new(), new()]
+    written: list[list[str]] = [[], []]
+    for n in range(40):
+        piece = f"line {n} — é\r\n" if n % 7 == 0 else f"line {n}\n"  # carriage returns kept as written
+        spools[n % 3 == 0].add(piece)
+        written[n % 3 == 0].append(piece)
+    assert all(s.file is not None for s in spools)  # both went to their files
+    try:
+        for spool, pieces in zip(spools, written, strict=True):
+            assert "".join(spool.blocks()) == "".join(pieces) and len(spool) == len(pieces)
+    finally:
+        for spool in spools:
+            spool.close()

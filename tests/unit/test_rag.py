@@ -82,3 +82,23 @@ def test_limbo_flags_say_why() -> None:
 
 def test_a_signed_off_item_is_never_in_limbo() -> None:
     assert limbo_flags(status(final=True, challenges=5, last_transition_at="2020-01-01T00:00:00+00:00"), TODAY) == []
+
+
+def test_one_days_judge_gives_every_item_what_judging_it_alone_gives() -> None:
+    from signoff.domain.rag import Judge, judge
+
+    statuses = [
+        status(**facts)  # type: ignore[arg-type]
+        for facts in (
+            {},
+            {"limbo_days": 7, "last_transition_at": at("2026-11-19T09:00")},
+            {"limbo_days": 28, "last_transition_at": at("2026-11-19T09:00")},
+            {"limbo_days": 7, "last_transition_at": at("2026-11-21T09:00")},
+            {"state": "signed_off", "final": True},
+            {"next_uncovered": "2026-12-01", "challenges": 2},
+        )
+    ]
+    one = Judge(TODAY)
+    assert [one(s) for s in statuses] == [judge(s, TODAY) for s in statuses]
+    assert [one.limbo(s) for s in statuses] == [limbo_flags(s, TODAY) for s in statuses]
+    assert one(statuses[1])[0] == "red" and one(statuses[2])[0] == "green"  # each limbo limit its own cutoff
