@@ -128,6 +128,7 @@ class UnitOfWork:
         self._cursor: Any = None
         self._driver_error: type[Exception] = Exception
         self._sql: dict[str, str] = {}
+        self._qmark = self.target.is_sqlite  # SQLite's driver takes ? parameters as written
 
     @property
     def session(self) -> Session:
@@ -383,12 +384,11 @@ class UnitOfWork:
         per text (SQLite's and psycopg's own caches). Driver errors become one sentence, as in __exit__.
         """
         cur = self._cursor or self._cursor_for()
-        text_ = (
-            sql if self.target.is_sqlite else self._sql.get(sql) or self._sql.setdefault(sql, sql.replace("?", "%s"))
-        )
+        if not self._qmark:  # a server's driver takes %s
+            sql = self._sql.get(sql) or self._sql.setdefault(sql, sql.replace("?", "%s"))
         try:
-            cur.execute(text_, tuple(params))
-            return list(cur.fetchall()) if cur.description is not None else []
+            cur.execute(sql, params if type(params) is tuple else tuple(params))
+            return cur.fetchall() if cur.description is not None else []
         except self._driver_error as err:
             raise location.translate(err, self.db_path) from None
 
