@@ -98,11 +98,25 @@ def session_engine(dbapi_conn: sqlite3.Connection, path: Path) -> Engine:
 
     Its "begin" sends nothing (the driver connection began with BEGIN IMMEDIATE); its pool hands
     out only that connection, and rolls back whatever is left open when the session gives it back.
+    SQLAlchemy probes a new engine's first connection and then rolls it back, which would end the
+    open transaction and its write lock: the probe is made on a throwaway in-memory connection,
+    before the pool is made anew on ``dbapi_conn``.
     """
     from sqlalchemy import create_engine
     from sqlalchemy.pool import StaticPool
 
-    return create_engine(f"sqlite:///{path}", creator=lambda: dbapi_conn, poolclass=StaticPool)
+    probed: list[sqlite3.Connection] = []
+
+    def creator() -> sqlite3.Connection:
+        if not probed:
+            probed.append(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
+            return probed[0]
+        return dbapi_conn
+
+    engine = create_engine(f"sqlite:///{path}", creator=creator, poolclass=StaticPool)
+    engine.connect().close()  # the dialect's first-connect probe and its rollback, on the throwaway
+    engine.dispose()  # closes it; the next checkout gets dbapi_conn
+    return engine
 
 
 def server_timeouts() -> dict[str, int]:

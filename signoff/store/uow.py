@@ -143,6 +143,10 @@ class UnitOfWork:
                     link.engine = session_engine(link.conn, link.path)
                 self._conn = link.engine.connect()
                 self._conn.begin()  # sends nothing: the driver connection is already in BEGIN IMMEDIATE
+                if not link.conn.in_transaction:  # never go on writing without the write lock
+                    raise SignoffError(
+                        f"the write transaction on {self.db_path} ended early: nothing was kept; run the command again."
+                    )
             self._session = Session(bind=self._conn, expire_on_commit=False)
         return self._session
 
