@@ -99,11 +99,23 @@ def entry(fields: Mapping[str, Any]) -> Entry:
 
 def stored_entry(row: Mapping[str, Any]) -> Entry:
     """The entry for one evidence row as the table holds it (``note``, ``supersedes_id`` …),
-    with its content digest recomputed so that an edited note or measure shows."""
-    fields = {f: row.get(f) for f in ENTRY_FIELDS}
-    fields["sha256"] = content_digest(row)
-    fields["supersedes"] = row.get("supersedes_id")
-    return entry(fields)
+    with its content digest recomputed so that an edited note or measure shows.
+
+    What ``entry`` makes of the same fields, in one pass (a transition builds one per record)."""
+    get = row.get
+    out: Entry = {}
+    for name, wanted in _FIELD_TYPES:
+        value: Any
+        if name == "sha256":
+            value = content_digest(row)
+        elif name == "supersedes":
+            value = get("supersedes_id")
+        else:
+            value = get(name)
+        if value is not None and (type(value) is not wanted):
+            raise ValueError(f"bundle entry field {name} must be {wanted.__name__} or null, not {value!r}")
+        out[name] = value
+    return out
 
 
 def canonical(entries: Iterable[Entry]) -> bytes:

@@ -263,9 +263,9 @@ def _forget(dst: location.Target, created: bool) -> None:
     """A SQLite destination file this copy created is removed again when the copy fails."""
     if dst.path is None or not created:
         return
-    from signoff.store.uow import engine_for
+    from signoff.store.uow import close_connections
 
-    engine_for(dst).dispose()  # no pooled connection keeps writing to the removed file
+    close_connections(dst)  # no connection of this process keeps writing to the removed file
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(OSError):
             Path(f"{dst.path}{suffix}").unlink()

@@ -61,7 +61,7 @@ class Added:
 
 def bundle_entries(records: Sequence[Evidence | Row]) -> list[bundle.Entry]:
     """Every field of exactly these evidence records, as the bundle digest covers them."""
-    return [bundle.stored_entry(r.model_dump()) for r in records]
+    return [bundle.stored_entry(r if isinstance(r, dict) else r.model_dump()) for r in records]
 
 
 def fact(r: Evidence | Row) -> EvidenceFact:

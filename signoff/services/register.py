@@ -7,8 +7,6 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
-from sqlmodel import select
-
 from signoff.domain import names
 from signoff.domain.roles import REGISTER_ACTIONS, ROLES, SECRETARY
 from signoff.engine import workflow as workflows
@@ -212,6 +210,8 @@ def add_item(
     title = names.check_text(title, "title")
     owner = names.check_text(owner, "owner", required=False) or None
 
+    from sqlmodel import select
+
     from signoff.store.tables import Item
 
     def body(uow: UnitOfWork, actor: Actor) -> None:
@@ -254,6 +254,8 @@ def owner_name(uow: UnitOfWork, owner: str | None) -> str | None:
     `todo` and `item list --owner` find their work; otherwise the owner stays free text as typed."""
     if owner is None:
         return None
+    from sqlmodel import select
+
     from signoff.store.tables import User
 
     wanted = names.name_fold(owner)

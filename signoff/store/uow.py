@@ -7,19 +7,19 @@ records, under the write lock taken up front, so appends from concurrent process
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 
 from signoff import clock
 from signoff.domain import chain
 from signoff.errors import SignoffError
 from signoff.store import location
-from signoff.store.database import make_engine
+from signoff.store.database import make_engine, open_sqlite, session_engine
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -58,6 +58,46 @@ def engine_for(db_path: location.DbRef) -> Any:
     return _ENGINES[key]
 
 
+class _Link:
+    """One driver connection to a SQLite register, its cursor, and (once an ORM session was
+    wanted on it) the engine that lends it to SQLAlchemy."""
+
+    __slots__ = ("conn", "cursor", "engine", "path")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = open_sqlite(path)
+        self.cursor = self.conn.cursor()
+        self.engine: Any = None
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.conn.close()
+
+
+# SQLite: this process's idle write connections, by register file. A unit of work takes one (or
+# opens one), holds it alone for its transaction and puts it back: a transition pays for no
+# connect, no pool checkout and no SQLAlchemy Connection. Keyed by process too: a forked child
+# opens its own.
+_IDLE: dict[tuple[int, str], list[_Link]] = {}
+
+
+def close_connections(db_path: location.DbRef | None = None) -> None:
+    """Close this process's connections to the register at ``db_path`` (to every register when
+    None): its pooled engine and its idle SQLite write connections. A file about to be removed or
+    replaced is then held open by nobody here, and SQLite folds its WAL back in."""
+    key = None
+    if db_path is not None:
+        t = location.target(db_path)
+        key = os.path.abspath(t.path) if t.path is not None else t.url
+    for name in [k for k in _ENGINES if key is None or k == key]:
+        _ENGINES.pop(name).dispose()
+    for idle_key in [k for k in _IDLE if key is None or k[1] == key]:
+        for link in _IDLE.pop(idle_key):
+            link.close()
+
+
 _HEAD_SQL = "SELECT seq, hash, recorded_at FROM audit ORDER BY seq DESC LIMIT 1"
 _ITEM_PREV_SQL = "SELECT seq FROM audit WHERE item_ref = ? ORDER BY seq DESC LIMIT 1"
 _INSERT_AUDIT = (
@@ -66,14 +106,21 @@ _INSERT_AUDIT = (
 
 
 class UnitOfWork:
-    """``with UnitOfWork(path) as uow: ...; uow.commit()`` — anything not committed is rolled back."""
+    """``with UnitOfWork(path) as uow: ...; uow.commit()`` — anything not committed is rolled back.
+
+    SQLite: the transaction runs on a driver connection of this process's own (``_Link``), begun
+    with BEGIN IMMEDIATE; SQLAlchemy is brought in only when a use case asks for ``session``.
+    PostgreSQL: on a SQLAlchemy Connection from the register's engine.
+    """
 
     def __init__(self, db_path: location.DbRef, check_schema: bool = True) -> None:
         self.target = location.target(db_path)
         self.db_path = self.target
         self.check_schema = check_schema
         self._session: Session | None = None
-        self._conn: Any = None  # this transaction's SQLAlchemy Connection
+        self._conn: Any = None  # this transaction's SQLAlchemy Connection (SQLite: only under a session)
+        self._link: _Link | None = None  # SQLite: this transaction's driver connection
+        self._link_key: tuple[int, str] | None = None
         self._database_id: str | None = None
         self._now: str | None = None
         self._rules: Any = None
@@ -81,6 +128,7 @@ class UnitOfWork:
         self._cursor: Any = None
         self._driver_error: type[Exception] = Exception
         self._sql: dict[str, str] = {}
+        self._qmark = self.target.is_sqlite  # SQLite's driver takes ? parameters as written
 
     @property
     def session(self) -> Session:
@@ -89,6 +137,16 @@ class UnitOfWork:
         if self._session is None:
             from sqlmodel import Session  # the ORM only for the use cases that load models
 
+            link = self._link
+            if link is not None:  # SQLite: lend this transaction's driver connection to SQLAlchemy
+                if link.engine is None:
+                    link.engine = session_engine(link.conn, link.path)
+                self._conn = link.engine.connect()
+                self._conn.begin()  # sends nothing: the driver connection is already in BEGIN IMMEDIATE
+                if not link.conn.in_transaction:  # never go on writing without the write lock
+                    raise SignoffError(
+                        f"the write transaction on {self.db_path} ended early: nothing was kept; run the command again."
+                    )
             self._session = Session(bind=self._conn, expire_on_commit=False)
         return self._session
 
@@ -105,32 +163,34 @@ class UnitOfWork:
             if self._session is not None:
                 self._session.close()
         finally:
-            if self._conn is not None:
-                self._conn.close()  # rolls back whatever was not committed
-        self._session = self._conn = self._cursor = None
+            try:
+                if self._conn is not None:
+                    self._conn.close()  # rolls back whatever was not committed
+            finally:
+                self._session = self._conn = self._cursor = None
+                link, self._link = self._link, None
+                if link is not None:
+                    self._give_back(link)
+
+    def _give_back(self, link: _Link) -> None:
+        """Roll back whatever is still open on ``link`` and keep it for the next unit of work; a
+        connection that cannot even roll back is closed instead."""
+        try:
+            if link.conn.in_transaction:
+                link.conn.rollback()
+        except sqlite3.Error:
+            link.close()
+            return
+        assert self._link_key is not None
+        _IDLE.setdefault(self._link_key, []).append(link)
 
     def __enter__(self) -> UnitOfWork:
         if self.check_schema:
             location.require_existing(self.db_path)
-        engine = engine_for(self.db_path)
-        for attempt in range(LOCK_RETRIES):
-            try:
-                self._conn = engine.connect()
-                self._conn.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock now
-                break
-            except sa_exc.DBAPIError as err:  # also "file is not a database" on connect, not only locks
-                self._release()
-                if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
-                    raise location.translate(err.orig or err, self.db_path) from None
-                time.sleep(0.05 * (attempt + 1))
-        if not self.target.is_sqlite:
-            # Writers serialise on the chain head from the start, as SQLite's BEGIN IMMEDIATE does: the
-            # transaction's clock (``now``) is then read under the lock and the log's times never go back.
-            try:
-                self._lock_chain_head()
-            except sa_exc.DBAPIError as err:  # held past lock_timeout: exit 5, one sentence
-                self._release()
-                raise location.translate(err.orig or err, self.db_path) from None
+        if self.target.path is not None:
+            self._begin_sqlite(self.target.path)
+        else:
+            self._begin_server()
         if self.check_schema:
             try:
                 found = self._cursor_for().execute("SELECT version_num FROM alembic_version").fetchall()
@@ -146,24 +206,73 @@ class UnitOfWork:
                 raise
         return self
 
+    def _begin_sqlite(self, path: Path) -> None:
+        """Take an idle connection (or open one) and BEGIN IMMEDIATE on it: the write lock now."""
+        self._link_key = key = (os.getpid(), os.path.abspath(path))
+        for attempt in range(LOCK_RETRIES):
+            try:
+                idle = _IDLE.get(key)
+                self._link = idle.pop() if idle else _Link(path)
+                self._link.conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.Error as err:  # also "file is not a database" on connect, not only locks
+                self._release()
+                if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
+                    raise location.translate(err, self.db_path) from None
+                time.sleep(0.05 * (attempt + 1))
+
+    def _begin_server(self) -> None:
+        from sqlalchemy import exc as sa_exc
+
+        engine = engine_for(self.db_path)
+        for attempt in range(LOCK_RETRIES):
+            try:
+                self._conn = engine.connect()
+                self._conn.begin()
+                break
+            except sa_exc.DBAPIError as err:
+                self._release()
+                if "locked" not in str(err).lower() or attempt == LOCK_RETRIES - 1:
+                    raise location.translate(err.orig or err, self.db_path) from None
+                time.sleep(0.05 * (attempt + 1))
+        # Writers serialise on the chain head from the start, as SQLite's BEGIN IMMEDIATE does: the
+        # transaction's clock (``now``) is then read under the lock and the log's times never go back.
+        try:
+            self._lock_chain_head()
+        except sa_exc.DBAPIError as err:  # held past lock_timeout: exit 5, one sentence
+            self._release()
+            raise location.translate(err.orig or err, self.db_path) from None
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._release()
-        if isinstance(exc, sa_exc.OperationalError | sa_exc.DatabaseError) and exc.orig is not None:
+        sa_exc = sys.modules.get("sqlalchemy.exc")  # not imported: the error cannot be one of its
+        if (
+            sa_exc is not None
+            and isinstance(exc, sa_exc.OperationalError | sa_exc.DatabaseError)
+            and exc.orig is not None
+        ):
             raise location.translate(exc.orig, self.db_path) from None
 
     def commit(self) -> None:
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        sa_error: tuple[type[Exception], ...] = (sa_exc.OperationalError,) if sa_exc is not None else ()
         try:
             if self._session is not None:
                 self._session.commit()  # flushes; the transaction itself is the connection's
             if self._conn is not None:
-                self._conn.commit()
-            else:
+                self._conn.commit()  # SQLite under a session: commits the driver connection's transaction
+            elif self._link is None:
                 self.session.commit()
-        except sa_exc.OperationalError as err:
+            if self._link is not None and self._link.conn.in_transaction:
+                self._link.conn.commit()
+        except sqlite3.Error as err:
             self._release()
-            raise location.translate(err.orig or err, self.db_path) from None
+            raise location.translate(err, self.db_path) from None
+        except sa_error as err:
+            self._release()
+            raise location.translate(getattr(err, "orig", None) or err, self.db_path) from None
 
     def database_id(self) -> str:
         if self._database_id is None:
@@ -175,6 +284,8 @@ class UnitOfWork:
 
     def _lock_chain_head(self) -> None:
         """PostgreSQL: the transaction-level advisory lock every append holds (taking it twice is free)."""
+        from sqlalchemy import text
+
         self._connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
 
     @property
@@ -277,12 +388,11 @@ class UnitOfWork:
         per text (SQLite's and psycopg's own caches). Driver errors become one sentence, as in __exit__.
         """
         cur = self._cursor or self._cursor_for()
-        text_ = (
-            sql if self.target.is_sqlite else self._sql.get(sql) or self._sql.setdefault(sql, sql.replace("?", "%s"))
-        )
+        if not self._qmark:  # a server's driver takes %s
+            sql = self._sql.get(sql) or self._sql.setdefault(sql, sql.replace("?", "%s"))
         try:
-            cur.execute(text_, tuple(params))
-            return list(cur.fetchall()) if cur.description is not None else []
+            cur.execute(sql, params if type(params) is tuple else tuple(params))
+            return cur.fetchall() if cur.description is not None else []
         except self._driver_error as err:
             raise location.translate(err, self.db_path) from None
 
@@ -297,7 +407,10 @@ class UnitOfWork:
 
     def _cursor_for(self) -> Any:
         """This transaction's driver cursor, opened on first use."""
-        if self._cursor is None:
+        if self._cursor is None and self._link is not None:
+            self._driver_error = sqlite3.Error
+            self._cursor = self._link.cursor
+        elif self._cursor is None:
             conn = self._connection()
             self._driver_error = conn.dialect.dbapi.Error
             self._cursor = conn.connection.cursor()

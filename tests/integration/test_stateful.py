@@ -70,7 +70,7 @@ def template() -> Path:
         import_matrix(db, "sec", write_matrix(folder / "m.csv", rows))
         for offset in (-2, -1, 0, 1):  # every meeting date the rules draw is on the calendar
             add_meeting(db, "sec", days_ago(-offset))
-        uow_module._ENGINES.pop(str(db.resolve())).dispose()
+        uow_module.close_connections(db)
         _TEMPLATE["db"] = db
     return _TEMPLATE["db"]
 
@@ -102,9 +102,7 @@ class SignoffModel(RuleBasedStateMachine):
         self.today = days_ago(0)
 
     def teardown(self) -> None:
-        engine = uow_module._ENGINES.pop(str(self.db.resolve()), None)
-        if engine is not None:
-            engine.dispose()
+        uow_module.close_connections(self.db)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- reading the real register -------------------------------------------------------

@@ -148,12 +148,10 @@ def immutable(path: Path) -> Iterator[None]:
 
 
 def closed_cleanly(db: Path) -> None:
-    """Close this process's pooled connections so SQLite folds the WAL in and removes -wal and -shm."""
+    """Close this process's connections so SQLite folds the WAL in and removes -wal and -shm."""
     from signoff.store import uow
 
-    for engine in uow._ENGINES.values():
-        engine.dispose()
-    uow._ENGINES.clear()
+    uow.close_connections()
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
