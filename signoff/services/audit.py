@@ -524,31 +524,39 @@ def _read_export(path: Path) -> tuple[Iterator[dict[str, Any]], bool]:
     def rows() -> Iterator[dict[str, Any]]:
         # csv's default 128 KiB cell limit is less than a large matrix import's detail (~140 KiB at
         # 10k items): the export writes such cells, so the verifier reads them.
-        csv.field_size_limit(max(csv.field_size_limit(), _CSV_CELL_LIMIT))
-        reader = csv.DictReader(fh)
-        header = list(reader.fieldnames or [])
-        if header and not set(chain.EXPORT_FIELDS) <= set(header):
-            raise BadInput(f"{path} is not a signoff audit export (its header lacks {', '.join(chain.EXPORT_FIELDS)}).")
-        extra = [h for h in header if h not in chain.EXPORT_FIELDS] + [
-            h for n, h in enumerate(header) if h in header[:n]
-        ]
-        if extra:
-            raise _Malformed(f"its header has columns no signoff export has: {', '.join(map(repr, extra))}")
-        for rec in reader:
-            if None in rec or None in rec.values():
-                seq = rec.get("seq") or ""
-                yield {
-                    "_bad": f"line {reader.line_num} does not have the columns of the header",
-                    "seq": int(seq) if seq.isdigit() else None,
-                }
-                continue
-            # Undo the spreadsheet-safe apostrophe first: "'-" is the text "-", "''" is "'".
-            cells = {k: restore(v) for k, v in rec.items()}
-            out: dict[str, Any] = {k: None if v == "" and k in _NULLABLE else v for k, v in cells.items()}
-            out["seq"] = int(cells["seq"]) if cells["seq"].isascii() and cells["seq"].isdigit() else cells["seq"]
-            yield out
+        # The limit is process-wide: it is put back once the file is read, so that other CSV readers
+        # in the same process (the matrix and evidence imports) keep the default.
+        limit = csv.field_size_limit(_CSV_CELL_LIMIT)
+        try:
+            yield from _csv_records(fh, path)
+        finally:
+            csv.field_size_limit(limit)
 
     return rows(), False
+
+
+def _csv_records(fh: IO[str], path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a CSV export, a line at a time; a line that cannot be one is a `_bad` entry."""
+    reader = csv.DictReader(fh)
+    header = list(reader.fieldnames or [])
+    if header and not set(chain.EXPORT_FIELDS) <= set(header):
+        raise BadInput(f"{path} is not a signoff audit export (its header lacks {', '.join(chain.EXPORT_FIELDS)}).")
+    extra = [h for h in header if h not in chain.EXPORT_FIELDS] + [h for n, h in enumerate(header) if h in header[:n]]
+    if extra:
+        raise _Malformed(f"its header has columns no signoff export has: {', '.join(map(repr, extra))}")
+    for rec in reader:
+        if None in rec or None in rec.values():
+            seq = rec.get("seq") or ""
+            yield {
+                "_bad": f"line {reader.line_num} does not have the columns of the header",
+                "seq": int(seq) if seq.isdigit() else None,
+            }
+            continue
+        # Undo the spreadsheet-safe apostrophe first: "'-" is the text "-", "''" is "'".
+        cells = {k: restore(v) for k, v in rec.items()}
+        out: dict[str, Any] = {k: None if v == "" and k in _NULLABLE else v for k, v in cells.items()}
+        out["seq"] = int(cells["seq"]) if cells["seq"].isascii() and cells["seq"].isdigit() else cells["seq"]
+        yield out
 
 
 _CSV_CELL_LIMIT = 2**31 - 1

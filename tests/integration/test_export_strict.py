@@ -215,3 +215,6 @@ def test_a_csv_export_with_a_record_over_csv_default_cell_limit_still_verifies(d
     assert longest > 131072
     path = export(db_path, "csv", tmp_path / "audit.csv")
     assert broken(path) == []
+    # csv's limit is process-wide: the verifier puts it back, so the imports' CSV readers still
+    # refuse a cell no matrix or evidence sheet should hold.
+    assert csv.field_size_limit() == 131072
