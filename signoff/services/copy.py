@@ -16,9 +16,7 @@ A copy is all or nothing, and it is the register as of one moment:
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from signoff.store.location import DbRef
 from signoff.store.uow import UnitOfWork
 
 BATCH = 5000
-BATCH_BYTES = 1 << 19  # about this much row text held at once when reading from PostgreSQL
 SECRETARY_ONLY = frozenset({SECRETARY})
 # Kept by the migrations themselves, never copied.
 NOT_COPIED = frozenset({"alembic_version"})
@@ -189,15 +186,13 @@ def _source_rows(reading: Any, table: Any, src: location.Target) -> Iterator[Seq
 
 
 def _server_rows(raw: Any, statement: str, name: str) -> Iterator[Sequence[Any]]:
-    """Rows through a PostgreSQL server-side cursor, fetched in batches of about ``BATCH_BYTES``:
-    an audit log of large records (a matrix import's) is not held thousands of records at a time."""
+    """Rows through a PostgreSQL server-side cursor, in batches of bounded size (pg_reader)."""
+    from signoff.store.pg_reader import fetch_sized
+
     with raw.cursor(name=name) as cur:
         cur.execute(statement)
-        size = 4  # until the first rows tell how large they are
-        while batch := cur.fetchmany(size):
+        for batch in fetch_sized(cur, BATCH):
             yield from batch
-            held = sum(map(sys.getsizeof, itertools.chain.from_iterable(batch)))
-            size = max(1, min(BATCH, 4 * len(batch), BATCH_BYTES * len(batch) // max(1, held)))
 
 
 def _prepare_destination(writing: Any, dst: location.Target) -> None:
