@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlmodel import select
-
 from signoff import clock
 from signoff.domain import bundle, names
 from signoff.domain.model import EvidenceFact
@@ -45,6 +43,8 @@ def current(records: Sequence[E], withdrawn: Collection[int] = ()) -> list[E]:
 
 def withdrawals(uow: UnitOfWork, item_id: int) -> dict[int, Withdrawal]:
     """The item's withdrawn evidence: evidence id → its withdrawal."""
+    from sqlmodel import select
+
     from signoff.store.tables import Withdrawal
 
     rows = uow.session.exec(select(Withdrawal).where(Withdrawal.item_id == item_id))
@@ -96,6 +96,8 @@ def max_evidence_bytes(uow: UnitOfWork) -> int:
 
 
 def item_evidence(uow: UnitOfWork, item_id: int) -> list[Evidence]:
+    from sqlmodel import select
+
     from signoff.store.tables import Evidence
 
     return list(uow.session.exec(select(Evidence).where(Evidence.item_id == item_id).order_by(Evidence.id)))  # type: ignore[arg-type]
@@ -184,6 +186,8 @@ def check_evidence(
 
 
 def matrix_row(uow: UnitOfWork, item_id: int, key: str) -> MatrixRow | None:
+    from sqlmodel import select
+
     from signoff.store.tables import MatrixRow
 
     return uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item_id, MatrixRow.key == key)).first()
@@ -209,6 +213,8 @@ def write_evidence(
     """Store one checked piece of evidence and its ``evidence.add`` audit record in ``uow``: the
     record ``evidence add`` writes, whichever command wrote it. The caller has checked the actor's
     role, the item, the matrix row and the file's size."""
+    from sqlmodel import select
+
     from signoff.store.tables import Evidence
 
     assert item.id is not None

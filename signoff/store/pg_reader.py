@@ -7,7 +7,9 @@ literals, so the SQL stays the same on both backends.
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +17,7 @@ from signoff.store import location
 from signoff.store.reader import Reader
 
 NOT_APPLICABLE = "not applicable on PostgreSQL"
+BATCH_BYTES = 1 << 21  # about this much of Python row objects per fetch from a server-side cursor
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\?|(?<!:):([A-Za-z_][A-Za-z0-9_]*)|%")
 
 
@@ -37,6 +40,21 @@ def to_pyformat(sql: str) -> str:
 def dsn(url: str) -> str:
     """The libpq form of a SQLAlchemy URL."""
     return "postgresql://" + url.split("://", 1)[1]
+
+
+def fetch_sized(cur: Any, most: int) -> Iterator[list[tuple[Any, ...]]]:
+    """A server-side cursor's rows in batches of about ``BATCH_BYTES`` (and at most ``most`` rows).
+
+    The count per batch follows the size of the rows just fetched (a sample of them), so a run of
+    large records (a matrix import's audit record is ~140 KB) is not fetched thousands at a time;
+    it grows at most fourfold per batch, so a run of large ones after small ones is caught early.
+    """
+    size = min(most, 4)  # until the first rows tell how large they are
+    while batch := cur.fetchmany(size):
+        yield batch
+        sample = batch[:: max(1, len(batch) // 32)]
+        held = sum(map(sys.getsizeof, itertools.chain.from_iterable(sample))) * len(batch) // len(sample)
+        size = max(1, min(most, 4 * len(batch), BATCH_BYTES * len(batch) // max(1, held)))
 
 
 class PgReader(Reader):
@@ -87,13 +105,12 @@ class PgReader(Reader):
     def batches(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = (), size: int = 4096
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """A server-side cursor, fetched in batches: flat memory however long the log grows."""
+        """A server-side cursor, fetched in batches of at most ``size`` rows and about ``BATCH_BYTES``:
+        flat memory however long the log grows and however large its records."""
         self._streams = getattr(self, "_streams", 0) + 1
         with self.conn.cursor(name=f"signoff_stream_{self._streams}") as cur:
-            cur.itersize = size
             self._execute(cur, sql, params)
-            while batch := cur.fetchmany(size):
-                yield batch
+            yield from fetch_sized(cur, size)
 
     def quick_check(self) -> str:
         """PostgreSQL checks its own pages (data checksums, amcheck): there is no quick_check to run."""
