@@ -43,3 +43,23 @@ def test_a_carriage_return_inside_a_quoted_cell_is_read_as_written_and_refused()
 def test_every_line_end_between_records_reads_the_same(end: str) -> None:
     (item,) = matrix.parse_csv(f"{HEADER}{end}{row('Audit')}{end}".encode(), "m.csv")
     assert (item.ref, [r.key for r in item.rows], [r.description for r in item.rows]) == ("OF-01", ["audit"], ["Audit"])
+
+
+def test_each_item_and_row_carries_the_line_it_was_read_from() -> None:
+    other = "OF-02,ofsted-recommendation,Other,2013-12-31,plan,Plan,2013-11-30"
+    text = "\n".join([HEADER, row("Audit"), other, row("Audit").replace("audit", "minutes")]) + "\n"
+    first, second = matrix.parse_csv(text.encode(), "m.csv")
+    assert (first.ref, first.line, [r.line for r in first.rows]) == ("OF-01", 2, [2, 4])
+    assert (second.ref, second.line, [r.line for r in second.rows]) == ("OF-02", 3, [3])
+
+
+def test_a_workbook_row_given_as_read_is_trimmed_by_the_validator() -> None:
+    seen = matrix.InMemory()
+    v = matrix.Validator(list(matrix.REQUIRED_COLUMNS), "m.xlsx", seen)
+    cells = [" OF-01 ", "ofsted-recommendation ", " Title", "2013-12-31 ", " audit ", " Audit ", " 2013-11-30"]
+    v.row(2, dict(zip(matrix.REQUIRED_COLUMNS, cells, strict=True)))
+    v.finish()
+    (item,) = seen.items.values()
+    assert (item.ref, item.kind, item.title, item.rows[0].key, item.rows[0].description) == (
+        "OF-01", "ofsted-recommendation", "Title", "audit", "Audit",
+    )  # fmt: skip
