@@ -217,3 +217,10 @@ def test_an_unreadable_line_without_a_seq_takes_the_next_expected_one() -> None:
     assert report == ChainReport(3, 2, 3, recs[2]["hash"], [(0, "garbled")])
     report = verify_stream([{"_bad": "garbled"}, recs[1]], genesis("db-1"))
     assert report.broken == [(1, "garbled")] and report.first_seq == 2
+
+
+def test_an_unreadable_line_is_named_by_its_own_seq_not_the_expected_one() -> None:
+    recs = log(5)
+    report = verify_stream([recs[0], {"_bad": "garbled", "seq": 4}, recs[4]], genesis("db-1"))
+    assert report.broken == [(4, "garbled")] and report.last_seq == 5
+    assert verify_stream([{"_bad": "garbled", "seq": 7}], None).broken == [(7, "garbled")]
