@@ -91,5 +91,7 @@ def fire(workflow: Workflow, attempt: Attempt) -> str:
     machine = machine_for(workflow)
     moved = machine.events[attempt.event].trigger(token)
     if not moved:
+        # pragma: no mutate start (unreachable: check() has just judged the same attempt and found no failure)
         raise Refused(f"{attempt.event} {attempt.ref} refused: " + "; ".join(token.failed), token.failed)
+        # pragma: no mutate end
     return token.state
