@@ -224,3 +224,9 @@ def test_an_unreadable_line_is_named_by_its_own_seq_not_the_expected_one() -> No
     report = verify_stream([recs[0], {"_bad": "garbled", "seq": 4}, recs[4]], genesis("db-1"))
     assert report.broken == [(4, "garbled")] and report.last_seq == 5
     assert verify_stream([{"_bad": "garbled", "seq": 7}], None).broken == [(7, "garbled")]
+
+
+def test_after_an_unreadable_line_the_order_is_still_checked() -> None:
+    recs = log(4)
+    report = verify_stream([recs[0], {"_bad": "garbled", "seq": 2}, recs[3]], genesis("db-1"))
+    assert report.broken == [(2, "garbled"), (4, "records 3..3 are missing before it")]
