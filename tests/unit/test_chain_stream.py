@@ -230,3 +230,10 @@ def test_after_an_unreadable_line_the_order_is_still_checked() -> None:
     recs = log(4)
     report = verify_stream([recs[0], {"_bad": "garbled", "seq": 2}, recs[3]], genesis("db-1"))
     assert report.broken == [(2, "garbled"), (4, "records 3..3 are missing before it")]
+
+
+def test_an_anchored_record_met_twice_counts_its_anchor_mismatch_once() -> None:
+    recs = log(2)
+    report = verify_stream([recs[0], recs[1], recs[1]], genesis("db-1"), anchor=(2, "0" * 16))
+    assert [seq for seq, _ in report.broken] == [2, 2]
+    assert report.anchor_mismatches == 1 and not report.chain_intact
