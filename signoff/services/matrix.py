@@ -246,10 +246,18 @@ def _stage_xlsx(path: Path, kinds: tuple[str, ...], scratch: Scratch) -> None:
 
     scratch.sha256 = _file_digest(path)
     try:
-        header, records = xlsx_input.records(path)
+        header, rows = xlsx_input.cells(path)
         v = matrix_rules.Validator(header, path.name, scratch, kinds)
-        for line, rec in enumerate(records, start=2):
-            v.row(line, rec)
+        # A sheet row may be shorter or longer than its header: the cells past the header and those
+        # under an unnamed column are not read, and missing ones are empty.
+        named = [i for i, name in enumerate(header) if name]
+        blank = [""] * len(header)
+        for line, cells in enumerate(rows, start=2):
+            row = blank.copy()
+            for i in named:
+                if i < len(cells):
+                    row[i] = cells[i]
+            v.cells(line, row)
     except BadInput:
         raise
     except Exception as err:  # openpyxl raises many kinds for a damaged workbook
