@@ -123,6 +123,58 @@ def _reader(path: Path) -> Any:
     return reader
 
 
+def _values(ws: Any) -> Iterator[tuple[Any, ...]]:
+    """``ws.iter_rows(values_only=True)`` of a read-only sheet, openpyxl's own loop and cell reading,
+    but with each row let go once read: openpyxl clears a parsed row and leaves it, empty, under the
+    sheet's ``sheetData``, some 100 bytes a row (50 MiB for a 500,000-row matrix)."""
+    from openpyxl.worksheet._reader import ROW_TAG, WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    sheet_data = f"{{{SHEET_MAIN_NS}}}sheetData"
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+            parent = None  # only rows matter for values: the sheet's other parts are not read
+            for event, element in iterparse(self.source, events=("start", "end")):
+                if event == "start":
+                    if element.tag == sheet_data:
+                        parent = element
+                elif element.tag == ROW_TAG:
+                    row = self.parse_row(element)
+                    element.clear()
+                    if parent is not None:
+                        parent.clear()
+                    yield row
+
+    wb = ws.parent
+    min_col = min_row = 1
+    max_col, max_row = ws.max_column, ws.max_row
+    empty_row: tuple[None, ...] = () if max_col is None else (None,) * (max_col + 1 - min_col)
+    counter, idx = min_row, 1
+    with ws._get_source() as src:
+        parser = Parser(
+            src,
+            ws._shared_strings,
+            data_only=wb.data_only,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for idx, row in parser.parse():
+            if max_row is not None and idx > max_row:
+                break
+            for _ in range(counter, idx):  # some rows are missing
+                counter += 1
+                yield empty_row
+            if counter <= idx:
+                counter += 1
+                yield ws._get_row(row, min_col, max_col, values_only=True)
+    if max_row is not None and max_row < idx:
+        for _ in range(counter, max_row + 1):
+            yield empty_row
+
+
 def records(path: Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     """The first sheet's header, and its rows as text the way the CSV reader gives them, read one at a
     time (openpyxl's read-only mode streams the sheet): a 500,000-row workbook is never held whole."""
@@ -156,7 +208,7 @@ def cells(path: Path) -> tuple[list[str], Iterator[list[str]]]:
             reader.spilled.close()
 
     try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
+        rows = _values(wb.worksheets[0])
         header_row = next(rows, None) or ()
     except BaseException:
         close()
