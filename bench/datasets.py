@@ -114,6 +114,26 @@ def write_matrix_csv(path: Path, items: int, rows_per_item: int) -> Path:
     return path
 
 
+def write_evidence_csv(path: Path, records: int, rows_per_item: int) -> Path:
+    """An ``evidence import`` sheet of ``records`` rows against the matrix of ``write_matrix_csv``:
+    notes and measures in turn, one record per item (its first matrix row), dated yesterday."""
+    from signoff.services.evidence_import import COLUMNS
+
+    dated = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for n in range(records):
+            r = {"item_ref": ref(n), "evidence_key": f"key-{n % rows_per_item}", "dated": dated}
+            if n % 2:
+                r.update(measure=f"M{n % 50}", value=str(10 + n % 40), unit="days", period="2026", threshold="30")
+                r["direction"] = "at-most"
+            else:
+                r["note"] = f"Minutes of the executive group, item {n}: case audit sample reviewed"
+            w.writerow([r.get(c, "") for c in COLUMNS])
+    return path
+
+
 def add_evidence_and_states(db: Path, items: int) -> list[str]:
     """Cover every matrix row of two thirds of the items with a note; move a spread of items on.
 

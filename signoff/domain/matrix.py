@@ -9,13 +9,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from signoff.clock import strict_date
 from signoff.domain.model import KINDS
-from signoff.domain.names import check_key, check_ref, check_text
+from signoff.domain.names import MAX_TEXT, check_key, check_ref, check_text, has_control
 from signoff.errors import BadInput
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -65,33 +65,33 @@ def decode(data: bytes, source: str) -> str:
         raise BadInput(f"{source} is not UTF-8 text (byte {err.start}): save it from Excel as 'CSV UTF-8'.") from None
 
 
-def _item_columns(values: dict[str, str], errs: list[str], kinds: tuple[str, ...]) -> tuple[str, str, dt.date | None]:
+def _item_columns(
+    raw_ref: str, kind: str, title_cell: str, due_cell: str, errs: list[str], kinds: tuple[str, ...]
+) -> tuple[str, str, dt.date | None]:
     """Validate the item columns of one row; append what is wrong to ``errs``."""
     try:
-        ref = check_ref(values["item_ref"])
+        ref = check_ref(raw_ref)
     except BadInput:
-        errs.append(f"item_ref {values['item_ref']!r} is not a valid ref")
-        ref = values["item_ref"]
-    kind = values["item_kind"]
+        errs.append(f"item_ref {raw_ref!r} is not a valid ref")
+        ref = raw_ref
     if kind not in kinds:
         errs.append(f"item_kind {kind!r} is not one of {', '.join(kinds)}")
     try:
-        title = check_text(values["item_title"], "item_title")
+        title = check_text(title_cell, "item_title")
     except BadInput as e:
         errs.append(str(e).rstrip("."))
         title = ""
     due = None
-    if values["item_due"]:
+    if due_cell:
         try:
-            due = _date(values["item_due"], "item_due")
+            due = _date(due_cell, "item_due")
         except ValueError as e:
             errs.append(str(e))
     return ref, title, due
 
 
-def _owner(values: dict[str, str], column: str, errs: list[str], known_good: set[str]) -> str | None:
+def _owner(text: str, column: str, errs: list[str], known_good: set[str]) -> str | None:
     """An owner cell, checked as free text; a name already accepted on an earlier row is not checked again."""
-    text = values.get(column)
     if not text:
         return None
     if text in known_good:
@@ -131,7 +131,17 @@ class Seen(Protocol):
 
     def keys(self, ref: str) -> set[str]: ...
 
-    def accept(self, item: ItemHead, new: bool, row: MatrixRowSpec) -> None: ...
+    def accept(
+        self,
+        item: ItemHead,
+        new: bool,
+        line: int,
+        key: str,
+        description: str,
+        present_by: dt.date,
+        present_text: str,
+        owner: str | None,
+    ) -> None: ...
 
 
 class InMemory:
@@ -148,23 +158,35 @@ class InMemory:
     def keys(self, ref: str) -> set[str]:
         return self.keys_of[ref]
 
-    def accept(self, item: ItemHead, new: bool, row: MatrixRowSpec) -> None:
+    def accept(
+        self,
+        item: ItemHead,
+        new: bool,
+        line: int,
+        key: str,
+        description: str,
+        present_by: dt.date,
+        present_text: str,
+        owner: str | None,
+    ) -> None:
         if new:
             self.heads[item.ref] = item
             self.items[item.ref] = ItemSpec(item.ref, item.kind, item.title, item.due, item.owner, item.line)
             self.keys_of[item.ref] = set()
-        self.keys_of[item.ref].add(row.key)
-        self.items[item.ref].rows.append(row)
+        self.keys_of[item.ref].add(key)
+        self.items[item.ref].rows.append(MatrixRowSpec(key, description, present_by, owner, line))
 
 
 class Validator:
     """Checks a matrix one row at a time; every bad line is collected, the good rows go to ``seen``.
 
     Only the item of the rows being read is held here (a matrix lists an item's rows together);
-    an item met again further down is looked up in ``seen``.
+    an item met again further down is looked up in ``seen``. A row comes either as the list of cells
+    a CSV or XLSX reader gives (``cells``, the fast path: no record is built per row) or as a dict of
+    column → text (``row``).
     """
 
-    CACHE = 4096  # distinct dates and owner names remembered between rows
+    CACHE = 4096  # distinct dates, keys and owner names remembered between rows
 
     def __init__(self, header: list[str], source: str, seen: Seen, kinds: tuple[str, ...] = KINDS) -> None:
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -182,7 +204,14 @@ class Validator:
         self._head: ItemHead | None = None
         self._keys: set[str] = set()
         self._dates: dict[str, dt.date] = {}
+        self._good_keys: dict[str, str] = {}  # a key cell as written → the key it names
         self._owners: set[str] = set()
+        # Where each column is: a name given twice is read from its last cell, as a dict of the row would.
+        at = {name: i for i, name in enumerate(header)}
+        self._width = len(header)
+        self._named = sorted(at.values())  # the cells that make a row not blank (an unnamed one too, in a CSV)
+        self._at = tuple(at[c] for c in REQUIRED_COLUMNS)
+        self._owner_at = tuple(at.get(c) for c in OPTIONAL_COLUMNS)
 
     def _lookup(self, raw_ref: str) -> ItemHead | None:
         if raw_ref != self._ref:
@@ -191,22 +220,34 @@ class Validator:
         return self._head
 
     def row(self, line: int, rec: dict[Any, Any], stripped: bool = False) -> None:
-        """Check one record (a csv/xlsx row as a dict of column → text)."""
+        """Check one record (a row as a dict of column → text; a value None means a missing cell)."""
         if None in rec or None in rec.values():
             found = rec[None] if isinstance(rec.get(None), int) else sum(v is not None for k, v in rec.items() if k)
             self.problems.append(f"line {line}: wrong number of columns (expected {len(self.header)}, found {found})")
             return
         values = rec if stripped else {k: v.strip() for k, v in rec.items() if k}
-        if not any(values.values()):
+        self._check(line, [values.get(name, "") if name else "" for name in self.header])
+
+    def cells(self, line: int, cells: list[str]) -> None:
+        """Check one row given as its cells in header order, as read (not yet stripped)."""
+        if len(cells) != self._width:
+            self.problems.append(f"line {line}: wrong number of columns (expected {self._width}, found {len(cells)})")
+            return
+        self._check(line, list(map(str.strip, cells)))
+
+    def _check(self, line: int, cells: list[str]) -> None:
+        """The checks proper, on a row of stripped cells of the header's width."""
+        at = self._at
+        if not cells[at[0]] and not any(cells[i] for i in self._named):
             return
         errs: list[str] = []
-        raw_ref, kind = values["item_ref"], values["item_kind"]
-        item_columns = (kind, values["item_title"], values["item_due"])
-        item = self._lookup(raw_ref)
+        raw_ref, kind, title_cell, due_cell = cells[at[0]], cells[at[1]], cells[at[2]], cells[at[3]]
+        item_columns = (kind, title_cell, due_cell)
+        item = self._head if raw_ref == self._ref else self._lookup(raw_ref)
         if item is not None and item.columns == item_columns:
             ref, title, due = item.ref, item.title, item.due
         else:
-            ref, title, due = _item_columns(values, errs, self.kinds)
+            ref, title, due = _item_columns(raw_ref, kind, title_cell, due_cell, errs, self.kinds)
             if item is not None and not errs:
                 if item.kind != kind:
                     errs.append(f"item_kind {kind!r} conflicts with {item.kind!r} on line {item.line}")
@@ -214,23 +255,32 @@ class Validator:
                     errs.append(f"item_title conflicts with the title on line {item.line}")
                 if item.due != due:
                     errs.append(f"item_due conflicts with the due date on line {item.line}")
-        try:
-            key = check_key(values["evidence_key"])
-        except BadInput:
-            errs.append(f"evidence_key {values['evidence_key']!r} is not a valid key")
-            key = values["evidence_key"]
-        try:
-            description = check_text(values["evidence_description"], "evidence_description")
-        except BadInput as e:
-            errs.append(str(e).rstrip("."))
-            description = ""
-        present_by = self._dates.get(values["present_by"])
+        key_cell = cells[at[4]]
+        key = self._good_keys.get(key_cell)
+        if key is None:
+            try:
+                key = check_key(key_cell)
+                if len(self._good_keys) >= self.CACHE:
+                    self._good_keys.clear()
+                self._good_keys[key_cell] = key
+            except BadInput:
+                errs.append(f"evidence_key {key_cell!r} is not a valid key")
+                key = key_cell
+        description = cells[at[5]]
+        if not description or len(description) > MAX_TEXT or has_control(description):
+            try:
+                description = check_text(description, "evidence_description")
+            except BadInput as e:
+                errs.append(str(e).rstrip("."))
+                description = ""
+        present_cell = cells[at[6]]
+        present_by = self._dates.get(present_cell)
         if present_by is None:
             try:
-                present_by = _date(values["present_by"], "present_by")
+                present_by = _date(present_cell, "present_by")
                 if len(self._dates) >= self.CACHE:
                     self._dates.clear()
-                self._dates[values["present_by"]] = present_by
+                self._dates[present_cell] = present_by
             except ValueError as e:
                 errs.append(str(e))
         if present_by is not None and due is not None and present_by > due:
@@ -246,8 +296,11 @@ class Validator:
         assert present_by is not None
         if len(self._owners) >= self.CACHE:
             self._owners.clear()
-        item_owner = _owner(values, "item_owner", errs, self._owners)
-        evidence_owner = _owner(values, "evidence_owner", errs, self._owners)
+        item_at, evidence_at = self._owner_at
+        item_owner = _owner(cells[item_at] if item_at is not None else "", "item_owner", errs, self._owners)
+        evidence_owner = _owner(
+            cells[evidence_at] if evidence_at is not None else "", "evidence_owner", errs, self._owners
+        )
         if errs:
             self.problems.append(f"line {line}: " + "; ".join(errs))
             return
@@ -259,7 +312,8 @@ class Validator:
             self.kinds_used.add(kind)
         self._keys.add(key)
         self.rows += 1
-        self.seen.accept(item, new, MatrixRowSpec(key, description, present_by, evidence_owner, line))
+        # present_by's cell is exactly its date's ISO text: strict_date takes nothing else
+        self.seen.accept(item, new, line, key, description, present_by, present_cell, evidence_owner)
 
     def finish(self) -> None:
         """Raise one BadInput listing every bad line, or saying the file has no rows."""
@@ -286,33 +340,26 @@ def parse_rows(
     return list(seen.items.values())
 
 
-def csv_records(lines: Iterable[str], source: str) -> tuple[list[str], Iterator[dict[Any, Any]]]:
-    """The header and the records of a CSV read line by line (blank lines skipped, as DictReader does);
-    a record with the wrong number of cells carries the count found under the key None."""
+def check_csv(lines: Iterable[str], source: str, seen: Seen, kinds: tuple[str, ...] = KINDS) -> None:
+    """Validate every row of a CSV matrix read line by line into ``seen``; raise one BadInput listing
+    every bad line. Blank lines are skipped, as DictReader does."""
     reader = csv.reader(lines)
     try:
         header = [h.strip() for h in next(reader, [])]
+        v = Validator(header, source, seen, kinds)
+        check = v.cells
+        # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
+        line = 1
+        for row in reader:
+            if row:
+                line += 1
+                check(line, row)
     except csv.Error as err:
         raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
-    width = len(header)
-
-    def records() -> Iterator[dict[Any, Any]]:
-        try:
-            for row in reader:
-                if not row:
-                    continue
-                rec: dict[Any, Any] = dict(zip(header, map(str.strip, row), strict=False))
-                if len(row) != width:
-                    rec[None] = len(row)  # the number of cells found: reported as a wrong number of columns
-                yield rec
-        except csv.Error as err:
-            raise BadInput(f"{source} is not a readable CSV file ({err}): save it again as CSV.") from None
-
-    return header, records()
+    v.finish()
 
 
 def parse_csv(data: bytes, source: str, kinds: tuple[str, ...] = KINDS) -> list[ItemSpec]:
-    text = decode(data, source)
-    header, records = csv_records(io.StringIO(text, newline=""), source)
-    # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
-    return parse_rows(records, header, source, kinds=kinds, stripped=True)
+    seen = InMemory()
+    check_csv(io.StringIO(decode(data, source), newline=""), source, seen, kinds)
+    return list(seen.items.values())

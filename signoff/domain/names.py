@@ -27,7 +27,7 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(sorted(_BIDI)) + "]")
 
 
-def _has_control(text: str) -> bool:
+def has_control(text: str) -> bool:
     """C0 and C1 control characters (except newline and tab), DEL, and bidirectional overrides."""
     return _CONTROL.search(text) is not None
 
@@ -106,7 +106,7 @@ def check_text(text: str | None, what: str, required: bool = True) -> str:
     value = (text or "").strip()
     if required and not value:
         raise BadInput(f"the {what} is empty: give the {what} as text.")
-    if _has_control(value):
+    if has_control(value):
         raise BadInput(f"the {what} contains control characters: remove them and try again.")
     if len(value) > MAX_TEXT:
         raise BadInput(f"the {what} is {len(value)} characters long: keep it to at most {MAX_TEXT:,}.")

@@ -129,7 +129,7 @@ def parse_public_key(text: str, source: str = "the public key") -> PublicKey:
     except ValueError as exc:
         raise BadInput(f"{source} is damaged: {exc}; copy the whole line from the .pub file.") from None
     comment = parts[2].strip() if len(parts) == 3 else ""
-    if names._has_control(comment):
+    if names.has_control(comment):
         raise BadInput(f"{source} has control characters in its comment: remove them or drop the comment.")
     return PublicKey(key.blob, comment)
 

@@ -12,10 +12,11 @@ all, and the refusal is audited.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import gc
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,8 @@ class ImportResult:
 
 
 # One item of the file as pass two reads it: (ref, kind, title, owner, due) and its rows
-# (key, description, present_by, owner, line).
-Part = list[tuple[tuple[str, str, str, str | None, str | None], list[tuple[str, str, str, str | None, int]]]]
+# (ref, key, description, present_by, owner, line), as the scratch database returns them.
+Part = list[tuple[tuple[str, str, str, str | None, str | None], list[tuple[str, str, str, str, str | None, int]]]]
 
 
 class Scratch:
@@ -117,7 +118,17 @@ class Scratch:
             self._indexed = True
         return {k for (k,) in self.db.execute("SELECT key FROM rows WHERE ref = ?", (ref,))}
 
-    def accept(self, item: matrix_rules.ItemHead, new: bool, row: matrix_rules.MatrixRowSpec) -> None:
+    def accept(
+        self,
+        item: matrix_rules.ItemHead,
+        new: bool,
+        line: int,
+        key: str,
+        description: str,
+        present_by: dt.date,
+        present_text: str,
+        owner: str | None,
+    ) -> None:
         if new:
             self._items[item.ref] = item
             self.kinds.add(item.kind)
@@ -126,7 +137,7 @@ class Scratch:
         elif item.ref != self._last:
             self.revisited = True
         self._last = item.ref
-        self._rows.append((row.line, item.ref, row.key, row.description, row.present_by.isoformat(), row.owner))
+        self._rows.append((line, item.ref, key, description, present_text, owner))
         self.rows += 1
         if len(self._rows) >= self.BATCH:
             self._flush()
@@ -137,34 +148,30 @@ class Scratch:
         self._flush()
         if self.revisited:
             cur = self.db.execute(
-                "SELECT i.ref, i.kind, i.title, i.owner, i.due, r.ref, r.key, r.description, r.present_by, r.owner,"
-                " r.line FROM rows r JOIN items i ON i.ref = r.ref ORDER BY i.line, r.line"
+                "SELECT r.ref, r.key, r.description, r.present_by, r.owner, r.line"
+                " FROM rows r JOIN items i ON i.ref = r.ref ORDER BY i.line, r.line"
             )
-            heads = None
+            heads = self.db.cursor().execute("SELECT ref, kind, title, owner, due FROM items ORDER BY line")
         else:
             # Each item's rows are together in the file, and the items were stored in the order of
             # their first rows: two plain scans in step, no join.
             cur = self.db.execute("SELECT ref, key, description, present_by, owner, line FROM rows ORDER BY line")
             heads = self.db.cursor().execute("SELECT ref, kind, title, owner, due FROM items ORDER BY rowid")
         part: Part = []
+        rows: list[tuple[str, str, str, str, str | None, int]] = []
         n = 0
         last = None
-        for rec in cur:
-            if heads is None:
-                head, row = rec[:5], rec[5:]
-            else:
-                head, row = None, rec
-            ref = row[0]
-            if ref != last:
+        for row in cur:
+            if row[0] != last:
+                last = row[0]
                 if n >= size:
                     yield part
                     part, n = [], 0
-                if head is None:
-                    head = next(heads)  # type: ignore[arg-type]
-                assert head[0] == ref
-                part.append((head, []))
-                last = ref
-            part[-1][1].append(row[1:])
+                head = next(heads)
+                assert head[0] == last
+                rows = []
+                part.append((head, rows))
+            rows.append(row)
             n += 1
         if part:
             yield part
@@ -229,12 +236,7 @@ def _stage_csv(path: Path, kinds: tuple[str, ...], scratch: Scratch) -> None:
     gc.disable()
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            header, records = matrix_rules.csv_records(fh, path.name)
-            v = matrix_rules.Validator(header, path.name, scratch, kinds)
-            # csv line numbers: header is line 1; quoted newlines are rare in matrices and counted as rows
-            for line, rec in enumerate(records, start=2):
-                v.row(line, rec, stripped=True)
-            v.finish()
+            matrix_rules.check_csv(fh, path.name, scratch, kinds)
     finally:
         gc.enable()
 
@@ -244,10 +246,18 @@ def _stage_xlsx(path: Path, kinds: tuple[str, ...], scratch: Scratch) -> None:
 
     scratch.sha256 = _file_digest(path)
     try:
-        header, records = xlsx_input.records(path)
+        header, rows = xlsx_input.cells(path)
         v = matrix_rules.Validator(header, path.name, scratch, kinds)
-        for line, rec in enumerate(records, start=2):
-            v.row(line, rec)
+        # A sheet row may be shorter or longer than its header: the cells past the header and those
+        # under an unnamed column are not read, and missing ones are empty.
+        named = [i for i, name in enumerate(header) if name]
+        blank = [""] * len(header)
+        for line, cells in enumerate(rows, start=2):
+            row = blank.copy()
+            for i in named:
+                if i < len(cells):
+                    row[i] = cells[i]
+            v.cells(line, row)
     except BadInput:
         raise
     except Exception as err:  # openpyxl raises many kinds for a damaged workbook
@@ -333,7 +343,7 @@ def _write_part(
             if title not in titles[ref] or due not in dues[ref]:
                 t.differing.append(ref)
             if existing[ref][1] != kind:
-                t.problems.append(f"line {rows[0][4]}: {ref} is already registered as {existing[ref][1]}, not {kind}")
+                t.problems.append(f"line {rows[0][5]}: {ref} is already registered as {existing[ref][1]}, not {kind}")
     if t.problems:
         return  # the import is refused: only the rest of the file's conflicts are still looked for
     now = uow.now
@@ -359,19 +369,17 @@ def _write_part(
     if new_items and writing:
         ids.update(_ids(uow, [i[0] for i in new_items]))
     new_rows: list[tuple[int, str, str, str, str | None]] = []
-    audit_rows: list[list[Any]] = []
+    audit_rows: list[Sequence[Any]] = []
     unchanged = left_out = 0
     for (ref, _, _, _, _), rows in part:
         item_id = ids.get(ref, 0)
         if ref not in existing:  # a new item: every row is new
             new_rows.extend(
-                (item_id, key, description, present_by, owner) for key, description, present_by, owner, _ in rows
+                (item_id, key, description, present_by, owner) for _, key, description, present_by, owner, _ in rows
             )
-            audit_rows.extend(
-                [ref, key, description, present_by, owner] for key, description, present_by, owner, _ in rows
-            )
+            audit_rows.extend(row[:5] for row in rows)  # [ref, key, description, present_by, owner]
             continue
-        for key, description, present_by, owner, line in rows:
+        for _, key, description, present_by, owner, line in rows:
             old = have_rows.get((item_id, key)) if ref in existing else None
             if old is None and ref in existing and (item_id, key) in history.removed:
                 left_out += 1

@@ -77,6 +77,7 @@ def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
     # Growth: cost per unit and peak memory at each size of board, import, export and verify.
     assert set(report["growth"]) == {
         "bulk.matrix_import",
+        "bulk.evidence_import",
         "read.board",
         "export.jsonl",
         "export.csv",
