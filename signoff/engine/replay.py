@@ -1047,11 +1047,9 @@ class ItemRow:
         for name, value in zip(self.__slots__, values, strict=True):
             setattr(self, name, value)
 
-    def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        setattr(self, name, value)
+    # item["state"] reads the slot, as fast as an attribute (a plain method would cost a call).
+    __getitem__ = object.__getattribute__
+    __setitem__ = object.__setattr__
 
 
 class Standing:
