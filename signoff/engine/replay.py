@@ -16,7 +16,9 @@ compares each at once with the table's row of the same id, read in id order besi
 Replay keeps per-item state (each item, its matrix rows, its standing evidence, its latest frozen
 bundle, its open challenges) and the small tables (users, keys, meetings, rules, meta), which
 ``rows()`` gives in the same canonical form the store reads them in. Memory therefore follows the
-register's items, not the length of the log.
+register's items, not the length of the log; and the per-item state is packed (``ItemRow``,
+``Matrix``, ``Standing``: a few objects an item, not dozens), so a board of 10,000 items, 50,000
+matrix rows and their standing evidence is verified within the 64 MiB a read command may use.
 
 Registers written before records carried full detail start with *legacy* records: their times and
 hashes are checked, and a ``register.baseline`` record written when the register was upgraded
@@ -26,7 +28,9 @@ carries the tables as they then stood, from which replay continues in full.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sys
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -190,6 +194,15 @@ class Dropped:
 
 _COL = {name: {c: n for n, c in enumerate(cols)} for name, (_, cols) in TABLES.items()}
 
+# A standing evidence record is kept as the JSON array of its bundle entry's values, in
+# bundle.ENTRY_FIELDS order (id first, key second): a tenth of the memory of a dict of them, for
+# the tens of thousands a board holds; it is turned back into the entry only when a bundle is checked.
+_pack = json.JSONEncoder(separators=(",", ":")).encode
+_EVIDENCE_COLS = TABLES["evidence"][1]
+# Where each entry field after the id stands among an evidence row's values (TABLES' column order).
+_ENTRY_AT = tuple(_EVIDENCE_COLS.index("supersedes_id" if f == "supersedes" else f) for f in bundle.ENTRY_FIELDS[1:])
+_intern = sys.intern
+
 
 @dataclass
 class Replay:
@@ -200,8 +213,8 @@ class Replay:
     legacy: list[int] = field(default_factory=list)  # seqs of records that predate full detail
     full: bool = False
     # The tables replay keeps whole (the STREAMED ones go to the sink).
-    tables: dict[str, dict[tuple[Any, ...], Row]] = field(
-        default_factory=lambda: {t: {} for t in TABLES if t not in STREAMED}
+    tables: dict[str, Any] = field(
+        default_factory=lambda: {t: Matrix() if t == "matrix_rows" else {} for t in TABLES if t not in STREAMED}
     )
     _rules: Rules | None = None
     _sets: dict[str, dict[str, str]] = field(default_factory=dict)  # ruleset digest → {name: source}
@@ -209,10 +222,10 @@ class Replay:
     _last_id: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STREAMED, 0))
     _open: dict[str, list[int]] = field(default_factory=dict)  # item ref → its open challenges' ids
     _withdrawn: dict[int, Any] = field(default_factory=dict)  # withdrawn evidence id → its item ref
-    # item ref → its standing evidence (id → the fields of its bundle entry, in id order): records no
-    # later record supersedes and nobody withdrew, as services/evidence.py counts them
-    _standing: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    _evidenced: dict[str, set[str]] = field(default_factory=dict)  # item ref → matrix keys that ever had evidence
+    # each item's standing evidence: records no later record supersedes and nobody withdrew, as
+    # services/evidence.py counts them
+    _standing: Standing = field(default_factory=lambda: Standing())
+    _evidenced: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # item ref → keys that ever had evidence
     # item ref → its latest frozen bundle: (submission id, digest, frozen at)
     _bundle: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     applied: int = 0
@@ -263,11 +276,13 @@ class Replay:
         self.problems.append((seq, why))
 
     def finish(self) -> None:
-        """The end of the chain: challenges it never answered are final as they are."""
+        """The end of the chain: challenges it never answered are final as they are. What only the
+        walk needed (standing evidence, frozen bundles) goes, before the tables are compared."""
         for waiting in self._open.values():
             for challenge in waiting:
                 self.sink.answered((challenge,), UNANSWERED)
         self._open = {}
+        self._standing, self._bundle, self._evidenced, self._withdrawn = Standing(), {}, {}, {}
 
     def _made(self, seq: int, table: str, row_id: Any, values: tuple[Any, ...]) -> bool:
         """Hand a new row to the sink. Ids only grow, as the store allots them under the chain's
@@ -310,7 +325,7 @@ class Replay:
         if rec.get("workflow_hash") not in allowed:
             self._bad(seq, "its workflow hash is not that of the rules in force at this point of the chain")
 
-    def _item(self, seq: int, ref: Any) -> Row | None:
+    def _item(self, seq: int, ref: Any) -> ItemRow | None:
         item = self.tables["items"].get((ref,))
         if item is None:
             self._bad(seq, f"it names item {ref!r}, which no earlier record registered")
@@ -415,14 +430,13 @@ class Replay:
             self._check_actor(seq, rec, REGISTER_ACTIONS["matrix.import"], "import the matrix")
             for new_ref, kind, title, owner, due in d["items"]:
                 self._new_item(seq, new_ref, kind, title, owner, due, at)
-            for row_ref, key, description, present_by, owner in d["rows"]:
-                if (row_ref,) not in t["items"]:
+            items = t["items"]
+
+            def registered(row_ref: Any) -> None:
+                if (row_ref,) not in items:
                     self._bad(seq, f"it adds a matrix row to item {row_ref!r}, which no earlier record registered")
-                t["matrix_rows"][(row_ref, key)] = {
-                    "description": description,
-                    "present_by": present_by,
-                    "owner": owner,
-                }
+
+            self._matrix.put(d["rows"], registered)
             return
         if event == "item.add":
             self._check_actor(seq, rec, REGISTER_ACTIONS["item.add"], "add items")
@@ -459,7 +473,7 @@ class Replay:
             return
         self._transition(seq, rec, item, event, d)
 
-    def _transition(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
+    def _transition(self, seq: int, rec: Mapping[str, Any], item: ItemRow, event: str, d: dict[str, Any]) -> None:
         ref, at, actor = rec["item_ref"], rec["recorded_at"], rec["actor"]
         if self._rules is None:  # no rules pinned, or a pin that did not hold: _check_rules_hash reported it
             return
@@ -532,12 +546,14 @@ class Replay:
 
     def _check_bundle(self, seq: int, ref: str, d: dict[str, Any]) -> None:
         """A frozen bundle must be exactly the item's standing evidence at that point, by digest."""
-        mine = self._standing.get(ref, {})
-        standing = list(mine)
+        mine = self._standing.entries(ref)
+        standing = [_id_of(packed) for packed in mine]
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
-        if bundle.digest(bundle.entry(fields) for fields in mine.values()) != d["bundle"]:
+        fields = bundle.ENTRY_FIELDS
+        entries = (bundle.entry(dict(zip(fields, values, strict=True))) for values in json.loads(_array(mine)))
+        if bundle.digest(entries) != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
     def _key_add(self, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
@@ -565,7 +581,7 @@ class Replay:
             "revoke_reason": None,
         }
 
-    def _check_signature(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
+    def _check_signature(self, seq: int, rec: Mapping[str, Any], item: ItemRow, event: str, d: dict[str, Any]) -> None:
         """A signed decision: the signature is by the actor's key current at this point, over a
         statement that says exactly what this record did."""
         from signoff.domain import sshsig
@@ -642,30 +658,23 @@ class Replay:
             initial = "?"
         else:
             initial = flows[kind].initial
-        self.tables["items"][(ref,)] = {
-            "kind": kind,
-            "title": title,
-            "owner": owner,
-            "due": due,
-            "original_due": due,
-            "state": initial,
-            "version": 1,
-            "created_at": at,
-            "last_transition_at": at,
-        }
+        due = _shared(due)
+        self.tables["items"][(_shared(ref),)] = ItemRow(
+            _shared(kind), title, _shared(owner), due, due, initial, 1, at, at
+        )
 
     def _evidence(self, seq: int, ref: Any, actor: str, at: str, d: dict[str, Any]) -> None:
         key = d["key"]
-        if (ref, key) not in self.tables["matrix_rows"]:
+        if self._matrix.due(ref, key) is _ABSENT:
             self._bad(seq, f"it adds evidence to {ref} row {key!r}, which the matrix does not have")
-        standing = self._standing.setdefault(ref, {})
+        standing = self._standing
         supersedes = d.get("supersedes")
         if supersedes is not None:
             # Only standing evidence can be corrected: the service refuses to supersede a withdrawn
             # record or one already superseded (services/evidence.py).
-            old = standing.get(supersedes) if isinstance(supersedes, int) else None
-            if old is not None and old["key"] == key:
-                del standing[supersedes]
+            old = standing.get(ref, supersedes) if isinstance(supersedes, int) else None
+            if old is not None and _key_of(old) == key:
+                standing.remove(ref, supersedes)
             elif self._withdrawn.get(supersedes) == ref:
                 self._bad(seq, f"it supersedes evidence {supersedes}, which was withdrawn")
             else:
@@ -680,14 +689,15 @@ class Replay:
             get("measure"), get("value"), get("unit"), get("period"), get("threshold"), get("direction"),
         )  # fmt: skip
         if self._made(seq, "evidence", ev_id, values):
-            self._stand(ref, ev_id, dict(zip(TABLES["evidence"][1], values, strict=True)))
+            self._stand(ref, ev_id, values)
 
-    def _stand(self, ref: Any, ev_id: int, row: Mapping[str, Any]) -> None:
-        """Evidence ``ev_id`` of ``ref`` (an evidence row in TABLES' columns) stands, until superseded or withdrawn."""
-        fields = {f: row.get(f) for f in bundle.ENTRY_FIELDS}
-        fields["id"], fields["supersedes"] = ev_id, row["supersedes_id"]
-        self._standing.setdefault(ref, {})[ev_id] = fields
-        self._evidenced.setdefault(ref, set()).add(row["key"])
+    def _stand(self, ref: Any, ev_id: int, values: tuple[Any, ...]) -> None:
+        """Evidence ``ev_id`` of ``ref`` (an evidence row's values in TABLES' columns) stands, until
+        superseded or withdrawn."""
+        self._standing.add(ref, _pack([ev_id, *(values[n] for n in _ENTRY_AT)]).encode("utf-8"))
+        key, evidenced = values[1], self._evidenced.get(ref, ())
+        if key not in evidenced:
+            self._evidenced[ref] = (*evidenced, _shared(key))
 
     def _people(self, seq: int, rec: Mapping[str, Any], event: str, d: dict[str, Any]) -> None:
         """A role given or taken away, or a user deactivated."""
@@ -718,9 +728,9 @@ class Replay:
         )  # fmt: skip
         self._made(seq, "item_changes", change["change_id"], values)
 
-    def _correct(self, seq: int, rec: Mapping[str, Any], item: Row, event: str, d: dict[str, Any]) -> None:
+    def _correct(self, seq: int, rec: Mapping[str, Any], item: ItemRow, event: str, d: dict[str, Any]) -> None:
         """Evidence withdrawn, an item edited, a matrix row added, moved or removed."""
-        ref, t = rec["item_ref"], self.tables
+        ref = rec["item_ref"]
         final = (
             self._rules is not None
             and item["kind"] in self._rules.flows
@@ -728,9 +738,7 @@ class Replay:
         )
         if event == "evidence.withdraw":
             ev_id = d["evidence_id"]
-            standing = self._standing.get(ref, {})
-            if isinstance(ev_id, int) and ev_id in standing:
-                del standing[ev_id]
+            if isinstance(ev_id, int) and self._standing.remove(ref, ev_id):
                 self._withdrawn[ev_id] = ref
             elif self._withdrawn.get(ev_id) == ref:
                 self._bad(seq, f"it withdraws evidence {ev_id}, which was already withdrawn")
@@ -754,30 +762,26 @@ class Replay:
                     item[field_name] = change["to"]
                 self._change(seq, rec, d, change)
             return
-        key = d["row_key"]
-        row = t["matrix_rows"].get((ref, key))
+        key, matrix = d["row_key"], self._matrix
+        due = matrix.due(ref, key)
         if event == "matrix.add":
-            if row is not None:
+            if due is not _ABSENT:
                 self._bad(seq, f"it adds row {key!r} to {ref}, which already has one")
             if final:
                 self._bad(seq, f"it adds a matrix row to {ref}, which is {item['state']}")
-            t["matrix_rows"][(ref, key)] = {
-                "description": d["description"],
-                "present_by": d["present_by"],
-                "owner": d.get("owner"),
-            }
-        elif row is None:
+            matrix.put([(ref, key, d["description"], d["present_by"], d.get("owner"))])
+        elif due is _ABSENT:
             self._bad(seq, f"it changes {ref} row {key!r}, which the matrix does not have")
         elif event == "matrix.reschedule":
-            if row["present_by"] != d["from"]:
-                self._bad(seq, f"it moves {ref} row {key!r} from {d['from']}, but it was due {row['present_by']}")
-            row["present_by"] = d["to"]
+            if due != d["from"]:
+                self._bad(seq, f"it moves {ref} row {key!r} from {d['from']}, but it was due {due}")
+            matrix.move(ref, key, d["to"])
         else:  # matrix.remove
             if key in self._evidenced.get(ref, ()):
                 self._bad(seq, f"it removes {ref} row {key!r}, which has evidence")
             if final:
                 self._bad(seq, f"it removes a matrix row of {ref}, which is {item['state']}")
-            del t["matrix_rows"][(ref, key)]
+            matrix.remove(ref, key)
         self._change(seq, rec, d, d)
 
     # -- rules ------------------------------------------------------------------------------------
@@ -830,9 +834,15 @@ class Replay:
             self._bad(seq, f"its baseline of the tables cannot be read ({type(err).__name__})")
             return
         for name, rows in taken.items():
-            if name not in STREAMED:
+            if name == "items":
+                self.tables[name] = {key: ItemRow(*(row[c] for c in ItemRow.__slots__)) for key, row in rows}
+            elif name == "matrix_rows":
+                matrix = self.tables[name] = Matrix()
+                matrix.put([(*key, row["description"], row["present_by"], row["owner"]) for key, row in rows])
+            elif name not in STREAMED:
                 self.tables[name] = dict(rows)
-        self._open, self._withdrawn, self._bundle, self._standing, self._evidenced = {}, {}, {}, {}, {}
+        self._open, self._withdrawn, self._bundle, self._evidenced = {}, {}, {}, {}
+        self._standing = Standing()
         for name in STREAMED:
             cols = TABLES[name][1]
             for key, row in taken[name]:
@@ -849,14 +859,14 @@ class Replay:
                     if name == "submissions":
                         self._bundle[row["ref"]] = (key[0], row["bundle_digest"], row["submitted_at"])
                     elif name == "evidence":
-                        self._stand(row["ref"], key[0], row)
+                        self._stand(row["ref"], key[0], values)
                     elif name == "withdrawals":
                         self._withdrawn[row["evidence_id"]] = row["ref"]
         for _, row in taken["evidence"]:
             if row["supersedes_id"] is not None:
-                self._standing.get(row["ref"], {}).pop(row["supersedes_id"], None)
+                self._standing.remove(row["ref"], row["supersedes_id"])
         for ev_id, ref in self._withdrawn.items():
-            self._standing.get(ref, {}).pop(ev_id, None)
+            self._standing.remove(ref, ev_id)
         self._sets = {}
         for (ruleset, name), row in self.tables["workflow_defs"].items():
             self._sets.setdefault(ruleset, {})[name] = row["source"]
@@ -868,9 +878,216 @@ class Replay:
 
     # -- the result ------------------------------------------------------------------------------------
 
+    @property
+    def _matrix(self) -> Matrix:
+        matrix = self.tables["matrix_rows"]
+        assert isinstance(matrix, Matrix)
+        return matrix
+
     def rows(self) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
         """Every table replay keeps whole, as {key: values in TABLES' column order} (not the STREAMED ones)."""
-        return {
-            name: {key: tuple(row[c] for c in TABLES[name][1]) for key, row in rows.items()}
-            for name, rows in self.tables.items()
-        }
+        return {name: self.rows_of(name) for name in self.tables}
+
+    def rows_of(self, name: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """One table replay keeps whole, as {key: values in TABLES' column order}."""
+        rows = self.tables[name]
+        if isinstance(rows, Matrix):
+            return rows.rows()
+        return {key: tuple(row[c] for c in TABLES[name][1]) for key, row in rows.items()}
+
+    def take(self, name: str) -> Any:
+        """``rows_of(name)`` to be popped by key and iterated for the keys left, letting go of
+        replay's own copy: for a walk that is finished (the matrix rows unpacked as they are taken)."""
+        rows = self.tables[name]
+        if isinstance(rows, Matrix):
+            self.tables[name] = Matrix()
+            return rows.taker()
+        self.tables[name] = {}
+        return {key: tuple(row[c] for c in TABLES[name][1]) for key, row in rows.items()}
+
+
+def _shared(value: Any) -> Any:
+    """One copy of a string many rows repeat (a key, a date, an owner); anything else as it is."""
+    return _intern(value) if type(value) is str else value
+
+
+def _key_of(packed: bytes) -> Any:
+    """The matrix key of a standing evidence record, packed as its bundle entry's values."""
+    return json.loads(packed)[1]
+
+
+def _id_of(packed: bytes) -> int:
+    """The id of a standing evidence record (the first of its packed values, an integer)."""
+    return int(packed[1 : packed.index(b",")])
+
+
+def _array(packed: list[bytes]) -> bytes:
+    """Packed records as one JSON array of them."""
+    return b"[" + b",".join(packed) + b"]"
+
+
+_ABSENT: Any = object()  # no such matrix row
+
+
+class Matrix:
+    """The matrix rows replay keeps: for the walk, each item's {key: present_by}; for the final
+    comparison only, each item's rows' description and owner, packed as one compressed JSON array of
+    ``[key, description, owner, n]`` (n: the order rows were made in, which ``rows()`` keeps).
+    A board's fifty thousand rows are thus tens of thousands of objects, not hundreds."""
+
+    __slots__ = ("_due", "_made", "_rest")
+
+    def __init__(self) -> None:
+        self._due: dict[Any, dict[Any, Any]] = {}
+        self._rest: dict[Any, bytes] = {}
+        self._made = 0
+
+    def due(self, ref: Any, key: Any) -> Any:
+        """The row's present_by, or _ABSENT if the matrix has no such row."""
+        return self._due.get(ref, {}).get(key, _ABSENT)
+
+    def put(self, rows: Any, check: Any = None) -> None:
+        """Rows (ref, key, description, present_by, owner) made, or made again in place, in order;
+        ``check(ref)`` is called on each before it is made. Rows made before one that cannot be
+        (it raises) stay made."""
+        new: dict[Any, list[tuple[Any, Any, Any]]] = {}
+        try:
+            for ref, key, description, present_by, owner in rows:
+                if check is not None:
+                    check(ref)
+                ref, key = _shared(ref), _shared(key)
+                self._due.setdefault(ref, {})[key] = _shared(present_by)
+                new.setdefault(ref, []).append((key, description, owner))
+        finally:
+            self._pack(new)
+
+    def _pack(self, new: dict[Any, list[tuple[Any, Any, Any]]]) -> None:
+        for ref, added in new.items():
+            rest = self._unpack(ref)
+            for key, description, owner in added:
+                if key in rest:
+                    rest[key][:2] = [description, owner]
+                else:
+                    self._made += 1
+                    rest[key] = [description, owner, self._made]
+            self._rest[ref] = _deflate(rest)
+
+    def move(self, ref: Any, key: Any, present_by: Any) -> None:
+        self._due[ref][key] = _shared(present_by)
+
+    def remove(self, ref: Any, key: Any) -> None:
+        del self._due[ref][key]
+        rest = self._unpack(ref)
+        del rest[key]
+        self._rest[ref] = _deflate(rest)
+
+    def _unpack(self, ref: Any) -> dict[Any, list[Any]]:
+        packed = self._rest.get(ref)
+        return {row[0]: row[1:] for row in json.loads(zlib.decompress(packed))} if packed else {}
+
+    def rows(self) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        """{(ref, key): (description, present_by, owner)}, in the order the rows were made."""
+        made = []
+        for ref, due in self._due.items():
+            for key, (description, owner, n) in self._unpack(ref).items():
+                made.append((n, (ref, key), (description, due[key], owner)))
+        made.sort(key=lambda row: row[0])
+        return {key: values for _, key, values in made}
+
+    def taker(self) -> Taken:
+        """The rows, to be taken one by one (as a table is compared) without unpacking them all."""
+        return Taken(self)
+
+
+def _deflate(rest: dict[Any, list[Any]]) -> bytes:
+    """An item's rows' descriptions and owners, packed and compressed: read only at the end, when
+    the table is compared, they are the bulk of what replay holds of a large matrix."""
+    return zlib.compress(_pack([[key, *held] for key, held in rest.items()]).encode("ascii"), 1)
+
+
+class Taken:
+    """A Matrix's rows taken by key, ``pop`` as on the dict ``Matrix.rows()`` gives: one item's rows
+    unpacked at a time, so comparing the table never holds them all. Iterating gives the keys
+    never taken, in the order the rows were made. The Matrix is used up."""
+
+    __slots__ = ("_matrix", "_ref", "_rest")
+
+    def __init__(self, matrix: Matrix) -> None:
+        self._matrix = matrix
+        self._ref: Any = _ABSENT
+        self._rest: dict[Any, list[Any]] = {}
+
+    def pop(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        ref, row_key = key
+        try:
+            due = self._matrix._due[ref]
+            present_by = due.pop(row_key)
+        except (KeyError, TypeError):
+            return default
+        if ref != self._ref:
+            self._ref, self._rest = ref, self._matrix._unpack(ref)
+        description, owner, _ = self._rest[row_key]
+        return (description, present_by, owner)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        left: list[tuple[int, tuple[Any, ...]]] = []
+        for ref, due in self._matrix._due.items():
+            if due:
+                rest = self._matrix._unpack(ref)
+                left.extend((rest[key][2], (ref, key)) for key in due)
+        left.sort(key=lambda row: row[0])
+        return iter([key for _, key in left])
+
+
+class ItemRow:
+    """An item as replay keeps it: its columns in TABLES' order, read and set by name like a row
+    (``item["state"]``), in a third of the memory of a dict of them."""
+
+    __slots__ = TABLES["items"][1]
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    # item["state"] reads the slot, as fast as an attribute (a plain method would cost a call).
+    __getitem__ = object.__getattribute__
+    __setitem__ = object.__setattr__
+
+
+class Standing:
+    """Each item's standing evidence, in id order: one bytes object an item, its records' bundle
+    entry values packed as JSON arrays (``[id,key,...]``) one a line. A board's fifty thousand
+    standing records are thus a few tens of thousands of objects, not a million."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self) -> None:
+        self._of: dict[Any, bytes] = {}
+
+    def entries(self, ref: Any) -> list[bytes]:
+        held = self._of.get(ref)
+        return held.split(b"\n") if held else []
+
+    def add(self, ref: Any, packed: bytes) -> None:
+        """A record that stands from now on: its id is above every standing one (ids only grow)."""
+        held = self._of.get(ref)
+        self._of[ref] = held + b"\n" + packed if held else packed
+
+    def get(self, ref: Any, ev_id: int) -> bytes | None:
+        prefix = b"[%d," % ev_id
+        return next((packed for packed in self.entries(ref) if packed.startswith(prefix)), None)
+
+    def remove(self, ref: Any, ev_id: Any) -> bool:
+        """Whether ``ev_id`` stood for ``ref`` (it no longer does)."""
+        if not isinstance(ev_id, int):
+            return False
+        prefix = b"[%d," % ev_id
+        entries = self.entries(ref)
+        kept = [packed for packed in entries if not packed.startswith(prefix)]
+        if len(kept) == len(entries):
+            return False
+        if kept:
+            self._of[ref] = b"\n".join(kept)
+        else:
+            del self._of[ref]
+        return True

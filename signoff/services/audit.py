@@ -450,7 +450,7 @@ def _verify_register(
         database_id = r.meta("database_id")
         if database_id is None:
             raise SignoffError(f"{db_path} has no database id: it was not made by 'signoff init'.")
-        rows = _as_records(r.stream(_SELECT + " ORDER BY seq"))
+        rows = _as_records(r.stream(_SELECT + " ORDER BY seq", size=256))
         # The growing tables are compared beside the walk (a Merger), so memory follows the items.
         replayer = Replay(sink=Merger(r)) if replay else None
         if replayer is not None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from signoff.engine.replay import ANSWER_COLUMNS, META_KEYS, STREAMED, TABLES, Kept, Replay
+from signoff.engine.replay import ANSWER_COLUMNS, META_KEYS, STREAMED, TABLES, UNANSWERED, Kept, Replay
 from signoff.store.reader import Reader
 
 # How each table is read in the replay's canonical form: key columns first, then value columns.
@@ -117,6 +117,10 @@ def _check_note(out: list[str], key: tuple[Any, ...], values: tuple[Any, ...], n
             out.append(f"evidence {_show(key)} note: the text no longer matches its digest {str(digest)[:16]}…")
 
 
+# Rows read at a time from each of the eight tables a Merger walks beside the chain.
+_BATCH = 256
+
+
 class _Stream:
     """One STREAMED table read in id order: the row at its head, and its columns."""
 
@@ -145,11 +149,11 @@ class Merger:
         self.rows_checked = 0
         self._r = r
         self._tables = {name: _Stream(name) for name in STREAMED}
-        self._answers: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # open challenge → the table's answer
+        self._answers: dict[Any, tuple[Any, ...]] = {}  # open challenge's id → the table's answer
 
     def _open(self, t: _Stream) -> None:
         sql = TABLE_SQL[t.name] + f" ORDER BY {_ORDER[t.name]}"
-        t.rows = itertools.chain.from_iterable(self._r.batches(sql))
+        t.rows = itertools.chain.from_iterable(self._r.batches(sql, size=_BATCH))
         self._next(t)
 
     def _next(self, t: _Stream) -> None:
@@ -175,14 +179,15 @@ class Merger:
         if table == "challenges":
             fixed = len(t.cols) - len(ANSWER_COLUMNS)
             _compare(self.differences, table, key, t.cols[:fixed], values[:fixed], have[:fixed])
-            self._answers[key] = have[fixed:]
+            answer = have[fixed:]
+            self._answers[row_id] = UNANSWERED if answer == UNANSWERED else answer  # most are open: share one
             return
         _compare(self.differences, table, key, t.cols, values, have)
         if table == "evidence":
             _check_note(self.differences, key, have, head[t.width] if len(head) > t.width else None)
 
     def answered(self, challenge: tuple[Any, ...], answer: tuple[Any, ...]) -> None:
-        have = self._answers.pop(challenge, None)
+        have = self._answers.pop(challenge[0], None)
         if have is not None:  # else the table lacks the challenge, as already reported
             _compare(self.differences, "challenges", challenge, ANSWER_COLUMNS, answer, have)
 
@@ -210,17 +215,19 @@ def reconcile(r: Reader, replay: Replay) -> Reconciliation:
         return result
     replay.finish()
     sink = replay.sink
-    rebuilt = replay.rows()
     if isinstance(sink, Merger):
         sink.finish()
         result.differences.extend(sink.differences)
         result.rows_checked += sink.rows_checked
-    elif isinstance(sink, Kept):
-        rebuilt.update({name: dict(rows) for name, rows in sink.tables.items()})
+    kept = sink.tables if isinstance(sink, Kept) else {}
     for name, (_, cols) in TABLES.items():
-        if name not in rebuilt:
+        # One table at a time, each let go of once compared: never two copies of the items' state.
+        if name in kept:
+            expected = dict(kept[name])
+        elif name in replay.tables:
+            expected = replay.take(name)
+        else:
             continue
-        expected = rebuilt[name]
         for key, values, note in table_rows(r, name):
             result.rows_checked += 1
             want = expected.pop(key, None)
