@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,10 +25,44 @@ LAST_WEEK = days_ago(7).isoformat()
 NEXT_MONTH = days_ago(-28).isoformat()
 
 
+@pytest.fixture(scope="module")
+def _board_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The register behind ``board``, built once per test process by the real CLI (nine commands,
+    each checked) and copied for each test: a secretary, chair, member and owner-user, two items,
+    and meetings a week ago, today and next month."""
+    folder = tmp_path_factory.mktemp("board-week")
+    db = folder / "reg.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+
+    def ok(*args: str, actor: str | None = "sec") -> None:
+        cmd = [sys.executable, "-m", "signoff", "--db", str(db), *(["--as", actor] if actor else []), *args]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=folder, timeout=120)
+        assert r.returncode == 0, (args, r.stderr)
+
+    ok("init", "--secretary", "sec", actor=None)
+    ok("user", "add", "chair", "--role", "chair")
+    ok("user", "key", "add", "chair", "--public-key", str(key_file(folder / "keys", "chair")) + ".pub")
+    ok("user", "add", "member", "--role", "member")
+    ok("user", "add", "dcs", "--role", "member")
+    soon = days_ago(-5).isoformat()
+    write_matrix(
+        folder / "m.csv",
+        [
+            ("OF-01", "ofsted-recommendation", "Screen every contact", NEXT_MONTH, "audit", "Case-file audit", soon),
+            ("OF-02", "ofsted-recommendation", "Reduce caseloads", NEXT_MONTH, "data", "Caseload data", LAST_WEEK),
+        ],
+    )
+    ok("matrix", "import", str(folder / "m.csv"))
+    for day in (LAST_WEEK, TODAY, NEXT_MONTH):
+        ok("meeting", "add", day, "--note", "Improvement Board")
+    return folder
+
+
 @pytest.fixture
-def board(run_cli: Callable[..., Any], tmp_path: Path) -> Callable[..., Any]:
-    """A register with a secretary, chair, member and owner-user, two items, and meetings a week
-    ago, today and next month. Returns ``ok(*args, actor=...)`` that asserts exit 0."""
+def board(_board_template: Path, run_cli: Callable[..., Any], tmp_path: Path) -> Callable[..., Any]:
+    """A copy of ``_board_template`` (register, evidence store and keys) in this test's folder.
+    Returns ``ok(*args, actor=...)`` that asserts exit 0."""
+    shutil.copytree(_board_template, tmp_path, dirs_exist_ok=True)
     db = tmp_path / "reg.db"
 
     def ok(*args: str, actor: str | None = "sec") -> str:
@@ -32,22 +70,6 @@ def board(run_cli: Callable[..., Any], tmp_path: Path) -> Callable[..., Any]:
         assert r.code == 0, (args, r.err)
         return r.out
 
-    ok("init", "--secretary", "sec", actor=None)
-    ok("user", "add", "chair", "--role", "chair")
-    ok("user", "key", "add", "chair", "--public-key", str(key_file(tmp_path / "keys", "chair")) + ".pub")
-    ok("user", "add", "member", "--role", "member")
-    ok("user", "add", "dcs", "--role", "member")
-    soon = days_ago(-5).isoformat()
-    write_matrix(
-        tmp_path / "m.csv",
-        [
-            ("OF-01", "ofsted-recommendation", "Screen every contact", NEXT_MONTH, "audit", "Case-file audit", soon),
-            ("OF-02", "ofsted-recommendation", "Reduce caseloads", NEXT_MONTH, "data", "Caseload data", LAST_WEEK),
-        ],
-    )
-    ok("matrix", "import", str(tmp_path / "m.csv"))
-    for day in (LAST_WEEK, TODAY, NEXT_MONTH):
-        ok("meeting", "add", day, "--note", "Improvement Board")
     ok.db = db  # type: ignore[attr-defined]
     return ok
 
