@@ -1,0 +1,262 @@
+"""Replay, in-process, past the edges of the sample register in ``data/replay_chain.json``.
+
+The sample register (tests/unit/test_replay_walk.py) has no measured evidence, no actor holding
+two roles and no more than one unsigned decision. The records below add those, shaped as the
+services write them, and check what replay rebuilds and reports through its public face only:
+``feed``, ``finish``, ``problems``, the counts, ``rows()`` and the rows handed to the sink.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signoff.domain import bundle
+from signoff.engine.replay import TABLES, Kept, Replay
+
+DATA = json.loads((Path(__file__).parent / "data" / "replay_chain.json").read_text(encoding="utf-8"))
+Rec = dict[str, Any]
+LAST_AT = DATA["records"][-1]["recorded_at"]
+RULESET = json.loads(DATA["records"][1]["detail"])["ruleset"]
+FLOWS = json.loads(DATA["records"][1]["detail"])["workflows"]
+NOTICE = FLOWS["improvement-notice"]["digest"]
+OFSTED = FLOWS["ofsted-recommendation"]["digest"]
+
+
+def records() -> list[Rec]:
+    return copy.deepcopy(DATA["records"])
+
+
+def detail(rec: Rec) -> dict[str, Any]:
+    d: dict[str, Any] = json.loads(rec["detail"])
+    return d
+
+
+def replay(recs: list[Rec]) -> Replay:
+    r = Replay()
+    for rec in recs:
+        r.feed(rec)
+    r.finish()
+    return r
+
+
+def streamed(r: Replay, name: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    assert isinstance(r.sink, Kept)
+    return r.sink.tables[name]
+
+
+def record(seq: int, event: str, d: dict[str, Any], **fields: Any) -> Rec:
+    """A record after the sample's last, by the secretary under the rules in force unless told otherwise."""
+    rec: Rec = {
+        "seq": seq, "recorded_at": LAST_AT, "actor": "sec", "roles": "secretary", "item_ref": None,
+        "event": event, "from_state": None, "to_state": None, "outcome": "applied",
+        "detail": json.dumps(d), "workflow_hash": RULESET,
+    }  # fmt: skip
+    rec.update(fields)
+    return rec
+
+
+# -- measured evidence ---------------------------------------------------------------------------
+
+# One measured record of an Improvement Notice item, each column with a value no other column has.
+MEASURE = {
+    "measure": "Re-referrals within 12 months",
+    "value": "21.5",
+    "unit": "per cent",
+    "period": "2026-Q3",
+    "threshold": "22.0",
+    "direction": "at-most",
+}
+SHA = bundle.measure_digest(*MEASURE.values())
+
+
+def _notice_records(measure: dict[str, Any] | None = None) -> list[Rec]:
+    """The sample register, then an Improvement Notice item IN-01 imported with one matrix row and
+    given one piece of measured evidence (id 6), as `evidence add --measure` writes it."""
+    imported = record(
+        36,
+        "matrix.import",
+        {
+            "file": "notice.csv",
+            "items": [["IN-01", "improvement-notice", "Cut re-referrals", None, "2027-03-01"]],
+            "rows": [["IN-01", "rate", "Re-referral rate", "2027-01-15", None]],
+        },
+    )
+    added = record(
+        37,
+        "evidence.add",
+        {"evidence_id": 6, "key": "rate", "kind": "measure", "sha256": SHA, "dated": "2026-11-01"}
+        | (MEASURE if measure is None else measure),
+        item_ref="IN-01",
+        from_state="proposed",
+        to_state="proposed",
+        workflow_hash=NOTICE,
+    )
+    return [*records(), imported, added]
+
+
+def _entry(**changed: Any) -> dict[str, Any]:
+    """The bundle entry of evidence 6 as the store would read it back."""
+    fields = {f: None for f in bundle.ENTRY_FIELDS}
+    fields.update(id=6, key="rate", kind="measure", sha256=SHA, dated="2026-11-01", added_by="sec", recorded_at=LAST_AT)
+    fields.update(MEASURE)
+    fields.update(changed)
+    return fields
+
+
+def _submit(digest: str) -> Rec:
+    return record(
+        38,
+        "submit",
+        {"submission_id": 4, "bundle": digest, "evidence_ids": [6]},
+        item_ref="IN-01",
+        from_state="proposed",
+        to_state="evidence_submitted",
+        workflow_hash=NOTICE,
+    )
+
+
+def test_measured_evidence_is_rebuilt_column_by_column() -> None:
+    r = replay(_notice_records())
+    assert r.problems == []
+    row = dict(zip(TABLES["evidence"][1], streamed(r, "evidence")[(6,)], strict=True))
+    assert row == {
+        "ref": "IN-01",
+        "key": "rate",
+        "kind": "measure",
+        "sha256": SHA,
+        "file_name": None,
+        "file_size": None,
+        "dated": "2026-11-01",
+        "recorded_at": LAST_AT,
+        "added_by": "sec",
+        "supersedes_id": None,
+        **MEASURE,
+    }
+    assert r.rows()["matrix_rows"][("IN-01", "rate")] == ("Re-referral rate", "2027-01-15", None)
+    assert r.rows()["items"][("IN-01",)][:6] == (
+        "improvement-notice", "Cut re-referrals", None, "2027-03-01", "2027-03-01", "proposed",
+    )  # fmt: skip
+
+
+def test_a_bundle_of_measured_evidence_freezes_every_measure_column() -> None:
+    digest = bundle.digest([bundle.entry(_entry())])
+    r = replay([*_notice_records(), _submit(digest)])
+    assert r.problems == []
+    assert streamed(r, "submissions")[(4,)] == ("IN-01", "submit", LAST_AT, "sec", digest, "6")
+    assert r.rows()["items"][("IN-01",)][5:7] == ("evidence_submitted", 2)
+
+
+@pytest.mark.parametrize("column", list(MEASURE))
+def test_a_bundle_that_differs_in_one_measure_column_is_named(column: str) -> None:
+    """A submission whose digest covers a measure other than the one recorded is caught, whichever
+    of the six columns differs: replay carries each into the bundle it recomputes."""
+    digest = bundle.digest([bundle.entry(_entry(**{column: "other"}))])
+    r = replay([*_notice_records(), _submit(digest)])
+    assert r.problems == [(38, "its bundle digest is not the digest of IN-01's standing evidence at that point")]
+
+
+@pytest.mark.parametrize("column", list(MEASURE))
+def test_a_measure_column_left_out_is_rebuilt_as_empty(column: str) -> None:
+    measure = {k: v for k, v in MEASURE.items() if k != column}
+    r = replay(_notice_records(measure))
+    assert r.problems == []
+    row = dict(zip(TABLES["evidence"][1], streamed(r, "evidence")[(6,)], strict=True))
+    assert row[column] is None
+    assert {k: row[k] for k in measure} == measure
+
+
+# -- actors holding more than one role -------------------------------------------------------------
+
+
+def _member_made_chair(seq: int = 36) -> Rec:
+    return record(
+        seq,
+        "user.role",
+        {
+            "add": "chair",
+            "from_roles": "member",
+            "reason": "Vice-chair",
+            "roles": ["chair", "member"],
+            "user": "member",
+        },
+    )
+
+
+def test_an_actor_with_two_roles_claims_both_in_order() -> None:
+    challenge = record(
+        37,
+        "challenge",
+        {"challenge_id": 4, "reason": "And the budget"},
+        actor="member",
+        roles="chair,member",
+        item_ref="OF-02",
+        from_state="challenged",
+        to_state="challenged",
+        workflow_hash=OFSTED,
+    )
+    r = replay([*records(), _member_made_chair(), challenge])
+    assert r.problems == []
+    assert r.rows()["users"][("member",)][0] == "chair,member"
+    assert streamed(r, "challenges")[(4,)][:5] == ("OF-02", "challenge", LAST_AT, "member", "And the budget")
+
+
+def test_an_actor_with_two_roles_is_named_with_both() -> None:
+    meeting = record(
+        37, "meeting.add", {"date": "2031-01-01", "meeting_id": 4, "note": None}, actor="member", roles="member"
+    )
+    r = replay([*records(), _member_made_chair(), meeting])
+    assert r.problems == [
+        (37, "it claims roles 'member' but member holds 'chair,member'"),
+        (37, "member (chair,member) may not add meetings: it needs secretary"),
+    ]
+
+
+# -- decisions without a signature -----------------------------------------------------------------
+
+
+def test_each_unsigned_decision_is_counted() -> None:
+    """Two signed decisions carrying no signature: both named, both counted."""
+    recs = records()
+    approve = recs[28]
+    d = detail(approve)
+    for k in ("signature", "statement", "signer"):
+        d.pop(k)
+    approve["detail"] = json.dumps(d)
+    reopen = record(
+        36,
+        "reopen",
+        {"meeting": d["meeting"], "reason": "New findings"},
+        actor="chair",
+        roles="chair",
+        item_ref="OF-01",
+        from_state="signed_off",
+        to_state="challenged",
+        workflow_hash=OFSTED,
+    )
+    r = replay([*recs, reopen])
+    assert r.problems == [
+        (29, "approve is a signed decision in the rules in force, but it carries no signature"),
+        (36, "reopen is a signed decision in the rules in force, but it carries no signature"),
+    ]
+    assert (r.signed, r.unsigned) == (0, 2)
+    assert r.rows()["items"][("OF-01",)][5:7] == ("challenged", 4)
+
+
+def test_a_decision_that_names_no_meeting_is_not_checked_against_the_calendar() -> None:
+    """The calendar is checked for the meeting a decision names; one naming none (a register that
+    does not keep meetings) is not reported as naming a missing meeting."""
+    recs = records()
+    approve = recs[28]
+    d = detail(approve)
+    for k in ("signature", "statement", "signer"):
+        d.pop(k)
+    d["meeting"] = None
+    approve["detail"] = json.dumps(d)
+    r = replay(recs)
+    assert r.problems == [(29, "approve is a signed decision in the rules in force, but it carries no signature")]
+    assert streamed(r, "approvals")[(1,)][4] is None
