@@ -260,3 +260,71 @@ def test_a_decision_that_names_no_meeting_is_not_checked_against_the_calendar() 
     r = replay(recs)
     assert r.problems == [(29, "approve is a signed decision in the rules in force, but it carries no signature")]
     assert streamed(r, "approvals")[(1,)][4] is None
+
+
+# -- rows only the sample's later records hide --------------------------------------------------------
+
+
+def test_a_proposal_and_its_adoption_are_rebuilt_in_the_rulesets_table() -> None:
+    propose = record(36, "workflow.propose", detail(DATA["records"][1]) | {"reason": "Same again"})
+    adopt = record(37, "workflow.adopt", {"ruleset": RULESET}, actor="chair", roles="chair")
+    r = replay([*records(), propose, adopt])
+    assert r.problems == []
+    assert r.rows()["rulesets"] == {(RULESET,): (LAST_AT, "sec", "Same again", LAST_AT, "chair")}
+    assert r.rows()["meta"][("rules_in_force",)] == (RULESET,)
+
+
+def test_a_later_pin_by_no_one_is_not_judged_as_an_actor() -> None:
+    """The register itself pins the shipped rules (actor ""): only a person's pin is checked."""
+    pin = record(36, "workflow.pin", detail(DATA["records"][1]), actor="", roles="")
+    r = replay([*records(), pin])
+    assert r.problems == []
+
+
+def test_a_user_who_adds_themselves_again_is_judged_as_any_other_adder() -> None:
+    again = record(36, "user.add", {"roles": ["chair"], "user": "member"}, actor="member", roles="member")
+    assert replay([*records(), again]).problems == [
+        (36, "member (member) may not add users: it needs secretary"),
+        (36, "it adds user 'member', who already exists"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "d", "what"),
+    [
+        ("meeting.cancel", {"date": "2026-11-29", "reason": "Quorum"}, "meeting cancel meetings"),
+        ("meeting.move", {"from": "2026-11-29", "to": "2031-01-01", "meeting_id": 4, "reason": "R"}, "meeting move meetings"),
+    ],
+)  # fmt: skip
+def test_a_member_may_not_take_a_meeting_off_the_calendar(event: str, d: dict[str, Any], what: str) -> None:
+    rec = record(36, event, d, actor="member", roles="member")
+    assert replay([*records(), rec]).problems == [(36, f"member (member) may not {what}: it needs secretary")]
+
+
+def test_an_item_added_alone_is_rebuilt_with_its_owner_and_due_date() -> None:
+    add = record(
+        36,
+        "item.add",
+        {"kind": "ofsted-recommendation", "title": "New", "owner": "Ann", "due": "2027-03-01"},
+        item_ref="OF-03",
+        to_state="proposed",
+        workflow_hash=OFSTED,
+    )
+    r = replay([*records(), add])
+    assert r.problems == []
+    assert r.rows()["items"][("OF-03",)] == (
+        "ofsted-recommendation", "New", "Ann", "2027-03-01", "2027-03-01", "proposed", 1, LAST_AT, LAST_AT,
+    )  # fmt: skip
+
+
+def test_a_matrix_row_added_and_moved_is_rebuilt_before_it_is_removed() -> None:
+    """The sample's added row is removed two records later: read the table before that."""
+    recs = records()
+    d = detail(recs[23])
+    d["owner"] = "Head of Service"
+    recs[23]["detail"] = json.dumps(d)
+    added = replay(recs[:24]).rows()["matrix_rows"][("OF-02", "plan")]
+    assert added == ("Workforce plan", d["present_by"], "Head of Service")
+    moved = replay(recs[:25]).rows()["matrix_rows"][("OF-02", "plan")]
+    assert moved == ("Workforce plan", detail(recs[24])["to"], "Head of Service")
+    assert ("OF-02", "plan") not in replay(recs[:26]).rows()["matrix_rows"]
