@@ -328,3 +328,69 @@ def test_a_matrix_row_added_and_moved_is_rebuilt_before_it_is_removed() -> None:
     moved = replay(recs[:25]).rows()["matrix_rows"][("OF-02", "plan")]
     assert moved == ("Workforce plan", detail(recs[24])["to"], "Head of Service")
     assert ("OF-02", "plan") not in replay(recs[:26]).rows()["matrix_rows"]
+
+
+# -- what a signed statement must say ----------------------------------------------------------------
+
+CHAIR_FP = detail(DATA["records"][9])["fingerprint"]
+
+
+def _signed(statement: str) -> dict[str, Any]:
+    from signing import sign_as
+
+    return {"statement": statement, "signature": sign_as("chair")(statement.encode("utf-8")), "signer": CHAIR_FP}
+
+
+def _approval_statement(**lines: str) -> str:
+    text: str = detail(DATA["records"][28])["statement"]
+    out = []
+    for line in text.splitlines():
+        name = line.partition(":")[0]
+        out.append(f"{name}: {lines[name]}".rstrip() if name in lines else line)
+    return "\n".join(out) + "\n"
+
+
+def _reopen(reason: str, statement_reason: str) -> Rec:
+    d = {"meeting": detail(DATA["records"][28])["meeting"], "reason": reason}
+    return record(
+        36,
+        "reopen",
+        d | _signed(_approval_statement(event="reopen", reason=statement_reason)),
+        actor="chair",
+        roles="chair",
+        item_ref="OF-01",
+        from_state="signed_off",
+        to_state="challenged",
+        workflow_hash=OFSTED,
+    )
+
+
+def test_a_signed_reopening_names_its_reason() -> None:
+    r = replay([*records(), _reopen("New findings", "New findings")])
+    assert r.problems == []
+    assert (r.signed, r.unsigned) == (2, 0)
+    assert streamed(r, "signatures")[(36,)][:3] == ("OF-01", "reopen", "chair")
+
+
+def test_a_signed_reopening_whose_statement_gives_another_reason_is_named() -> None:
+    r = replay([*records(), _reopen("New findings", "Old findings")])
+    assert r.problems == [
+        (36, "its signed statement says reason 'Old findings', but the record is for 'New findings'"),
+    ]
+    assert r.signed == 2  # the signature itself verifies: it is what it signs that is wrong
+
+
+@pytest.mark.parametrize(("recorded", "signed"), [("Urgent", "Urgent"), ("Urgent", ""), (None, "Urgent")])
+def test_an_approval_s_override_reason_is_what_its_statement_says(recorded: str | None, signed: str) -> None:
+    recs = records()
+    d = detail(recs[28]) | _signed(_approval_statement(**{"override-reason": signed}))
+    d["override_reason"] = recorded
+    recs[28]["detail"] = json.dumps(d)
+    r = replay(recs)
+    if recorded == signed:
+        assert r.problems == []
+        assert streamed(r, "approvals")[(1,)][6] == "Urgent"
+    else:
+        assert r.problems == [
+            (29, f"its signed statement says override-reason {signed!r}, but the record is for {recorded!r}")
+        ]
