@@ -394,3 +394,23 @@ def test_an_approval_s_override_reason_is_what_its_statement_says(recorded: str 
         assert r.problems == [
             (29, f"its signed statement says override-reason {signed!r}, but the record is for {recorded!r}")
         ]
+
+
+def test_evidence_that_supersedes_a_number_not_an_id_is_named() -> None:
+    """``4.0`` equals evidence 4 as a number but is not an id the service writes: it is named."""
+    again = record(
+        36,
+        "evidence.add",
+        {"evidence_id": 6, "key": "data", "kind": "note", "sha256": "0" * 64, "dated": "2026-11-29", "supersedes": 4.0},
+        item_ref="OF-02",
+        from_state="challenged",
+        to_state="challenged",
+        workflow_hash=OFSTED,
+    )
+    assert replay([*records(), again]).problems == [
+        (
+            36,
+            "it supersedes evidence 4.0, which is not standing OF-02 data evidence (another row's or item's, or"
+            " already superseded)",
+        ),
+    ]
