@@ -414,3 +414,15 @@ def test_evidence_that_supersedes_a_number_not_an_id_is_named() -> None:
             " already superseded)",
         ),
     ]
+
+
+def test_a_signed_statement_that_does_not_parse_is_named_as_its_statement() -> None:
+    recs = records()
+    recs[28]["detail"] = json.dumps(detail(recs[28]) | _signed("signoff decision v1\nitem OF-01\n"))
+    assert replay(recs).problems == [
+        (
+            29,
+            "its signature does not verify: its statement, line 2: 'item OF-01' is not a statement field (register,"
+            " item, title, event, meeting, bundle, reason, override-reason, actor, time)",
+        )
+    ]
