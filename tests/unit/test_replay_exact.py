@@ -426,3 +426,20 @@ def test_a_signed_statement_that_does_not_parse_is_named_as_its_statement() -> N
             " item, title, event, meeting, bundle, reason, override-reason, actor, time)",
         )
     ]
+
+
+def test_a_statement_signed_with_another_key_than_the_one_named_is_named() -> None:
+    from signing import sign_as
+
+    recs = records()
+    d = detail(recs[28])
+    d["signature"] = sign_as("member")(d["statement"].encode("utf-8"))
+    recs[28]["detail"] = json.dumps(d)
+    assert replay(recs).problems == [
+        (
+            29,
+            "its signature does not verify: the signature was made with the key"
+            " SHA256:ekS4vSCwsYFup+fMhFMMMbE7t/OH0s/DzFznj0vGyas, not the registered key"
+            " SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA: sign with the registered key",
+        )
+    ]
