@@ -443,3 +443,56 @@ def test_a_statement_signed_with_another_key_than_the_one_named_is_named() -> No
             " SHA256:C3xyJvkCl2u6kUstkladO+T2CHV157AMo9vyQxbWLIA: sign with the registered key",
         )
     ]
+
+
+def test_a_signed_decision_in_a_register_whose_id_was_never_recorded_names_the_difference() -> None:
+    recs = records()
+    register = detail(recs[0])["database_id"]
+    recs[0]["detail"] = json.dumps({"schema": detail(recs[0])["schema"]})
+    assert replay(recs).problems == [
+        (1, "it does not carry what a register.init record needs (KeyError: 'database_id')"),
+        (29, f"its signed statement says register {register!r}, but the record is for None"),
+    ]
+
+
+def test_a_signed_decision_on_an_item_never_submitted_names_no_bundle() -> None:
+    add = record(
+        36,
+        "item.add",
+        {"kind": "ofsted-recommendation", "title": "New"},
+        item_ref="OF-03",
+        to_state="proposed",
+        workflow_hash=OFSTED,
+    )
+    d = detail(DATA["records"][28])
+    statement = _approval_statement(item="OF-03", title="New", bundle="")
+    approve = record(
+        37,
+        "approve",
+        {"approval_id": 2, "submission_id": 9, "bundle": "0" * 64, "meeting": d["meeting"]} | _signed(statement),
+        actor="chair",
+        roles="chair",
+        item_ref="OF-03",
+        from_state="proposed",
+        to_state="signed_off",
+        workflow_hash=OFSTED,
+    )
+    r = replay([*records(), add, approve])
+    assert r.problems == [
+        (37, "ofsted-recommendation does not allow approve from 'proposed'"),
+        (37, "it approves submission 9, which is not a frozen bundle of OF-03 (the latest)"),
+    ]
+    assert r.signed == 2
+
+
+def test_an_item_added_before_any_rules_are_pinned_is_named() -> None:
+    recs = records()
+    add = record(
+        3, "item.add", {"kind": "ofsted-recommendation", "title": "New"}, item_ref="OF-03", to_state="proposed"
+    )
+    r = replay([recs[0], dict(recs[2], seq=2), add])
+    assert r.problems == [
+        (3, "it registers OF-03 under workflow 'ofsted-recommendation', which is not in the rules in force"),
+        (3, "it comes before any workflow rules were pinned"),
+        (3, "it registers OF-03 in state 'proposed', not the workflow's initial state"),
+    ]
