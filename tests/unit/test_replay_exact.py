@@ -496,3 +496,68 @@ def test_an_item_added_before_any_rules_are_pinned_is_named() -> None:
         (3, "it comes before any workflow rules were pinned"),
         (3, "it registers OF-03 in state 'proposed', not the workflow's initial state"),
     ]
+
+
+# -- every kind of record is judged against the rules in force and its actor's roles ------------------
+
+# Every record of the sample but the register's creation and its first user (made before anyone
+# could hold a role) names the rules in force.
+HASHED = [rec["seq"] for rec in DATA["records"] if rec["seq"] not in (1, 3)]
+
+
+@pytest.mark.parametrize("seq", HASHED)
+def test_a_record_under_rules_not_in_force_is_named(seq: int) -> None:
+    recs = records()
+    recs[seq - 1]["workflow_hash"] = "0" * 64
+    assert replay(recs).problems == [
+        (seq, "its workflow hash is not that of the rules in force at this point of the chain")
+    ]
+
+
+# What each of the secretary's and the chair's records lets its actor do, as replay names it
+# when someone without the role writes one.
+MAY_NOT = {
+    6: ("member", "add users: it needs secretary"),
+    7: ("member", "change users: it needs secretary"),
+    9: ("member", "deactivate users: it needs secretary"),
+    10: ("member", "register keys: it needs secretary"),
+    12: ("member", "revoke keys: it needs secretary"),
+    13: ("member", "add meetings: it needs secretary"),
+    17: ("member", "import the matrix: it needs secretary"),
+    18: ("member", "add evidence: it needs secretary"),
+    21: ("member", "withdraw evidence: it needs secretary"),
+    23: ("member", "edit items: it needs secretary"),
+    24: ("member", "add matrix rows: it needs secretary"),
+    25: ("member", "reschedule matrix rows: it needs secretary"),
+    26: ("member", "remove matrix rows: it needs secretary"),
+    27: ("member", "reschedule items: it needs secretary"),
+    28: ("member", "submit: it needs secretary"),
+    29: ("sec", "approve: it needs chair"),
+    34: ("member", "resubmit: it needs secretary"),
+}
+ROLE = {"member": "member", "sec": "secretary"}
+
+
+@pytest.mark.parametrize("seq", list(MAY_NOT))
+def test_a_record_by_someone_without_the_role_is_named(seq: int) -> None:
+    actor, what = MAY_NOT[seq]
+    recs = records()
+    recs[seq - 1].update(actor=actor, roles=ROLE[actor])
+    assert replay(recs).problems[0] == (seq, f"{actor} ({ROLE[actor]}) may not {what}")
+
+
+def test_proposed_and_adopted_rules_are_judged_against_the_rules_in_force_and_the_roles() -> None:
+    propose = record(36, "workflow.propose", detail(DATA["records"][1]) | {"reason": "R"}, workflow_hash="0" * 64)
+    adopt = record(37, "workflow.adopt", {"ruleset": RULESET}, actor="member", roles="member", workflow_hash="0" * 64)
+    assert replay([*records(), propose, adopt]).problems == [
+        (36, "its workflow hash is not that of the rules in force at this point of the chain"),
+        (37, "member (member) may not adopt workflow rules: it needs chair"),
+        (37, "its workflow hash is not that of the rules in force at this point of the chain"),
+    ]
+
+
+def test_a_later_pin_under_other_rules_is_named() -> None:
+    pin = record(36, "workflow.pin", detail(DATA["records"][1]), workflow_hash="0" * 64)
+    assert replay([*records(), pin]).problems == [
+        (36, "its workflow hash is not that of the rules in force at this point of the chain")
+    ]
