@@ -561,3 +561,15 @@ def test_a_later_pin_under_other_rules_is_named() -> None:
     assert replay([*records(), pin]).problems == [
         (36, "its workflow hash is not that of the rules in force at this point of the chain")
     ]
+
+
+@pytest.mark.parametrize(
+    ("seq", "field", "table", "last"),
+    [(21, "withdrawal_id", "withdrawals", 0), (24, "change_id", "item_changes", 2),
+     (27, "reschedule_id", "reschedules", 0), (29, "approval_id", "approvals", 0)],
+)  # fmt: skip
+def test_a_row_whose_id_does_not_grow_is_named_at_its_record(seq: int, field: str, table: str, last: int) -> None:
+    recs = records()
+    recs[seq - 1]["detail"] = json.dumps(detail(recs[seq - 1]) | {field: last})
+    problems = replay(recs).problems
+    assert problems[0] == (seq, f"it makes {table} row {last}, but ids only grow (the last was {last})")
