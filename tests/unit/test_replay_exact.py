@@ -573,3 +573,45 @@ def test_a_row_whose_id_does_not_grow_is_named_at_its_record(seq: int, field: st
     recs[seq - 1]["detail"] = json.dumps(detail(recs[seq - 1]) | {field: last})
     problems = replay(recs).problems
     assert problems[0] == (seq, f"it makes {table} row {last}, but ids only grow (the last was {last})")
+
+
+def test_an_edit_whose_change_id_does_not_grow_is_named_at_its_record() -> None:
+    recs = records()
+    d = detail(recs[22])
+    d["changes"][0]["change_id"] = 0
+    recs[22]["detail"] = json.dumps(d)
+    assert replay(recs).problems == [(23, "it makes item_changes row 0, but ids only grow (the last was 0)")]
+
+
+def test_rules_proposed_and_not_yet_adopted_are_rebuilt_as_not_adopted() -> None:
+    propose = record(36, "workflow.propose", detail(DATA["records"][1]) | {"reason": "R"})
+    r = replay([*records(), propose])
+    assert r.problems == []
+    assert r.rows()["rulesets"] == {(RULESET,): (LAST_AT, "sec", "R", None, None)}
+
+
+def test_withdrawing_evidence_of_an_item_that_never_had_any_is_named() -> None:
+    add = record(
+        36,
+        "item.add",
+        {"kind": "ofsted-recommendation", "title": "New"},
+        item_ref="OF-03",
+        to_state="proposed",
+        workflow_hash=OFSTED,
+    )
+    withdraw = record(
+        37,
+        "evidence.withdraw",
+        {"evidence_id": 4, "reason": "Wrong item", "withdrawal_id": 2},
+        item_ref="OF-03",
+        from_state="proposed",
+        to_state="proposed",
+        workflow_hash=OFSTED,
+    )
+    assert replay([*records(), add, withdraw]).problems == [
+        (
+            37,
+            "it withdraws evidence 4, which is not standing evidence of OF-03 (another item's, or a later record"
+            " supersedes it)",
+        )
+    ]
