@@ -615,3 +615,22 @@ def test_withdrawing_evidence_of_an_item_that_never_had_any_is_named() -> None:
             " supersedes it)",
         )
     ]
+
+
+def test_a_row_added_to_an_item_without_evidence_and_removed_leaves_no_row() -> None:
+    add = record(
+        36,
+        "item.add",
+        {"kind": "ofsted-recommendation", "title": "New"},
+        item_ref="OF-03",
+        to_state="proposed",
+        workflow_hash=OFSTED,
+    )
+    row = {"description": "Plan", "present_by": "2027-01-01", "owner": None, "row_key": "plan", "key": "plan"}
+    on = {"item_ref": "OF-03", "from_state": "proposed", "to_state": "proposed", "workflow_hash": OFSTED}
+    added = record(37, "matrix.add", row | {"change_id": 6, "field": "row", "from": None, "to": "Plan"}, **on)
+    removed = record(38, "matrix.remove", row | {"change_id": 7, "field": "row", "from": "Plan", "to": None}, **on)
+    r = replay([*records(), add, added, removed])
+    assert r.problems == []
+    assert ("OF-03", "plan") not in r.rows()["matrix_rows"]
+    assert [k for k in streamed(r, "item_changes") if k[0] > 5] == [(6,), (7,)]
