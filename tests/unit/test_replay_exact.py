@@ -101,7 +101,7 @@ def _notice_records(measure: dict[str, Any] | None = None) -> list[Rec]:
 
 def _entry(**changed: Any) -> dict[str, Any]:
     """The bundle entry of evidence 6 as the store would read it back."""
-    fields = {f: None for f in bundle.ENTRY_FIELDS}
+    fields: dict[str, Any] = {f: None for f in bundle.ENTRY_FIELDS}
     fields.update(id=6, key="rate", kind="measure", sha256=SHA, dated="2026-11-01", added_by="sec", recorded_at=LAST_AT)
     fields.update(MEASURE)
     fields.update(changed)
@@ -634,3 +634,38 @@ def test_a_row_added_to_an_item_without_evidence_and_removed_leaves_no_row() -> 
     assert r.problems == []
     assert ("OF-03", "plan") not in r.rows()["matrix_rows"]
     assert [k for k in streamed(r, "item_changes") if k[0] > 5] == [(6,), (7,)]
+
+
+class Answers(Kept):
+    """A sink that also lists every answer handed to it, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
+
+    def answered(self, challenge: tuple[Any, ...], answer: tuple[Any, ...]) -> None:
+        self.calls.append((challenge, answer))
+        super().answered(challenge, answer)
+
+
+def test_a_challenge_closed_without_an_answer_is_handed_on_as_unanswered() -> None:
+    """The resubmit answers challenge 1 only: challenge 2 is closed too, and the sink is told it
+    stays unanswered at once (the reconciliation reads it beside the walk), not at the end."""
+    recs = records()
+    resubmit = recs[33]
+    resubmit["detail"] = json.dumps(detail(resubmit) | {"answers_challenges": [[1, "Trend added"]]})
+    sink = Answers()
+    r = Replay(sink=sink)
+    for rec in recs:
+        r.feed(rec)
+    assert sink.calls == [((1,), ("Trend added", resubmit["recorded_at"], "sec")), ((2,), (None, None, None))]
+    r.finish()
+    assert sink.calls[2:] == [((3,), (None, None, None))]
+
+
+def test_a_challenge_without_a_reason_is_rebuilt_with_an_empty_one() -> None:
+    recs = records()
+    recs[34]["detail"] = json.dumps({k: v for k, v in detail(recs[34]).items() if k != "reason"})
+    r = replay(recs)
+    assert r.problems == []
+    assert streamed(r, "challenges")[(3,)][4] == ""
