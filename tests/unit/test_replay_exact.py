@@ -669,3 +669,10 @@ def test_a_challenge_without_a_reason_is_rebuilt_with_an_empty_one() -> None:
     r = replay(recs)
     assert r.problems == []
     assert streamed(r, "challenges")[(3,)][4] == ""
+
+
+def test_proposed_rules_whose_digest_is_not_the_one_named_are_named_at_the_proposal() -> None:
+    propose = record(36, "workflow.propose", detail(DATA["records"][1]) | {"ruleset": "ab" * 32, "reason": "R"})
+    assert replay([*records(), propose]).problems == [
+        (36, f"its workflow definitions digest to {RULESET[:16]}…, not {'ab' * 8}…")
+    ]
