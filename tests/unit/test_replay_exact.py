@@ -676,3 +676,10 @@ def test_proposed_rules_whose_digest_is_not_the_one_named_are_named_at_the_propo
     assert replay([*records(), propose]).problems == [
         (36, f"its workflow definitions digest to {RULESET[:16]}…, not {'ab' * 8}…")
     ]
+
+
+def test_a_user_added_with_two_roles_holds_both_in_order() -> None:
+    add = record(36, "user.add", {"roles": ["member", "chair"], "user": "vice"})
+    r = replay([*records(), add])
+    assert r.problems == []
+    assert r.rows()["users"][("vice",)] == ("chair,member", LAST_AT, "sec", None, None)
