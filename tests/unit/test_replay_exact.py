@@ -82,7 +82,7 @@ def _notice_records(measure: dict[str, Any] | None = None) -> list[Rec]:
         "matrix.import",
         {
             "file": "notice.csv",
-            "items": [["IN-01", "improvement-notice", "Cut re-referrals", None, "2027-03-01"]],
+            "items": [["IN-01", "improvement-notice", "Cut re-referrals", "Head of Service", "2027-03-01"]],
             "rows": [["IN-01", "rate", "Re-referral rate", "2027-01-15", None]],
         },
     )
@@ -139,7 +139,7 @@ def test_measured_evidence_is_rebuilt_column_by_column() -> None:
     }
     assert r.rows()["matrix_rows"][("IN-01", "rate")] == ("Re-referral rate", "2027-01-15", None)
     assert r.rows()["items"][("IN-01",)][:6] == (
-        "improvement-notice", "Cut re-referrals", None, "2027-03-01", "2027-03-01", "proposed",
+        "improvement-notice", "Cut re-referrals", "Head of Service", "2027-03-01", "2027-03-01", "proposed",
     )  # fmt: skip
 
 
@@ -683,3 +683,15 @@ def test_a_user_added_with_two_roles_holds_both_in_order() -> None:
     r = replay([*records(), add])
     assert r.problems == []
     assert r.rows()["users"][("vice",)] == ("chair,member", LAST_AT, "sec", None, None)
+
+
+def test_a_moved_meeting_keeps_its_note() -> None:
+    add = record(36, "meeting.add", {"date": "2031-01-01", "meeting_id": 4, "note": "Budget"})
+    move = record(
+        37, "meeting.move", {"from": "2031-01-01", "to": "2031-01-08", "meeting_id": 5, "note": "Budget", "reason": "R"}
+    )
+    r = replay([*records(), add, move])
+    assert r.problems == []
+    meetings = r.rows()["meetings"]
+    assert meetings[("2031-01-08",)] == (5, "Budget", "sec", LAST_AT, None, None, None, None)
+    assert meetings[("2031-01-01",)] == (4, "Budget", "sec", LAST_AT, LAST_AT, "sec", "R", "2031-01-08")
