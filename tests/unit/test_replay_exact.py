@@ -695,3 +695,17 @@ def test_a_moved_meeting_keeps_its_note() -> None:
     meetings = r.rows()["meetings"]
     assert meetings[("2031-01-08",)] == (5, "Budget", "sec", LAST_AT, None, None, None, None)
     assert meetings[("2031-01-01",)] == (4, "Budget", "sec", LAST_AT, LAST_AT, "sec", "R", "2031-01-08")
+
+
+def test_an_item_added_under_rules_not_in_force_is_named() -> None:
+    add = record(
+        36,
+        "item.add",
+        {"kind": "ofsted-recommendation", "title": "New"},
+        item_ref="OF-03",
+        to_state="proposed",
+        workflow_hash="0" * 64,
+    )
+    assert replay([*records(), add]).problems == [
+        (36, "its workflow hash is not that of the rules in force at this point of the chain")
+    ]
