@@ -709,3 +709,26 @@ def test_an_item_added_under_rules_not_in_force_is_named() -> None:
     assert replay([*records(), add]).problems == [
         (36, "its workflow hash is not that of the rules in force at this point of the chain")
     ]
+
+
+def test_finishing_twice_hands_on_nothing_more() -> None:
+    sink = Answers()
+    r = Replay(sink=sink)
+    for rec in records():
+        r.feed(rec)
+    r.finish()
+    once = list(sink.calls)
+    r.finish()
+    assert sink.calls == once
+    assert once[-1] == ((3,), (None, None, None))
+
+
+def test_a_chain_that_does_not_start_with_the_register_s_creation_is_read_as_legacy() -> None:
+    """Only a ``register.init`` at seq 1 says whether records carry full detail."""
+    recs = records()[1:]
+    for n, rec in enumerate(recs, 1):
+        rec["seq"] = n
+    r = replay(recs)
+    assert r.full is False
+    assert r.legacy == list(range(1, 35))
+    assert r.problems == []
