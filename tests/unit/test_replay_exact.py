@@ -732,3 +732,37 @@ def test_a_chain_that_does_not_start_with_the_register_s_creation_is_read_as_leg
     assert r.full is False
     assert r.legacy == list(range(1, 35))
     assert r.problems == []
+
+
+def test_each_decision_the_rules_do_not_sign_is_counted_unsigned() -> None:
+    """Under rules that sign nothing, an approval and a re-opening are both counted unsigned."""
+    from signoff.engine.workflow import rules_from_sources
+
+    recs = records()
+    pin = recs[1]
+    workflows = copy.deepcopy(FLOWS)
+    for spec in workflows.values():
+        spec["source"] = spec["source"].replace("signed = true\n", "")
+    rules = rules_from_sources({name: spec["source"] for name, spec in workflows.items()})
+    pin["detail"] = json.dumps(detail(pin) | {"workflows": workflows, "ruleset": rules.digest})
+    ofsted = rules.flows["ofsted-recommendation"].digest
+    for rec in recs[1:]:
+        rec["workflow_hash"] = ofsted if rec["item_ref"] else rules.digest
+    approve = recs[28]
+    approve["detail"] = json.dumps(
+        {k: v for k, v in detail(approve).items() if k not in ("signature", "statement", "signer")}
+    )
+    reopen = record(
+        36,
+        "reopen",
+        {"meeting": detail(approve)["meeting"], "reason": "New findings"},
+        actor="chair",
+        roles="chair",
+        item_ref="OF-01",
+        from_state="signed_off",
+        to_state="challenged",
+        workflow_hash=ofsted,
+    )
+    r = replay([*recs, reopen])
+    assert r.problems == []
+    assert (r.signed, r.unsigned) == (0, 2)
