@@ -412,7 +412,9 @@ class Replay:
             return
         if event in ("meeting.cancel", "meeting.move"):
             self._check_rules_hash(seq, rec)
-            self._check_actor(seq, rec, REGISTER_ACTIONS[event], event.replace(".", " ") + " meetings")
+            self._check_actor(
+                seq, rec, REGISTER_ACTIONS[event], "cancel meetings" if event == "meeting.cancel" else "move meetings"
+            )
             day = d["date"] if event == "meeting.cancel" else d["from"]
             held = t["meetings"].get((day,))
             if held is None or held["cancelled_at"] is not None:

@@ -292,8 +292,8 @@ def test_a_user_who_adds_themselves_again_is_judged_as_any_other_adder() -> None
 @pytest.mark.parametrize(
     ("event", "d", "what"),
     [
-        ("meeting.cancel", {"date": "2026-11-29", "reason": "Quorum"}, "meeting cancel meetings"),
-        ("meeting.move", {"from": "2026-11-29", "to": "2031-01-01", "meeting_id": 4, "reason": "R"}, "meeting move meetings"),
+        ("meeting.cancel", {"date": "2026-11-29", "reason": "Quorum"}, "cancel meetings"),
+        ("meeting.move", {"from": "2026-11-29", "to": "2031-01-01", "meeting_id": 4, "reason": "R"}, "move meetings"),
     ],
 )  # fmt: skip
 def test_a_member_may_not_take_a_meeting_off_the_calendar(event: str, d: dict[str, Any], what: str) -> None:
