@@ -8,7 +8,7 @@ A copy is all or nothing, and it is the register as of one moment:
   transaction), so writers may carry on and the copy still holds every row of every table as of
   one moment — never a submission without the audit record that made it;
 * the destination is written in one transaction: its schema (the migrations), every row of every
-  table in ``signoff.store.tables.metadata``, a chain check of the rows as written, the evidence
+  table in ``signoff.store.schema.TABLES``, a chain check of the rows as written, the evidence
   files, and the copy's own ``register.copy`` record. Anything failing — or the process being
   killed — before the commit leaves the destination as it was.
 """
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,12 +31,14 @@ from signoff.errors import BadInput, SignoffError
 from signoff.services.common import in_unit_of_work, load_actor, record_applied, require_role
 from signoff.store import blobs, location, migrate
 from signoff.store.location import DbRef
+from signoff.store.schema import TABLES, Table
 from signoff.store.uow import UnitOfWork
 
 BATCH = 5000
 SECRETARY_ONLY = frozenset({SECRETARY})
 # Kept by the migrations themselves, never copied.
 NOT_COPIED = frozenset({"alembic_version"})
+OURS = NOT_COPIED | {t.name for t in TABLES}
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,6 @@ class CopyResult:
 
 
 def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
-    from sqlalchemy import exc as sa_exc
-
     src, dst = location.target(source), location.target(dest)
     if src == dst:
         raise BadInput("the destination is the register itself: give --to another database.")
@@ -65,87 +67,200 @@ def copy_register(source: DbRef, dest: DbRef, actor_name: str) -> CopyResult:
     except SignoffError:
         _forget(dst, created)
         raise
-    except sa_exc.DBAPIError as err:
+    except Exception as err:
         _forget(dst, created)
-        if os.environ.get("SIGNOFF_DEBUG"):
+        if os.environ.get("SIGNOFF_DEBUG") or not isinstance(err, _driver_errors()):
             raise
-        raise location.translate(err.orig or err, dst) from None
+        raise location.translate(getattr(err, "orig", None) or err, dst) from None
     except BaseException:
         _forget(dst, created)
         raise
 
 
-def _copy(src: location.Target, dst: location.Target, actor_name: str) -> CopyResult:
-    from sqlalchemy import func, insert, select, text
-    from sqlmodel import Session
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """The database errors a copy may meet, of the drivers (and SQLAlchemy) this process loaded."""
+    found: list[type[Exception]] = [sqlite3.Error]
+    if (psycopg := sys.modules.get("psycopg")) is not None:
+        found.append(psycopg.Error)
+    if (sa_exc := sys.modules.get("sqlalchemy.exc")) is not None:
+        found.append(sa_exc.DBAPIError)
+    return tuple(found)
 
-    from signoff.store.database import make_snapshot_engine, table_names
-    from signoff.store.tables import metadata
+
+def _copy(src: location.Target, dst: location.Target, actor_name: str) -> CopyResult:
+    """Read the source in one snapshot (the read path's driver connection) and write the destination
+    in one transaction, with plain statements: neither the table models nor the ORM are loaded, and
+    on PostgreSQL neither SQLAlchemy nor Alembic (the schema is the migrations' rendered SQL)."""
+    from signoff.store.reader import Reader
+
+    with Reader(src) as reading:
+        unknown = sorted(set(_table_names(reading.conn, src)) - OURS)
+        if unknown:
+            # A copy that left a table behind would look complete and not be.
+            raise SignoffError(
+                f"{src} holds table(s) this version of signoff does not know ({', '.join(unknown[:5])}): "
+                "copy it with the version of signoff that made them."
+            )
+        found = reading.all("SELECT DISTINCT sha256 FROM evidence WHERE kind = 'file'")
+        file_digests = sorted(str(r["sha256"]) for r in found)
+        source_dir, dest_dir = _evidence_folders(src, dst, bool(file_digests))
+        if dst.is_sqlite:
+            return _into_sqlite(reading.conn, src, dst, actor_name, source_dir, dest_dir, file_digests)
+        return _into_server(reading.conn, src, dst, actor_name, source_dir, dest_dir, file_digests)
+
+
+def _into_sqlite(
+    source: Any,
+    src: location.Target,
+    dst: location.Target,
+    actor_name: str,
+    source_dir: Path | None,
+    dest_dir: Path | None,
+    file_digests: list[str],
+) -> CopyResult:
+    """A SQLite destination: the write engine's connection (BEGIN IMMEDIATE), migrated in place."""
     from signoff.store.uow import engine_for
 
-    tables = [t for t in metadata.sorted_tables if t.name not in NOT_COPIED]
-    reader = make_snapshot_engine(src)
+    with engine_for(dst).connect() as writing:
+        writing.begin()
+        conn = writing.connection.dbapi_connection
+        present = _table_names(conn, dst)
+        if not present:
+            migrate.upgrade_in(writing, dst)
+        else:
+            _check_existing(conn, dst, present)
+        counts = {t.name: _insert_rows(conn, t, _source_rows(source, t, src)) for t in TABLES}
+        result = _finish(conn, sqlite3.Error, src, dst, actor_name, counts, source_dir, dest_dir, file_digests)
+        writing.commit()
+    return result
+
+
+def _into_server(
+    source: Any,
+    src: location.Target,
+    dst: location.Target,
+    actor_name: str,
+    source_dir: Path | None,
+    dest_dir: Path | None,
+    file_digests: list[str],
+) -> CopyResult:
+    """A PostgreSQL destination: psycopg directly, one transaction, rows by COPY FROM STDIN."""
+    import psycopg
+
+    from signoff.store.database import server_timeouts
+    from signoff.store.pg_reader import dsn
+
+    conn = psycopg.connect(dsn(dst.url), autocommit=True, connect_timeout=15)
     try:
-        with reader.connect() as reading, reading.begin():
-            unknown = sorted(set(table_names(reading)) - {t.name for t in tables} - NOT_COPIED)
-            if unknown:
-                # A copy that left a table behind would look complete and not be.
-                raise SignoffError(
-                    f"{src} holds table(s) this version of signoff does not know ({', '.join(unknown[:5])}): "
-                    "copy it with the version of signoff that made them."
-                )
-            file_digests = sorted(
-                {
-                    str(r[0])
-                    for r in reading.execute(
-                        select(metadata.tables["evidence"].c.sha256).where(metadata.tables["evidence"].c.kind == "file")
+        with conn.cursor() as cur:  # the session settings every write connection starts with
+            for name, value in server_timeouts().items():
+                cur.execute(f"SET {name} = {int(value)}")
+        conn.autocommit = False  # the next statement begins the copy's one transaction
+        with conn.cursor() as cur:
+            # Copying large evidence files may leave this transaction idle for longer than a normal write.
+            cur.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            present = _table_names(conn, dst)
+            if not present:
+                migrate.create_server_schema(cur)
+            else:
+                _check_existing(conn, dst, present)
+        counts = {t.name: _copy_in(conn, t, _source_rows(source, t, src)) for t in TABLES}
+        with conn.cursor() as cur:
+            for table in TABLES:
+                if table.key == ("id",):  # a serial key: the next id follows the copied ones
+                    top = cur.execute(f'SELECT MAX(id) FROM "{table.name}"').fetchone()
+                    last = top[0] if top else None
+                    cur.execute(
+                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, %s)",
+                        (table.name, last or 1, last is not None),
                     )
-                }
-            )
-            source_dir, dest_dir = _evidence_folders(src, dst, bool(file_digests))
-            with engine_for(dst).connect() as writing:
-                writing.begin()
-                _prepare_destination(writing, dst)
-                counts: dict[str, int] = {}
-                for table in tables:
-                    if dst.is_sqlite:
-                        order = list(table.primary_key.columns)
-                        result = reading.execute(select(table).order_by(*order), execution_options={"yield_per": BATCH})
-                        counts[table.name] = 0
-                        for part in result.mappings().partitions(BATCH):
-                            writing.execute(insert(table), [dict(r) for r in part])
-                            counts[table.name] += len(part)
-                    else:
-                        counts[table.name] = _copy_in(writing, table, _source_rows(reading, table, src))
-                if not dst.is_sqlite:
-                    for table in tables:
-                        if "id" in table.c and table.c.id.primary_key:
-                            top = writing.execute(select(func.max(table.c.id))).scalar()
-                            writing.execute(
-                                text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, :called)"),
-                                {"t": table.name, "v": top or 1, "called": top is not None},
-                            )
-                _record_evidence_folder(writing, dst)
-                session = Session(bind=writing)
-                uow = UnitOfWork(dst, check_schema=False)
-                uow.session = session
-                report = _check_chain(writing, uow.database_id(), dst)
-                files = _copy_evidence(source_dir, dest_dir, file_digests)
-                actor = load_actor(uow, actor_name)
-                head = f"{report.last_seq}:{report.last_hash}"
-                record_applied(
-                    uow,
-                    actor,
-                    "register.copy",
-                    detail={"from": str(src), "to": str(dst), "records": counts.get("audit", 0), "head": head},
-                )
-                writing.commit()
+        result = _finish(conn, psycopg.Error, src, dst, actor_name, counts, source_dir, dest_dir, file_digests)
+        conn.commit()
     finally:
-        reader.dispose()
+        conn.close()  # anything not committed is rolled back
+    return result
+
+
+def _finish(
+    conn: Any,
+    driver_error: type[Exception],
+    src: location.Target,
+    dst: location.Target,
+    actor_name: str,
+    counts: dict[str, int],
+    source_dir: Path | None,
+    dest_dir: Path | None,
+    file_digests: list[str],
+) -> CopyResult:
+    """After the rows: the destination's own evidence folder, the chain verified as written, the
+    evidence files, and the copy's own record, all in the copy's transaction (committed by the caller)."""
+    mark = "?" if dst.is_sqlite else "%s"
+    cur = conn.cursor()
+    # The destination's own shared evidence folder, never the source's (a SQLite file keeps its beside it).
+    cur.execute(f"DELETE FROM meta WHERE key = {mark}", (location.EVIDENCE_DIR_KEY,))
+    folder = None if dst.is_sqlite else location.shared_evidence_dir()
+    if folder is not None:
+        cur.execute(f"INSERT INTO meta (key, value) VALUES ({mark}, {mark})", (location.EVIDENCE_DIR_KEY, str(folder)))
+    uow = UnitOfWork(dst, check_schema=False)
+    uow.join(cur, driver_error)  # the record is appended with the plain statements every event uses
+    report = _check_chain(conn, uow.database_id(), dst)
+    files = _copy_evidence(source_dir, dest_dir, file_digests)
+    actor = load_actor(uow, actor_name)
+    head = f"{report.last_seq}:{report.last_hash}"
+    record_applied(
+        uow,
+        actor,
+        "register.copy",
+        detail={"from": str(src), "to": str(dst), "records": counts.get("audit", 0), "head": head},
+    )
     return CopyResult(counts, files, head)
 
 
-def _copy_in(writing: Any, table: Any, rows: Iterator[Sequence[Any]]) -> int:
+def _table_names(conn: Any, t: location.Target) -> list[str]:
+    """The tables in the database (on PostgreSQL: in the first schema of the search path)."""
+    if t.is_sqlite:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
+    else:
+        sql = (
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        )
+    return sorted(str(r[0]) for r in conn.execute(sql).fetchall())
+
+
+def _check_existing(conn: Any, dst: location.Target, present: list[str]) -> None:
+    """Accept a destination that already has tables only if it is an empty register at the head revision."""
+    foreign = sorted(set(present) - OURS)
+    if foreign:
+        raise BadInput(
+            f"{dst} already holds other tables ({', '.join(foreign[:5])}): copy into an empty database or schema."
+        )
+    found = conn.execute("SELECT version_num FROM alembic_version").fetchone() if "alembic_version" in present else None
+    revision = found[0] if found else None
+    if revision != location.SCHEMA_HEAD:
+        location.check_revision(revision, dst)
+    used = conn.execute("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit)").fetchone()[0]
+    if used:
+        raise BadInput(f"{dst} already holds a register: copy into an empty database.")
+
+
+def _insert_rows(conn: Any, table: Table, rows: Iterator[Sequence[Any]]) -> int:
+    """Stream ``rows`` into a SQLite ``table`` with one prepared INSERT, inside the copy's transaction."""
+    count = 0
+
+    def counted() -> Iterator[Sequence[Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    columns = ", ".join(f'"{c}"' for c in table.columns)
+    marks = ", ".join("?" for _ in table.columns)
+    conn.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', counted())
+    return count
+
+
+def _copy_in(conn: Any, table: Table, rows: Iterator[Sequence[Any]]) -> int:
     """Stream ``rows`` into ``table`` with PostgreSQL's COPY FROM STDIN, inside the copy's transaction.
 
     psycopg sends the rows in small buffers as they are written, so memory stays flat however
@@ -153,10 +268,10 @@ def _copy_in(writing: Any, table: Any, rows: Iterator[Sequence[Any]]) -> int:
     """
     from psycopg import sql
 
-    columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), columns)
     count = 0
-    with writing.connection.dbapi_connection.cursor() as cur, cur.copy(statement) as copy:
+    with conn.cursor() as cur, cur.copy(statement) as copy:
         write = copy.write_row
         for row in rows:
             write(row)
@@ -164,16 +279,15 @@ def _copy_in(writing: Any, table: Any, rows: Iterator[Sequence[Any]]) -> int:
     return count
 
 
-def _select_all(table: Any) -> str:
+def _select_all(table: Table) -> str:
     """Every column of ``table`` in key order, as plain SQL both backends read alike."""
-    columns = ", ".join(f'"{c.name}"' for c in table.columns)
-    order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+    columns = ", ".join(f'"{c}"' for c in table.columns)
+    order = ", ".join(f'"{c}"' for c in table.key)
     return f'SELECT {columns} FROM "{table.name}" ORDER BY {order}'
 
 
-def _source_rows(reading: Any, table: Any, src: location.Target) -> Iterator[Sequence[Any]]:
+def _source_rows(raw: Any, table: Table, src: location.Target) -> Iterator[Sequence[Any]]:
     """The source table's rows, a few at a time, from the snapshot the copy reads in."""
-    raw = reading.connection.dbapi_connection
     if src.is_sqlite:
         cur = raw.cursor()
         try:
@@ -195,58 +309,14 @@ def _server_rows(raw: Any, statement: str, name: str) -> Iterator[Sequence[Any]]
             yield from batch
 
 
-def _prepare_destination(writing: Any, dst: location.Target) -> None:
-    """Create the schema inside the copy's transaction, or accept an empty one at the head revision."""
-    from sqlalchemy import text
-
-    from signoff.store.database import table_names
-    from signoff.store.tables import metadata
-
-    if not dst.is_sqlite:
-        # Copying large evidence files may leave this transaction idle for longer than a normal write.
-        writing.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
-    present = set(table_names(writing))
-    if not present:
-        migrate.upgrade_in(writing, dst)
-        return
-    ours = NOT_COPIED | set(metadata.tables)
-    foreign = sorted(present - ours)
-    if foreign:
-        raise BadInput(
-            f"{dst} already holds other tables ({', '.join(foreign[:5])}): copy into an empty database or schema."
-        )
-    revision = writing.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    if revision != location.SCHEMA_HEAD:
-        location.check_revision(revision, dst)
-    used = writing.execute(text("SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit)")).scalar()
-    if used:
-        raise BadInput(f"{dst} already holds a register: copy into an empty database.")
-
-
-def _record_evidence_folder(writing: Any, dst: location.Target) -> None:
-    """The destination's own shared evidence folder, never the source's (a SQLite file keeps its beside it)."""
-    from sqlalchemy import delete, insert
-
-    from signoff.store.tables import metadata
-
-    meta = metadata.tables["meta"]
-    writing.execute(delete(meta).where(meta.c.key == location.EVIDENCE_DIR_KEY))
-    folder = None if dst.is_sqlite else location.shared_evidence_dir()
-    if folder is not None:
-        writing.execute(insert(meta).values(key=location.EVIDENCE_DIR_KEY, value=str(folder)))
-
-
-def _check_chain(writing: Any, database_id: str, dst: location.Target) -> chain.ChainReport:
+def _check_chain(conn: Any, database_id: str, dst: location.Target) -> chain.ChainReport:
     """Verify the chain as the destination stores it, before the copy commits."""
-    from sqlalchemy import text
-
     statement = "SELECT " + ", ".join(chain.EXPORT_FIELDS) + " FROM audit ORDER BY seq"
-    if dst.is_sqlite:
-        rows: Iterator[Sequence[Any]] = iter(
-            writing.execute(text(statement), execution_options={"yield_per": BATCH})  # this statement only
-        )
-    else:
-        rows = _server_rows(writing.connection.dbapi_connection, statement, "signoff_copy_check")
+    rows: Iterator[Sequence[Any]] = (
+        iter(conn.execute(statement))  # SQLite steps one row at a time
+        if dst.is_sqlite
+        else _server_rows(conn, statement, "signoff_copy_check")
+    )
     report = chain.verify_stream(
         (dict(zip(chain.EXPORT_FIELDS, r, strict=True)) for r in rows), chain.genesis(database_id)
     )

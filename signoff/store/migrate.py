@@ -90,3 +90,48 @@ def head_revision() -> str:
     head = script.get_current_head()
     assert head is not None
     return head
+
+
+# Every migration rendered for PostgreSQL (Alembic's offline mode), shipped beside the migrations:
+# ``db copy`` creates a server register's schema with it inside its own transaction without
+# loading Alembic and the table models (about 17 MiB). A test checks it is exactly what the
+# migrations render now, and that a schema made with it is the schema ``db upgrade`` makes.
+POSTGRESQL_HEAD = "postgresql-head.sql"
+_HEADER = (
+    "-- Every migration in db/versions, rendered for PostgreSQL by Alembic's offline mode; do not edit.\n"
+    "-- After adding a migration, write it anew with: python -m signoff.store.migrate\n\n"
+)
+
+
+def render_postgresql_head() -> str:
+    """The SQL Alembic emits to take an empty PostgreSQL database to the head revision, with the
+    header above and without Alembic's own BEGIN and COMMIT (the caller's transaction holds it)."""
+    import io
+
+    from alembic import command
+
+    out = io.StringIO()
+    cfg = alembic_config("postgresql+psycopg://render@localhost/render")
+    cfg.output_buffer = out
+    command.upgrade(cfg, "head", sql=True)
+    text = out.getvalue()
+    begin, commit = "BEGIN;\n\n", "COMMIT;\n\n"
+    assert text.startswith(begin) and text.endswith(commit), "Alembic no longer wraps its script in BEGIN/COMMIT"
+    # Rendered for psycopg's pyformat, every literal % is doubled; the server is to receive the SQL
+    # itself, as a migration run online sends it.
+    return _HEADER + text[len(begin) : -len(commit)].replace("%%", "%")
+
+
+def postgresql_head_sql() -> str:
+    return (migrations_dir() / POSTGRESQL_HEAD).read_text(encoding="utf-8")
+
+
+def create_server_schema(cursor: Any) -> None:
+    """Create the whole schema at the head revision, stamped, through ``cursor`` (psycopg) inside
+    the caller's open transaction; commit nothing."""
+    cursor.execute("SET LOCAL statement_timeout = 0")
+    cursor.execute(postgresql_head_sql())  # no parameters: many statements in one execute
+
+
+if __name__ == "__main__":
+    (migrations_dir() / POSTGRESQL_HEAD).write_text(render_postgresql_head(), encoding="utf-8")

@@ -150,9 +150,11 @@ class UnitOfWork:
             self._session = Session(bind=self._conn, expire_on_commit=False)
         return self._session
 
-    @session.setter
-    def session(self, session: Session) -> None:  # a copy joins the transaction it already holds
-        self._session = session
+    def join(self, cursor: Any, driver_error: type[Exception]) -> None:
+        """Read and write through ``cursor``, a driver cursor inside a transaction the caller holds
+        and commits (a copy writes its own record so): plain statements only, no session."""
+        self._cursor = cursor
+        self._driver_error = driver_error
 
     def _connection(self) -> Any:
         return self._conn if self._conn is not None else self.session.connection()
@@ -238,10 +240,10 @@ class UnitOfWork:
         # Writers serialise on the chain head from the start, as SQLite's BEGIN IMMEDIATE does: the
         # transaction's clock (``now``) is then read under the lock and the log's times never go back.
         try:
-            self._lock_chain_head()
-        except sa_exc.DBAPIError as err:  # held past lock_timeout: exit 5, one sentence
+            self._lock_chain_head()  # held past lock_timeout: exit 5, one sentence (``rows``)
+        except BaseException:
             self._release()
-            raise location.translate(err.orig or err, self.db_path) from None
+            raise
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -284,9 +286,7 @@ class UnitOfWork:
 
     def _lock_chain_head(self) -> None:
         """PostgreSQL: the transaction-level advisory lock every append holds (taking it twice is free)."""
-        from sqlalchemy import text
-
-        self._connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_HEAD_LOCK})
+        self.rows("SELECT pg_advisory_xact_lock(?)", (AUDIT_HEAD_LOCK,))
 
     @property
     def now(self) -> str:

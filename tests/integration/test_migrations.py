@@ -89,3 +89,26 @@ def test_a_register_from_a_newer_version_is_refused(db_path: Path) -> None:
         conn.execute("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(SignoffError, match="newer version of signoff"):
         Reader(db_path)
+
+
+def test_the_plain_table_list_db_copy_uses_is_the_models_tables_in_foreign_key_order() -> None:
+    from signoff.store.schema import TABLES
+
+    expected = [
+        (t.name, tuple(c.name for c in t.columns), tuple(c.name for c in t.primary_key.columns))
+        for t in metadata.sorted_tables
+        if t.name != "alembic_version"
+    ]
+    assert [tuple(t) for t in TABLES] == expected
+
+
+def test_the_shipped_postgresql_schema_is_what_the_migrations_render_now() -> None:
+    """db copy creates a server register's schema from this file: a new migration must be in it."""
+    shipped = migrate.postgresql_head_sql()
+    assert shipped == migrate.render_postgresql_head(), (
+        f"{migrate.POSTGRESQL_HEAD} is stale: write it anew with 'python -m signoff.store.migrate'"
+    )
+    assert f"version_num='{migrate.head_revision()}'" in shipped
+    assert (
+        "BEGIN;" not in shipped.replace("$$ BEGIN", "") and "COMMIT;" not in shipped
+    )  # the copy's transaction holds it
