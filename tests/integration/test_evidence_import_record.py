@@ -20,7 +20,7 @@ from conftest import SECRETARY, write_matrix
 
 from signoff import clock
 from signoff.errors import BadInput
-from signoff.services import audit
+from signoff.services import audit, evidence_import
 from signoff.services.evidence_import import COLUMNS, import_evidence
 from signoff.services.matrix import import_matrix
 from signoff.store import blobs, location
@@ -64,10 +64,14 @@ def sheet_rows(papers: Path) -> list[dict[str, str]]:
     return out
 
 
+@pytest.mark.parametrize("batch", [None, 7])
 def test_the_records_of_a_known_sheet_are_unchanged(
-    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int | None
 ) -> None:
+    """Also with the register read a few rows at a time: the sheet's batches change nothing written."""
     monkeypatch.setattr(clock, "now", lambda: MOMENT)
+    if batch is not None:
+        monkeypatch.setattr(evidence_import, "BATCH", batch)
     rows = [
         (f"RC-{i:03d}", KINDS[i % 2], f"Recommendation {i}", "2031-01-31", f"key-{k}", f"Evidence {k}", "2031-01-31")
         for i in range(30)
