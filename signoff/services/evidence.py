@@ -88,10 +88,9 @@ MAX_EVIDENCE_KEY = "max_evidence_mib"  # meta key, set by 'signoff init --max-ev
 def max_evidence_bytes(uow: UnitOfWork) -> int:
     """The register's limit on one evidence file: a copy of every file lives beside the register and
     in every backup, so one mistaken video must not fill the disk."""
-    from signoff.store.tables import Meta
-
-    row = uow.session.get(Meta, MAX_EVIDENCE_KEY)
-    mib = int(row.value) if row is not None and row.value.isdigit() else DEFAULT_MAX_EVIDENCE_MIB
+    found = uow.rows("SELECT value FROM meta WHERE key = ?", (MAX_EVIDENCE_KEY,))
+    text = found[0][0] if found else None
+    mib = int(text) if isinstance(text, str) and text.isdigit() else DEFAULT_MAX_EVIDENCE_MIB
     return mib * MIB
 
 
@@ -193,11 +192,12 @@ def matrix_row(uow: UnitOfWork, item_id: int, key: str) -> MatrixRow | None:
     return uow.session.exec(select(MatrixRow).where(MatrixRow.item_id == item_id, MatrixRow.key == key)).first()
 
 
-def size_problem(uow: UnitOfWork, e: Checked) -> str | None:
-    """Why a file is too large for this register, or None."""
+def size_problem(uow: UnitOfWork, e: Checked, limit: int | None = None) -> str | None:
+    """Why a file is too large for this register (whose limit is ``limit``, read if not given), or None."""
     if e.file is None:
         return None
-    limit = max_evidence_bytes(uow)
+    if limit is None:
+        limit = max_evidence_bytes(uow)
     size = e.file.stat().st_size
     if size <= limit:
         return None
@@ -207,16 +207,15 @@ def size_problem(uow: UnitOfWork, e: Checked) -> str | None:
     )
 
 
+_SAME_DIGEST_SQL = "SELECT id FROM evidence WHERE sha256 = ? LIMIT 1"
+
+
 def write_evidence(
-    uow: UnitOfWork, actor: Actor, db_path: DbRef, item: Item, e: Checked, supersedes: int | None = None
+    uow: UnitOfWork, actor: Actor, db_path: DbRef, item: Item | Row, e: Checked, supersedes: int | None = None
 ) -> Added:
     """Store one checked piece of evidence and its ``evidence.add`` audit record in ``uow``: the
     record ``evidence add`` writes, whichever command wrote it. The caller has checked the actor's
-    role, the item, the matrix row and the file's size."""
-    from sqlmodel import select
-
-    from signoff.store.tables import Evidence
-
+    role, the item, the matrix row and the file's size. Plain statements: an import writes many."""
     assert item.id is not None
     digest, size, repaired = e.digest, None, None
     if e.file is not None:
@@ -226,49 +225,50 @@ def write_evidence(
         digest, size = stored.digest, stored.size
         if stored.found == "damaged":
             repaired = "it no longer had its SHA-256"
-        elif (
-            stored.found == "absent" and uow.session.exec(select(Evidence.id).where(Evidence.sha256 == digest)).first()
-        ):
+        elif stored.found == "absent" and uow.rows(_SAME_DIGEST_SQL, (digest,)):
             repaired = "it was missing"
     measure = e.measure
-    record = Evidence(
-        item_id=item.id,
-        key=e.key,
-        kind=e.kind,
-        note=e.note,
-        file_name=e.file_name,
-        file_size=size,
-        sha256=digest,
-        dated=e.dated.isoformat(),
-        recorded_at=uow.now,
-        added_by=actor.name,
-        supersedes_id=supersedes,
-        measure=measure.measure if measure else None,
-        value=repr(measure.value) if measure else None,
-        unit=measure.unit if measure else None,
-        period=measure.period if measure else None,
-        threshold=repr(measure.threshold) if measure else None,
-        direction=measure.direction if measure else None,
+    dated = e.dated.isoformat()
+    value = repr(measure.value) if measure else None
+    threshold = repr(measure.threshold) if measure else None
+    evidence_id = uow.insert(
+        "evidence",
+        {
+            "item_id": item.id,
+            "key": e.key,
+            "kind": e.kind,
+            "note": e.note,
+            "file_name": e.file_name,
+            "file_size": size,
+            "sha256": digest,
+            "dated": dated,
+            "recorded_at": uow.now,
+            "added_by": actor.name,
+            "supersedes_id": supersedes,
+            "measure": measure.measure if measure else None,
+            "value": value,
+            "unit": measure.unit if measure else None,
+            "period": measure.period if measure else None,
+            "threshold": threshold,
+            "direction": measure.direction if measure else None,
+        },
     )
-    uow.session.add(record)
-    uow.session.flush()
-    assert record.id is not None
     detail: dict[str, object] = {
-        "evidence_id": record.id,
+        "evidence_id": evidence_id,
         "key": e.key,
         "kind": e.kind,
         "sha256": digest,
-        "dated": record.dated,
+        "dated": dated,
     }
     if e.file_name:
         detail.update(file=e.file_name, size=size)
     if measure:
         detail.update(
             measure=measure.measure,
-            value=record.value,
+            value=value,
             unit=measure.unit,
             period=measure.period,
-            threshold=record.threshold,
+            threshold=threshold,
             direction=measure.direction,
         )
     if supersedes is not None:
@@ -285,7 +285,7 @@ def write_evidence(
         workflow_hash=uow.rules().get(item.kind).digest,
         detail=detail,
     )
-    return Added(record.id, repaired)
+    return Added(evidence_id, repaired)
 
 
 def record_evidence(

@@ -10,17 +10,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from signoff.clock import strict_date
 from signoff.domain.roles import REGISTER_ACTIONS
 from signoff.errors import BadInput
 from signoff.services.common import Actor, in_unit_of_work, require_role
-from signoff.services.evidence import Checked, MeasureInput, check_evidence, matrix_row, size_problem, write_evidence
+from signoff.services.evidence import (
+    Checked,
+    MeasureInput,
+    check_evidence,
+    max_evidence_bytes,
+    size_problem,
+    write_evidence,
+)
 from signoff.store.location import DbRef
-from signoff.store.tables import Evidence, Item
-from signoff.store.uow import UnitOfWork
+from signoff.store.uow import Row, UnitOfWork
 
 COLUMNS: tuple[str, ...] = (
     "item_ref",
@@ -209,23 +212,55 @@ def _rows(path: Path) -> Iterator[tuple[int, Checked]]:
         yield line, e
 
 
-class _Items:
-    """The items the sheet names, read (and locked) as they are met; only the last few are kept."""
+BATCH = 500  # rows of the sheet looked up in the register with one query per table
 
-    KEEP = 256
+
+def _batches(rows: Iterator[tuple[int, Checked]]) -> Iterator[list[tuple[int, Checked]]]:
+    batch: list[tuple[int, Checked]] = []
+    for r in rows:
+        batch.append(r)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class _Register:
+    """The items (read and locked) and matrix rows a batch of the sheet names: one query for each,
+    and only the current batch's are kept, so memory does not grow with the sheet."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
-        self.known: dict[str, Item | None] = {}
+        self.lock = "" if uow.target.is_sqlite else " FOR UPDATE"
+        self.items: dict[str, Row] = {}
+        self.keys: set[tuple[int, str]] = set()
 
-    def get(self, ref: str) -> Item | None:
-        if ref not in self.known:
-            if len(self.known) >= self.KEEP:
-                self.known.clear()
-            self.known[ref] = self.uow.session.exec(
-                select(Item).where(col(Item.ref) == ref).with_for_update()  # type: ignore[call-overload]
-            ).first()
-        return self.known[ref]
+    def load(self, batch: list[tuple[int, Checked]], with_keys: bool) -> None:
+        refs = list(dict.fromkeys(e.ref for _, e in batch))
+        self.items = {
+            r.ref: r
+            for r in self.uow.dicts(
+                f"SELECT id, ref, kind, state FROM items WHERE ref IN ({_marks(len(refs))}){self.lock}", tuple(refs)
+            )
+        }
+        if with_keys:
+            ids = [r.id for r in self.items.values()]
+            keys = list(dict.fromkeys(e.key for _, e in batch))
+            found = (
+                self.uow.rows(
+                    f"SELECT item_id, key FROM matrix_rows WHERE item_id IN ({_marks(len(ids))}) "
+                    f"AND key IN ({_marks(len(keys))})",
+                    (*ids, *keys),
+                )
+                if ids
+                else []
+            )
+            self.keys = {(int(i), k) for i, k in found}
 
 
 def import_evidence(db_path: DbRef, actor_name: str, path: Path) -> ImportResult:
@@ -233,50 +268,48 @@ def import_evidence(db_path: DbRef, actor_name: str, path: Path) -> ImportResult
 
     Three passes over the sheet, each a row at a time: the checks that need no register, then in
     the write transaction the checks against the register (nothing written until all pass), then the
-    writes; memory does not grow with the sheet."""
+    writes; memory does not grow with the sheet. The register is read a batch of rows at a time."""
     check_sheet(path)
 
     def body(uow: UnitOfWork, actor: Actor) -> ImportResult:
         require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence import")
-        items = _Items(uow)
+        register = _Register(uow)
+        limit: int | None = None
         problems: list[str] = []
-        last_row: tuple[str, str, bool] | None = None
-        for line, e in _rows(path):
-            item = items.get(e.ref)
-            if item is None:
-                problems.append(f"line {line}: unknown item {e.ref!r} (see 'signoff item list')")
-                continue
-            assert item.id is not None
-            if last_row is None or last_row[:2] != (e.ref, e.key):
-                last_row = (e.ref, e.key, matrix_row(uow, item.id, e.key) is not None)
-            if not last_row[2]:
-                problems.append(
-                    f"line {line}: {e.ref} has no evidence matrix row {e.key!r} (see 'signoff matrix show {e.ref}')"
-                )
-                continue
-            too_big = size_problem(uow, e)
-            if too_big:
-                problems.append(f"line {line}: {too_big.rstrip('.')}")
+        for batch in _batches(_rows(path)):
+            register.load(batch, with_keys=True)
+            for line, e in batch:
+                item = register.items.get(e.ref)
+                if item is None:
+                    problems.append(f"line {line}: unknown item {e.ref!r} (see 'signoff item list')")
+                    continue
+                if (item.id, e.key) not in register.keys:
+                    problems.append(
+                        f"line {line}: {e.ref} has no evidence matrix row {e.key!r} (see 'signoff matrix show {e.ref}')"
+                    )
+                    continue
+                if e.file is not None:
+                    if limit is None:
+                        limit = max_evidence_bytes(uow)
+                    too_big = size_problem(uow, e, limit)
+                    if too_big:
+                        problems.append(f"line {line}: {too_big.rstrip('.')}")
         if problems:
             raise rejected(path.name, problems)
         records = 0
         first = last = None
         repaired: list[str] = []
-        for _, e in _rows(path):
-            item = items.get(e.ref)
-            assert item is not None
-            added = write_evidence(uow, actor, db_path, item, e)
-            records += 1
-            first = added.evidence_id if first is None else first
-            last = added.evidence_id
-            if added.repaired:
-                repaired.append(str(e.file_name))
+        for batch in _batches(_rows(path)):
+            register.load(batch, with_keys=False)
+            for _, e in batch:
+                added = write_evidence(uow, actor, db_path, register.items[e.ref], e)
+                records += 1
+                first = added.evidence_id if first is None else first
+                last = added.evidence_id
+                if added.repaired:
+                    repaired.append(str(e.file_name))
         # The writer holds the register's write lock: the records just added are the ids first..last.
-        counted = uow.session.execute(
-            select(func.count(func.distinct(col(Evidence.item_id)))).where(
-                col(Evidence.id) >= first, col(Evidence.id) <= last
-            )
-        ).scalar_one()
-        return ImportResult(records, int(counted), first, last, tuple(repaired))
+        counted = uow.rows("SELECT count(DISTINCT item_id) FROM evidence WHERE id >= ? AND id <= ?", (first, last))
+        return ImportResult(records, int(counted[0][0]), first, last, tuple(repaired))
 
     return in_unit_of_work(db_path, actor_name, "evidence.import", body)

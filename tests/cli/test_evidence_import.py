@@ -265,3 +265,28 @@ def test_a_bad_last_row_of_a_long_sheet_writes_nothing(reg: Path, tmp_path: Path
     assert (result.records, result.items) == (600, 2)
     assert result.last_evidence_id is not None and result.first_evidence_id is not None
     assert result.last_evidence_id - result.first_evidence_id == 599
+
+
+def test_an_import_on_sqlite_writes_and_audits_without_importing_the_orm(reg: Path, tmp_path: Path) -> None:
+    """A sheet of thousands of records is read and written with plain statements: the ORM's import
+    alone would take most of the command's memory budget."""
+    import subprocess
+    import sys
+
+    (tmp_path / "audit.pdf").write_bytes(b"%PDF-1.4 audit")
+    cells = {"measure": "A1", "value": "1", "unit": "days", "threshold": "2", "direction": "at-most"}
+    rows = [row("OF-01", "audit", file="audit.pdf"), row("OF-01", "policy", note="n"), row("OF-02", "data", **cells)]
+    path = sheet(tmp_path / "e.csv", rows)
+    code = (
+        "import sys\n"
+        "from signoff.cli import main\n"
+        f"sys.argv = ['signoff', '--db', {str(reg)!r}, '--as', 'sec', 'evidence', 'import', {str(path)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'pydantic') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in proc.stderr, proc.stderr
+    assert [json.loads(r["detail"])["kind"] for r in applied(reg, "evidence.add")] == ["file", "note", "measure"]
+    report, _, reconciled = audit.verify_register(reg)
+    assert report.ok and reconciled.problems == [] and reconciled.differences == []
