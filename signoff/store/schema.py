@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from signoff.domain.chain import EXPORT_FIELDS
+
 
 class Table(NamedTuple):
     name: str
@@ -17,25 +19,7 @@ class Table(NamedTuple):
 
 
 TABLES: tuple[Table, ...] = (
-    Table(
-        "audit",
-        (
-            "seq",
-            "recorded_at",
-            "actor",
-            "roles",
-            "item_ref",
-            "event",
-            "from_state",
-            "to_state",
-            "outcome",
-            "detail",
-            "workflow_hash",
-            "prev_hash",
-            "hash",
-        ),
-        ("seq",),
-    ),
+    Table("audit", EXPORT_FIELDS, ("seq",)),
     Table(
         "items",
         (
