@@ -137,3 +137,34 @@ def test_a_workbook_without_its_size_refuses_a_bad_row_as_one_with_it(
     assert first.err == second.err and "line 3" in first.err
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+
+
+def damaged(src: Path, dest: Path) -> Path:
+    """The workbook with its sheet's XML broken after the first rows (a file cut short, or edited by
+    hand): a reader that does not walk the sheet at opening meets the break only as it reads rows."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == SHEET:
+                data = data.replace(b'<row r="3"', b'<row r="3"><c r="A3"><v>1</c>', 1)
+            zout.writestr(info, data)
+    return dest
+
+
+def test_a_sheet_broken_past_its_first_rows_is_refused_in_one_sentence_and_nothing_written(
+    db_path: Path, tmp_path: Path, run_cli: Callable[..., Any]
+) -> None:
+    matrix = [[*REQUIRED_COLUMNS]] + [
+        [f"OF-0{n}", "ofsted-recommendation", "Screen contacts", LATER, "audit", "Case audit", LATER] for n in (1, 2, 3)
+    ]
+    evidence = [list(COLUMNS)] + [["OF-01", "audit", days_ago(2), f"Note {n}"] for n in (1, 2, 3)]
+    for name, rows in (("matrix", matrix), ("evidence", evidence)):
+        if name == "evidence":
+            ok = run_cli("matrix", "import", str(write_only(tmp_path / "m.xlsx", matrix)), db=db_path, actor=SECRETARY)
+            assert ok.code == 0, ok.err
+        before = dump(db_path)
+        bad = damaged(write_only(tmp_path / f"{name}-whole.xlsx", rows), tmp_path / f"{name}.xlsx")
+        r = run_cli(name, "import", str(bad), db=db_path, actor=SECRETARY)
+        assert r.code == 2, (name, r.err)
+        assert r.err.count("\n") == 1 and "not a readable Excel workbook" in r.err and "Traceback" not in r.err
+        assert dump(db_path) == before
