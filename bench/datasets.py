@@ -86,31 +86,49 @@ def ref(i: int) -> str:
     return f"BX-{i:05d}"
 
 
-def write_matrix_csv(path: Path, items: int, rows_per_item: int) -> Path:
+def matrix_rows(items: int, rows_per_item: int) -> Iterator[tuple[str, ...]]:
+    """The matrix's header and its rows, ``rows_per_item`` for each of ``items`` items, as text."""
     rnd = random.Random(7)
+    yield (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    for i in range(items):
+        kind = KINDS[i % 2]
+        due = f"20{25 + i % 3}-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        title = f"Recommendation {i}: improve the timeliness of assessments — café review {rnd.randint(0, 999)}"
+        for k in range(rows_per_item):
+            present = f"20{24 + (i + k) % 3}-{1 + (i * 7 + k) % 12:02d}-{1 + (i + k) % 28:02d}"
+            present = min(present, due)  # evidence is presented by the item's due date, never after
+            yield (
+                ref(i),
+                kind,
+                title,
+                due,
+                f"key-{k}",
+                f"Evidence {k} for item {i}: case audit sample, minutes, performance data",
+                present,
+                f"Officer {i % 40}",
+                f"Lead {k}",
+            )
+
+
+def write_matrix_csv(path: Path, items: int, rows_per_item: int) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
-        for i in range(items):
-            kind = KINDS[i % 2]
-            due = f"20{25 + i % 3}-{1 + i % 12:02d}-{1 + i % 28:02d}"
-            title = f"Recommendation {i}: improve the timeliness of assessments — café review {rnd.randint(0, 999)}"
-            for k in range(rows_per_item):
-                present = f"20{24 + (i + k) % 3}-{1 + (i * 7 + k) % 12:02d}-{1 + (i + k) % 28:02d}"
-                present = min(present, due)  # evidence is presented by the item's due date, never after
-                w.writerow(
-                    (
-                        ref(i),
-                        kind,
-                        title,
-                        due,
-                        f"key-{k}",
-                        f"Evidence {k} for item {i}: case audit sample, minutes, performance data",
-                        present,
-                        f"Officer {i % 40}",
-                        f"Lead {k}",
-                    )
-                )
+        csv.writer(fh).writerows(matrix_rows(items, rows_per_item))
+    return path
+
+
+def write_matrix_xlsx(path: Path, items: int, rows_per_item: int) -> Path:
+    """The same matrix as ``write_matrix_csv``, as an Excel workbook saved by openpyxl's write-only
+    mode: its dates are date cells, its text is in the shared-strings table, and its sheet has no
+    ``<dimension>`` element (Excel and LibreOffice write one; this mode does not), so a reader
+    cannot learn the sheet's size before reading its rows."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Matrix")
+    dates = {REQUIRED_COLUMNS.index("item_due"), REQUIRED_COLUMNS.index("present_by")}
+    for n, row in enumerate(matrix_rows(items, rows_per_item)):
+        ws.append([dt.date.fromisoformat(v) if n and i in dates else v for i, v in enumerate(row)])
+    wb.save(path)
     return path
 
 

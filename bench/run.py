@@ -302,6 +302,26 @@ def run(
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
 
+    # ---- bulk: matrix import of an Excel workbook, at every size (growth and memory only) -------
+    # Saved by openpyxl's write-only mode, so its sheet has no <dimension>: the reader cannot learn
+    # the sheet's size before reading its rows (the harder case; Excel and LibreOffice record it).
+    growth["bulk.matrix_import_xlsx"] = []
+    for count in sizes.growth:
+        log(f"bulk: matrix import of {count:,} items from an Excel workbook (no <dimension>)")
+        t = time.perf_counter()
+        xlsx = datasets.write_matrix_xlsx(work / f"matrix-{count}.xlsx", count, sizes.rows_per_item)
+        built[f"matrix_xlsx_{count}_s"] = round(time.perf_counter() - t, 1)
+        imp = measure(
+            always([*so, "--db", str(scratch), "--as", "sec", "matrix", "import", str(xlsx)]),
+            runs=sizes.import_runs if count <= sizes.items else 1,
+            warmup=0,
+            before=fresh_scratch,
+        )
+        point = _per_item(imp, count, f"item ({sizes.rows_per_item} rows)")
+        point["us_per_row"] = round(imp.median_s / (count * sizes.rows_per_item) * 1e6, 3)
+        growth["bulk.matrix_import_xlsx"].append(point)
+        xlsx.unlink()
+
     # ---- the write register: matrix import, evidence and a spread of states -------------------
     log(f"building the write register ({sizes.items:,} items)")
     csv_path = datasets.write_matrix_csv(work / "matrix.csv", sizes.items, sizes.rows_per_item)

@@ -77,6 +77,7 @@ def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
     # Growth: cost per unit and peak memory at each size of board, import, export and verify.
     assert set(report["growth"]) == {
         "bulk.matrix_import",
+        "bulk.matrix_import_xlsx",
         "bulk.evidence_import",
         "read.board",
         "export.jsonl",
@@ -89,6 +90,8 @@ def test_smoke_mode_reports_every_case(tmp_path: Path) -> None:
         for point in points:
             assert point["us_per_unit"] > 0 and point["peak_rss_mib"] > 0, name
     assert all(p["us_per_row"] > 0 for p in report["growth"]["bulk.matrix_import"])
+    assert all(p["us_per_row"] > 0 for p in report["growth"]["bulk.matrix_import_xlsx"])
+    assert report["datasets"]["matrix_xlsx_60_s"] >= 0
     # The printed table says the fsync latency and each verdict's target.
     assert "fsync latency at the start" in proc.stdout
     assert "MISS" in proc.stdout or "MET" in proc.stdout

@@ -170,3 +170,44 @@ def test_records_keep_the_named_columns_and_fill_short_rows(tmp_path: Path) -> N
         "inline head": "2013-11-30",
     }
     assert records[2] == {"item_ref": "", "present_by": "", "evidence_owner": "", "inline head": ""}
+
+
+def big_sheet(dimension: str = "", rows: int = 20_000) -> bytes:
+    body = "".join(
+        f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="B{n}"><v>{n}</v></c></row>' for n in range(1, rows + 1)
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetPr/>{dimension}'
+        f'<sheetViews><sheetView workbookViewId="0"/></sheetViews><sheetData>{body}</sheetData></worksheet>'
+    ).encode()
+
+
+@pytest.mark.parametrize("dimension", ["", '<dimension ref="A1:B20000"/>'], ids=["unsized", "sized"])
+def test_a_sheets_size_is_read_from_before_its_cells_whether_or_not_it_records_one(dimension: str) -> None:
+    import io
+
+    source = io.BytesIO(big_sheet(dimension))
+    found = xlsx_input._dimensions(source)
+    assert found == ((1, 1, 2, 20_000) if dimension else None)
+    # openpyxl's own check, for a sheet without the element, reads all of it (and holds every row
+    # it passes until the end); this one stops where the cells start, a chunk or so into the sheet
+    assert source.tell() <= 64 * 1024 < len(source.getvalue()) // 10
+
+
+def test_a_workbook_without_its_size_is_opened_unsized_and_read_whole(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Matrix")
+    for n in range(1, 301):
+        ws.append([f"ref {n}", n] if n % 3 else [f"ref {n}"])
+    wb.save(tmp_path / "unsized.xlsx")
+    reader = xlsx_input._reader(tmp_path / "unsized.xlsx")
+    try:
+        sheet = reader.wb.worksheets[0]
+        assert (sheet.max_row, sheet.max_column) == (None, None)
+    finally:
+        reader.wb.close()
+    header, rows = xlsx_input.cells(tmp_path / "unsized.xlsx")
+    got = [header, *rows]
+    assert len(got) == 300 and got[299] == ["ref 300"] and got[298] == ["ref 299", "299"]
