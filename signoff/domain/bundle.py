@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMAT = "signoff.bundle.v2"
@@ -95,6 +95,13 @@ def entry(fields: Mapping[str, Any]) -> Entry:
             raise ValueError(f"bundle entry field {name} must be {wanted.__name__} or null, not {value!r}")
         out[name] = value
     return out
+
+
+def fits(values: Sequence[Any]) -> bool:
+    """Whether ``values``, in ENTRY_FIELDS order, are ones ``entry`` takes: each its field's type, or null."""
+    return len(values) == len(_FIELD_TYPES) and all(
+        value is None or type(value) is wanted for value, (_, wanted) in zip(values, _FIELD_TYPES, strict=True)
+    )
 
 
 def stored_entry(row: Mapping[str, Any]) -> Entry:

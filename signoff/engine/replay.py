@@ -28,6 +28,7 @@ carries the tables as they then stood, from which replay continues in full.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import zlib
 from collections.abc import Iterator, Mapping
@@ -202,6 +203,9 @@ _EVIDENCE_COLS = TABLES["evidence"][1]
 # Where each entry field after the id stands among an evidence row's values (TABLES' column order).
 _ENTRY_AT = tuple(_EVIDENCE_COLS.index("supersedes_id" if f == "supersedes" else f) for f in bundle.ENTRY_FIELDS[1:])
 _intern = sys.intern
+# What follows a date of the canonical form whose date is known good (see Replay._canonical).
+_CANONICAL_LEN = len("2026-01-02T03:04:05.000006+00:00")
+_TIME_OF_DAY = re.compile(r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}\+00:00\Z")
 
 
 @dataclass
@@ -228,6 +232,9 @@ class Replay:
     _evidenced: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # item ref → keys that ever had evidence
     # item ref → its latest frozen bundle: (submission id, digest, frozen at)
     _bundle: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    _days: set[str] = field(default_factory=set)  # dates of canonical times seen (see _canonical)
+    _held: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)  # roles text → (roles, as claimed)
+    _unchecked: set[Any] = field(default_factory=set)  # items that had standing evidence no bundle entry can hold
     applied: int = 0
     signed: int = 0  # signed decisions whose signature replay verified
     unsigned: int = 0  # decisions (approvals, re-openings, events declared signed) without a signature
@@ -237,7 +244,7 @@ class Replay:
     def feed(self, rec: Mapping[str, Any]) -> None:
         seq = rec["seq"] if isinstance(rec.get("seq"), int) else 0
         at = rec.get("recorded_at")
-        if not isinstance(at, str) or not is_canonical(at):
+        if not isinstance(at, str) or not self._canonical(at):
             self._bad(seq, f"its time {at!r} is not canonical UTC (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
         elif at < self._last_at:
             self._bad(seq, f"its time {at} is earlier than the record before it ({self._last_at})")
@@ -272,6 +279,16 @@ class Replay:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             self._bad(seq, f"it does not carry what a {event} record needs ({type(err).__name__}: {err})")
 
+    def _canonical(self, at: str) -> bool:
+        """``clock.is_canonical``, parsing each day's date once: a day already seen in a canonical
+        time needs only its time of day checked (digits in range, microseconds, +00:00)."""
+        if at[:10] in self._days and len(at) == _CANONICAL_LEN and _TIME_OF_DAY.match(at, 10):
+            return True
+        if is_canonical(at):
+            self._days.add(at[:10])
+            return True
+        return False
+
     def _bad(self, seq: int, why: str) -> None:
         self.problems.append((seq, why))
 
@@ -281,7 +298,7 @@ class Replay:
         for waiting in self._open.values():
             for challenge in waiting:
                 self.sink.answered((challenge,), UNANSWERED)
-        self._open = {}
+        self._open, self._unchecked = {}, set()
         self._standing, self._bundle, self._evidenced, self._withdrawn = Standing(), {}, {}, {}
 
     def _made(self, seq: int, table: str, row_id: Any, values: tuple[Any, ...]) -> bool:
@@ -298,22 +315,29 @@ class Replay:
 
     def _roles(self, name: str) -> frozenset[str]:
         user = self.tables["users"].get((name,))
-        return frozenset(r for r in user["roles"].split(",") if r) if user else frozenset()
+        return self._parse_roles(user["roles"])[0] if user else frozenset()
+
+    def _parse_roles(self, text: str) -> tuple[frozenset[str], str]:
+        """A user's roles column as the set of roles and as a record claims them (sorted, joined)."""
+        parsed = self._held.get(text)
+        if parsed is None:
+            held = frozenset(r for r in text.split(",") if r)
+            parsed = self._held[text] = (held, ",".join(sorted(held)))
+        return parsed
 
     def _check_actor(self, seq: int, rec: Mapping[str, Any], allowed: frozenset[str], what: str) -> None:
         actor = rec["actor"]
-        held = self._roles(actor)
-        if (actor,) not in self.tables["users"]:
+        user = self.tables["users"].get((actor,))
+        if user is None:
             self._bad(seq, f"its actor {actor!r} is not a user of the register at this point")
             return
-        if self.tables["users"][(actor,)].get("deactivated_at") is not None:
+        held, claimed = self._parse_roles(user["roles"])
+        if user.get("deactivated_at") is not None:
             self._bad(seq, f"its actor {actor!r} was deactivated at this point and may do nothing")
-        if rec["roles"] != ",".join(sorted(held)):
-            self._bad(seq, f"it claims roles {rec['roles']!r} but {actor} holds {','.join(sorted(held))!r}")
+        if rec["roles"] != claimed:
+            self._bad(seq, f"it claims roles {rec['roles']!r} but {actor} holds {claimed!r}")
         if not held & allowed:
-            self._bad(
-                seq, f"{actor} ({','.join(sorted(held))}) may not {what}: it needs {' or '.join(sorted(allowed))}"
-            )
+            self._bad(seq, f"{actor} ({claimed}) may not {what}: it needs {' or '.join(sorted(allowed))}")
 
     def _check_rules_hash(self, seq: int, rec: Mapping[str, Any], kind: str | None = None) -> None:
         if self._rules is None:
@@ -551,8 +575,11 @@ class Replay:
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
-        fields = bundle.ENTRY_FIELDS
-        entries = (bundle.entry(dict(zip(fields, values, strict=True))) for values in json.loads(_array(mine)))
+        fields, held = bundle.ENTRY_FIELDS, json.loads(_array(mine))
+        if ref in self._unchecked:  # values bundle.entry refuses once stood here: let it say which
+            entries = [bundle.entry(dict(zip(fields, values, strict=True))) for values in held]
+        else:  # each record's values were found fit for an entry when it came to stand (_stand)
+            entries = [dict(zip(fields, values, strict=True)) for values in held]
         if bundle.digest(entries) != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
@@ -667,15 +694,11 @@ class Replay:
         key = d["key"]
         if self._matrix.due(ref, key) is _ABSENT:
             self._bad(seq, f"it adds evidence to {ref} row {key!r}, which the matrix does not have")
-        standing = self._standing
         supersedes = d.get("supersedes")
-        if supersedes is not None:
+        if supersedes is not None and not self._supersede(ref, supersedes, key):
             # Only standing evidence can be corrected: the service refuses to supersede a withdrawn
             # record or one already superseded (services/evidence.py).
-            old = standing.get(ref, supersedes) if isinstance(supersedes, int) else None
-            if old is not None and _key_of(old) == key:
-                standing.remove(ref, supersedes)
-            elif self._withdrawn.get(supersedes) == ref:
+            if self._withdrawn.get(supersedes) == ref:
                 self._bad(seq, f"it supersedes evidence {supersedes}, which was withdrawn")
             else:
                 self._bad(
@@ -691,10 +714,22 @@ class Replay:
         if self._made(seq, "evidence", ev_id, values):
             self._stand(ref, ev_id, values)
 
+    def _supersede(self, ref: Any, ev_id: Any, key: Any) -> bool:
+        """Whether evidence ``ev_id`` stood for ``ref``'s row ``key``: it no longer does."""
+        if not isinstance(ev_id, int):
+            return False
+        if self._standing.remove(ref, ev_id, _pack(key).encode("utf-8")):
+            return True  # its packed values start with its id and this key, as JSON
+        old = self._standing.get(ref, ev_id)  # or with a key equal to this one, written otherwise (1.0 for 1)
+        return old is not None and _key_of(old) == key and self._standing.remove(ref, ev_id)
+
     def _stand(self, ref: Any, ev_id: int, values: tuple[Any, ...]) -> None:
         """Evidence ``ev_id`` of ``ref`` (an evidence row's values in TABLES' columns) stands, until
         superseded or withdrawn."""
-        self._standing.add(ref, _pack([ev_id, *(values[n] for n in _ENTRY_AT)]).encode("utf-8"))
+        entry = [ev_id, *(values[n] for n in _ENTRY_AT)]
+        if not bundle.fits(entry):
+            self._unchecked.add(ref)
+        self._standing.add(ref, _pack(entry).encode("utf-8"))
         key, evidenced = values[1], self._evidenced.get(ref, ())
         if key not in evidenced:
             self._evidenced[ref] = (*evidenced, _shared(key))
@@ -842,7 +877,7 @@ class Replay:
             elif name not in STREAMED:
                 self.tables[name] = dict(rows)
         self._open, self._withdrawn, self._bundle, self._evidenced = {}, {}, {}, {}
-        self._standing = Standing()
+        self._standing, self._unchecked = Standing(), set()
         for name in STREAMED:
             cols = TABLES[name][1]
             for key, row in taken[name]:
@@ -1077,11 +1112,12 @@ class Standing:
         prefix = b"[%d," % ev_id
         return next((packed for packed in self.entries(ref) if packed.startswith(prefix)), None)
 
-    def remove(self, ref: Any, ev_id: Any) -> bool:
-        """Whether ``ev_id`` stood for ``ref`` (it no longer does)."""
+    def remove(self, ref: Any, ev_id: Any, key: bytes = b"") -> bool:
+        """Whether ``ev_id`` stood for ``ref`` (it no longer does); given ``key`` (its packed JSON),
+        only if it stood for that matrix row."""
         if not isinstance(ev_id, int):
             return False
-        prefix = b"[%d," % ev_id
+        prefix = b"[%d,%s" % (ev_id, key + b"," if key else b"")
         entries = self.entries(ref)
         kept = [packed for packed in entries if not packed.startswith(prefix)]
         if len(kept) == len(entries):
