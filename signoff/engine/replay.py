@@ -17,8 +17,9 @@ Replay keeps per-item state (each item, its matrix rows, its standing evidence, 
 bundle, its open challenges) and the small tables (users, keys, meetings, rules, meta), which
 ``rows()`` gives in the same canonical form the store reads them in. Memory therefore follows the
 register's items, not the length of the log; and the per-item state is packed (``ItemRow``,
-``Matrix``, ``Standing``: a few objects an item, not dozens), so a board of 10,000 items, 50,000
-matrix rows and their standing evidence is verified within the 64 MiB a read command may use.
+``Matrix``: a few objects an item, not dozens). The standing evidence, the bulk of it, is not held
+at all: ``Standing`` keeps it in a private scratch SQLite file, so a board of 10,000 items, 50,000
+matrix rows and their standing evidence is verified well within the 64 MiB a read command may use.
 
 Registers written before records carried full detail start with *legacy* records: their times and
 hashes are checked, and a ``register.baseline`` record written when the register was upgraded
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import sys
 import zlib
 from collections.abc import Iterator, Mapping
@@ -299,6 +301,7 @@ class Replay:
             for challenge in waiting:
                 self.sink.answered((challenge,), UNANSWERED)
         self._open, self._unchecked = {}, set()
+        self._standing.close()
         self._standing, self._bundle, self._evidenced, self._withdrawn = Standing(), {}, {}, {}
 
     def _made(self, seq: int, table: str, row_id: Any, values: tuple[Any, ...]) -> bool:
@@ -877,6 +880,7 @@ class Replay:
             elif name not in STREAMED:
                 self.tables[name] = dict(rows)
         self._open, self._withdrawn, self._bundle, self._evidenced = {}, {}, {}, {}
+        self._standing.close()
         self._standing, self._unchecked = Standing(), set()
         for name in STREAMED:
             cols = TABLES[name][1]
@@ -1090,23 +1094,47 @@ class ItemRow:
 
 
 class Standing:
-    """Each item's standing evidence, in id order: one bytes object an item, its records' bundle
-    entry values packed as JSON arrays (``[id,key,...]``) one a line. A board's fifty thousand
-    standing records are thus a few tens of thousands of objects, not a million."""
+    """Each item's standing evidence, in id order: its records' bundle entry values packed as
+    JSON arrays (``[id,key,...]``).
 
-    __slots__ = ("_of",)
+    They are the bulk of what replay holds of a board (some 190 bytes a record), so they are kept,
+    one row a record, in a private scratch SQLite database, made on the first record and deleted
+    when closed (or when the process ends): memory stays the same whatever the size of the board.
+    A record is written once when it comes to stand and deleted when superseded or withdrawn; an
+    item's are read back only when a bundle is frozen. (A forged record whose item is not named
+    by text keeps its evidence in memory, where any value can be a key.)"""
+
+    __slots__ = ("_db", "_other")
 
     def __init__(self) -> None:
-        self._of: dict[Any, bytes] = {}
+        self._db: sqlite3.Connection | None = None
+        self._other: dict[Any, bytes] = {}  # ref that is not text → its records, one a line
+
+    def close(self) -> None:
+        """Let go of every record and delete the scratch file."""
+        if self._db is not None:
+            self._db.close()
+        self._db, self._other = None, {}
 
     def entries(self, ref: Any) -> list[bytes]:
-        held = self._of.get(ref)
-        return held.split(b"\n") if held else []
+        if type(ref) is not str:
+            held = self._other.get(ref)
+            return held.split(b"\n") if held else []
+        if self._db is None:
+            return []
+        return [row[0] for row in self._db.execute(_ENTRIES, (ref,))]
 
     def add(self, ref: Any, packed: bytes) -> None:
         """A record that stands from now on: its id is above every standing one (ids only grow)."""
-        held = self._of.get(ref)
-        self._of[ref] = held + b"\n" + packed if held else packed
+        if type(ref) is not str:
+            held = self._other.get(ref)
+            self._other[ref] = held + b"\n" + packed if held else packed
+            return
+        db = self._db
+        if db is None:
+            db = self._db = _scratch()
+        head = packed[: packed.index(b",") + 1]  # b"[id,": the record's id, as written
+        db.execute("INSERT INTO standing (ref, head, packed) VALUES (?, ?, ?)", (ref, head, packed))
 
     def get(self, ref: Any, ev_id: int) -> bytes | None:
         prefix = b"[%d," % ev_id
@@ -1117,13 +1145,41 @@ class Standing:
         only if it stood for that matrix row."""
         if not isinstance(ev_id, int):
             return False
-        prefix = b"[%d,%s" % (ev_id, key + b"," if key else b"")
+        head = b"[%d," % ev_id
+        if type(ref) is str:
+            if self._db is None:
+                return False
+            if not key:
+                return self._db.execute(_REMOVE, (ref, head)).rowcount > 0
+            # the key follows the id: the records of the id whose packed values go on with the key
+            lead = head + key + b","
+            return self._db.execute(_REMOVE_KEYED, (ref, head, lead, lead + b"\xff")).rowcount > 0
+        prefix = head + key + b"," if key else head
         entries = self.entries(ref)
         kept = [packed for packed in entries if not packed.startswith(prefix)]
         if len(kept) == len(entries):
             return False
         if kept:
-            self._of[ref] = b"\n".join(kept)
+            self._other[ref] = b"\n".join(kept)
         else:
-            del self._of[ref]
+            del self._other[ref]
         return True
+
+
+# In insertion order, which is id order (ids only grow).
+_ENTRIES = "SELECT packed FROM standing WHERE ref = ? ORDER BY rowid"
+_REMOVE = "DELETE FROM standing WHERE ref = ? AND head = ?"
+_REMOVE_KEYED = "DELETE FROM standing WHERE ref = ? AND head = ? AND packed >= ? AND packed < ?"
+
+
+def _scratch() -> sqlite3.Connection:
+    """A private scratch database: SQLite's own temporary file, deleted when it is closed, with
+    a small page cache (the rest of its pages on disk) and no journal (nothing in it outlives it)."""
+    db = sqlite3.connect("", isolation_level=None)
+    db.execute("PRAGMA cache_size = -2048")
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("CREATE TABLE standing (ref TEXT NOT NULL, head BLOB NOT NULL, packed BLOB NOT NULL)")
+    db.execute("CREATE INDEX standing_by_record ON standing (ref, head)")
+    db.execute("BEGIN")  # one transaction for the walk: nothing is ever committed to keep
+    return db
