@@ -971,14 +971,14 @@ _ABSENT: Any = object()  # no such matrix row
 class Matrix:
     """The matrix rows replay keeps: for the walk, each item's {key: present_by}; for the final
     comparison only, each item's rows' description and owner, packed as one compressed JSON array of
-    ``[key, description, owner, n]`` (n: the order rows were made in, which ``rows()`` keeps).
-    A board's fifty thousand rows are thus tens of thousands of objects, not hundreds."""
+    ``[key, description, owner, n]`` (n: the order rows were made in, which ``rows()`` keeps), in a
+    private scratch SQLite file. A board's fifty thousand rows are thus tens of thousands of objects, not hundreds."""
 
     __slots__ = ("_due", "_made", "_rest")
 
     def __init__(self) -> None:
         self._due: dict[Any, dict[Any, Any]] = {}
-        self._rest: dict[Any, bytes] = {}
+        self._rest = _Blobs()  # read only at the end, and when rows are added or removed
         self._made = 0
 
     def due(self, ref: Any, key: Any) -> Any:
@@ -1009,7 +1009,7 @@ class Matrix:
                 else:
                     self._made += 1
                     rest[key] = [description, owner, self._made]
-            self._rest[ref] = _deflate(rest)
+            self._rest.put(ref, _deflate(rest))
 
     def move(self, ref: Any, key: Any, present_by: Any) -> None:
         self._due[ref][key] = _shared(present_by)
@@ -1018,7 +1018,7 @@ class Matrix:
         del self._due[ref][key]
         rest = self._unpack(ref)
         del rest[key]
-        self._rest[ref] = _deflate(rest)
+        self._rest.put(ref, _deflate(rest))
 
     def _unpack(self, ref: Any) -> dict[Any, list[Any]]:
         packed = self._rest.get(ref)
@@ -1132,7 +1132,10 @@ class Standing:
             return
         db = self._db
         if db is None:
-            db = self._db = _scratch()
+            db = self._db = _scratch(
+                "CREATE TABLE standing (ref TEXT NOT NULL, head BLOB NOT NULL, packed BLOB NOT NULL)",
+                "CREATE INDEX standing_by_record ON standing (ref, head)",
+            )
         head = packed[: packed.index(b",") + 1]  # b"[id,": the record's id, as written
         db.execute("INSERT INTO standing (ref, head, packed) VALUES (?, ?, ?)", (ref, head, packed))
 
@@ -1172,14 +1175,39 @@ _REMOVE = "DELETE FROM standing WHERE ref = ? AND head = ?"
 _REMOVE_KEYED = "DELETE FROM standing WHERE ref = ? AND head = ? AND packed >= ? AND packed < ?"
 
 
-def _scratch() -> sqlite3.Connection:
-    """A private scratch database: SQLite's own temporary file, deleted when it is closed, with
-    a small page cache (the rest of its pages on disk) and no journal (nothing in it outlives it)."""
+class _Blobs:
+    """A bytes value for each item ref, kept in a private scratch SQLite file (a forged record's
+    ref that is not text, in memory, where any value can be a key)."""
+
+    __slots__ = ("_db", "_other")
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._other: dict[Any, bytes] = {}
+
+    def get(self, ref: Any) -> bytes | None:
+        if type(ref) is not str:
+            return self._other.get(ref)
+        row = self._db.execute("SELECT value FROM blobs WHERE ref = ?", (ref,)).fetchone() if self._db else None
+        return row[0] if row is not None else None
+
+    def put(self, ref: Any, value: bytes) -> None:
+        if type(ref) is not str:
+            self._other[ref] = value
+            return
+        if self._db is None:
+            self._db = _scratch("CREATE TABLE blobs (ref TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+        self._db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (ref, value))
+
+
+def _scratch(*schema: str) -> sqlite3.Connection:
+    """A private scratch database: SQLite's own temporary file, deleted when it is closed (or
+    dropped), with a small page cache (the rest of its pages on disk) and no journal."""
     db = sqlite3.connect("", isolation_level=None)
     db.execute("PRAGMA cache_size = -2048")
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
-    db.execute("CREATE TABLE standing (ref TEXT NOT NULL, head BLOB NOT NULL, packed BLOB NOT NULL)")
-    db.execute("CREATE INDEX standing_by_record ON standing (ref, head)")
+    for sql in schema:
+        db.execute(sql)
     db.execute("BEGIN")  # one transaction for the walk: nothing is ever committed to keep
     return db
