@@ -135,6 +135,20 @@ def digest(entries: Iterable[Entry]) -> str:
     return hashlib.sha256(canonical(entries)).hexdigest()
 
 
+def encoded(entry: Entry) -> bytes:
+    """One entry as ``canonical`` writes it: for a caller that keeps entries and digests them
+    again and again as they come and go (``digest_encoded``)."""
+    return _dumps(entry).encode("utf-8")
+
+
+_HEAD, _TAIL = b'{"evidence":[', b'],"format":' + _dumps(FORMAT).encode("utf-8") + b"}"
+
+
+def digest_encoded(entries: Iterable[bytes]) -> str:
+    """``digest`` of entries given as ``encoded`` makes them, in id order."""
+    return hashlib.sha256(_HEAD + b",".join(entries) + _TAIL).hexdigest()
+
+
 def legacy_digest(entries: Iterable[Entry]) -> str:
     """The digest submissions were frozen with before the bundle covered every field: each
     record's id, key, digest and date. Computed from the recomputed content digest, so a note

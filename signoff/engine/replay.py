@@ -578,12 +578,12 @@ class Replay:
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
-        fields, held = bundle.ENTRY_FIELDS, json.loads(_array(mine))
         if ref in self._unchecked:  # values bundle.entry refuses once stood here: let it say which
-            entries = [bundle.entry(dict(zip(fields, values, strict=True))) for values in held]
-        else:  # each record's values were found fit for an entry when it came to stand (_stand)
-            entries = [dict(zip(fields, values, strict=True)) for values in held]
-        if bundle.digest(entries) != d["bundle"]:
+            fields, held = bundle.ENTRY_FIELDS, json.loads(_array(mine))
+            found = bundle.digest([bundle.entry(dict(zip(fields, values, strict=True))) for values in held])
+        else:  # each record's values were found fit for an entry, and encoded, when it came to stand
+            found = bundle.digest_encoded(self._standing.encoded(ref))
+        if found != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
     def _key_add(self, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
@@ -730,9 +730,12 @@ class Replay:
         """Evidence ``ev_id`` of ``ref`` (an evidence row's values in TABLES' columns) stands, until
         superseded or withdrawn."""
         entry = [ev_id, *(values[n] for n in _ENTRY_AT)]
-        if not bundle.fits(entry):
+        if bundle.fits(entry):
+            encoded = bundle.encoded(dict(zip(bundle.ENTRY_FIELDS, entry, strict=True)))
+        else:
             self._unchecked.add(ref)
-        self._standing.add(ref, _pack(entry).encode("utf-8"))
+            encoded = b""
+        self._standing.add(ref, _pack(entry).encode("utf-8"), encoded)
         key, evidenced = values[1], self._evidenced.get(ref, ())
         if key not in evidenced:
             self._evidenced[ref] = (*evidenced, _shared(key))
@@ -1124,8 +1127,18 @@ class Standing:
             return []
         return [row[0] for row in self._db.execute(_ENTRIES, (ref,))]
 
-    def add(self, ref: Any, packed: bytes) -> None:
-        """A record that stands from now on: its id is above every standing one (ids only grow)."""
+    def encoded(self, ref: Any) -> list[bytes]:
+        """The bundle entries of ``ref``'s standing records as ``bundle.encoded`` makes them, in id order."""
+        if type(ref) is not str:
+            fields = bundle.ENTRY_FIELDS
+            return [bundle.encoded(dict(zip(fields, json.loads(p), strict=True))) for p in self.entries(ref)]
+        if self._db is None:
+            return []
+        return [row[0] for row in self._db.execute(_ENCODED, (ref,))]
+
+    def add(self, ref: Any, packed: bytes, encoded: bytes = b"") -> None:
+        """A record that stands from now on: its id is above every standing one (ids only grow);
+        ``encoded``, its bundle entry, where its values fit one."""
         if type(ref) is not str:
             held = self._other.get(ref)
             self._other[ref] = held + b"\n" + packed if held else packed
@@ -1133,11 +1146,11 @@ class Standing:
         db = self._db
         if db is None:
             db = self._db = _scratch(
-                "CREATE TABLE standing (ref TEXT NOT NULL, head BLOB NOT NULL, packed BLOB NOT NULL)",
+                "CREATE TABLE standing (ref TEXT NOT NULL, head BLOB NOT NULL, packed BLOB NOT NULL, entry BLOB)",
                 "CREATE INDEX standing_by_record ON standing (ref, head)",
             )
         head = packed[: packed.index(b",") + 1]  # b"[id,": the record's id, as written
-        db.execute("INSERT INTO standing (ref, head, packed) VALUES (?, ?, ?)", (ref, head, packed))
+        db.execute("INSERT INTO standing VALUES (?, ?, ?, ?)", (ref, head, packed, encoded))
 
     def get(self, ref: Any, ev_id: int) -> bytes | None:
         prefix = b"[%d," % ev_id
@@ -1171,6 +1184,7 @@ class Standing:
 
 # In insertion order, which is id order (ids only grow).
 _ENTRIES = "SELECT packed FROM standing WHERE ref = ? ORDER BY rowid"
+_ENCODED = "SELECT entry FROM standing WHERE ref = ? ORDER BY rowid"
 _REMOVE = "DELETE FROM standing WHERE ref = ? AND head = ?"
 _REMOVE_KEYED = "DELETE FROM standing WHERE ref = ? AND head = ? AND packed >= ? AND packed < ?"
 

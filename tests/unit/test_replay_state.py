@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from signoff.domain import bundle
 from signoff.engine.replay import _ABSENT, Matrix, Standing
 
 
@@ -67,3 +68,13 @@ def test_standing_evidence_is_removed_for_its_row_only_when_a_key_is_given(ref: 
     assert s.remove(ref, 40) and s.entries(ref) == [b'[9,"k2","file"]']
     s.close()
     assert s.entries(ref) == []
+
+
+def test_a_bundle_digested_from_its_encoded_entries_is_the_bundle_digest() -> None:
+    entries = [
+        bundle.entry({f: None for f in bundle.ENTRY_FIELDS} | {"id": 3, "key": "k", "kind": "note", "sha256": "ab"}),
+        bundle.entry({f: None for f in bundle.ENTRY_FIELDS} | {"id": 8, "key": "é", "file_size": 12, "dated": "x"}),
+    ]
+    assert bundle.digest_encoded([bundle.encoded(e) for e in entries]) == bundle.digest(entries)
+    assert bundle.digest_encoded([]) == bundle.digest([])
+    assert bundle.digest_encoded([bundle.encoded(entries[0])]) != bundle.digest(entries)
