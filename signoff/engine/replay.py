@@ -573,16 +573,20 @@ class Replay:
 
     def _check_bundle(self, seq: int, ref: str, d: dict[str, Any]) -> None:
         """A frozen bundle must be exactly the item's standing evidence at that point, by digest."""
-        mine = self._standing.entries(ref)
-        standing = [_id_of(packed) for packed in mine]
+        unchecked = ref in self._unchecked  # values bundle.entry refuses stood here: let it say which
+        if unchecked:
+            mine = self._standing.entries(ref)
+            standing = [_id_of(packed) for packed in mine]
+        else:  # each record's values were found fit for an entry, and encoded, when it came to stand
+            standing, encoded = self._standing.frozen(ref)
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
-        if ref in self._unchecked:  # values bundle.entry refuses once stood here: let it say which
+        if unchecked:
             fields, held = bundle.ENTRY_FIELDS, json.loads(_array(mine))
             found = bundle.digest([bundle.entry(dict(zip(fields, values, strict=True))) for values in held])
-        else:  # each record's values were found fit for an entry, and encoded, when it came to stand
-            found = bundle.digest_encoded(self._standing.encoded(ref))
+        else:
+            found = bundle.digest_encoded(encoded)
         if found != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
@@ -1127,14 +1131,15 @@ class Standing:
             return []
         return [row[0] for row in self._db.execute(_ENTRIES, (ref,))]
 
-    def encoded(self, ref: Any) -> list[bytes]:
-        """The bundle entries of ``ref``'s standing records as ``bundle.encoded`` makes them, in id order."""
+    def frozen(self, ref: Any) -> tuple[list[int], list[bytes]]:
+        """The ids of ``ref``'s standing records, in id order, and their bundle entries as
+        ``bundle.encoded`` makes them (given to ``add``)."""
         if type(ref) is not str:
-            fields = bundle.ENTRY_FIELDS
-            return [bundle.encoded(dict(zip(fields, json.loads(p), strict=True))) for p in self.entries(ref)]
-        if self._db is None:
-            return []
-        return [row[0] for row in self._db.execute(_ENCODED, (ref,))]
+            fields, held = bundle.ENTRY_FIELDS, self.entries(ref)
+            encoded = [bundle.encoded(dict(zip(fields, json.loads(p), strict=True))) for p in held]
+            return [_id_of(packed) for packed in held], encoded
+        rows = self._db.execute(_FROZEN, (ref,)).fetchall() if self._db is not None else []
+        return [int(head[1:-1]) for head, _ in rows], [entry for _, entry in rows]
 
     def add(self, ref: Any, packed: bytes, encoded: bytes = b"") -> None:
         """A record that stands from now on: its id is above every standing one (ids only grow);
@@ -1184,7 +1189,7 @@ class Standing:
 
 # In insertion order, which is id order (ids only grow).
 _ENTRIES = "SELECT packed FROM standing WHERE ref = ? ORDER BY rowid"
-_ENCODED = "SELECT entry FROM standing WHERE ref = ? ORDER BY rowid"
+_FROZEN = "SELECT head, entry FROM standing WHERE ref = ? ORDER BY rowid"
 _REMOVE = "DELETE FROM standing WHERE ref = ? AND head = ?"
 _REMOVE_KEYED = "DELETE FROM standing WHERE ref = ? AND head = ? AND packed >= ? AND packed < ?"
 
