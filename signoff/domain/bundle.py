@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMAT = "signoff.bundle.v2"
@@ -97,6 +97,13 @@ def entry(fields: Mapping[str, Any]) -> Entry:
     return out
 
 
+def fits(values: Sequence[Any]) -> bool:
+    """Whether ``values``, in ENTRY_FIELDS order, are ones ``entry`` takes: each its field's type, or null."""
+    return len(values) == len(_FIELD_TYPES) and all(
+        value is None or type(value) is wanted for value, (_, wanted) in zip(values, _FIELD_TYPES, strict=True)
+    )
+
+
 def stored_entry(row: Mapping[str, Any]) -> Entry:
     """The entry for one evidence row as the table holds it (``note``, ``supersedes_id`` …),
     with its content digest recomputed so that an edited note or measure shows.
@@ -126,6 +133,20 @@ def canonical(entries: Iterable[Entry]) -> bytes:
 def digest(entries: Iterable[Entry]) -> str:
     """The digest a submission freezes and an approval recomputes."""
     return hashlib.sha256(canonical(entries)).hexdigest()
+
+
+def encoded(entry: Entry) -> bytes:
+    """One entry as ``canonical`` writes it: for a caller that keeps entries and digests them
+    again and again as they come and go (``digest_encoded``)."""
+    return _dumps(entry).encode("utf-8")
+
+
+_HEAD, _TAIL = b'{"evidence":[', b'],"format":' + _dumps(FORMAT).encode("utf-8") + b"}"
+
+
+def digest_encoded(entries: Iterable[bytes]) -> str:
+    """``digest`` of entries given as ``encoded`` makes them, in id order."""
+    return hashlib.sha256(_HEAD + b",".join(entries) + _TAIL).hexdigest()
 
 
 def legacy_digest(entries: Iterable[Entry]) -> str:

@@ -17,8 +17,9 @@ Replay keeps per-item state (each item, its matrix rows, its standing evidence, 
 bundle, its open challenges) and the small tables (users, keys, meetings, rules, meta), which
 ``rows()`` gives in the same canonical form the store reads them in. Memory therefore follows the
 register's items, not the length of the log; and the per-item state is packed (``ItemRow``,
-``Matrix``, ``Standing``: a few objects an item, not dozens), so a board of 10,000 items, 50,000
-matrix rows and their standing evidence is verified within the 64 MiB a read command may use.
+``Matrix``: a few objects an item, not dozens). The standing evidence, the bulk of it, is not held
+at all: ``Standing`` keeps it in a private scratch SQLite file, so a board of 10,000 items, 50,000
+matrix rows and their standing evidence is verified well within the 64 MiB a read command may use.
 
 Registers written before records carried full detail start with *legacy* records: their times and
 hashes are checked, and a ``register.baseline`` record written when the register was upgraded
@@ -28,6 +29,8 @@ carries the tables as they then stood, from which replay continues in full.
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import sys
 import zlib
 from collections.abc import Iterator, Mapping
@@ -202,6 +205,9 @@ _EVIDENCE_COLS = TABLES["evidence"][1]
 # Where each entry field after the id stands among an evidence row's values (TABLES' column order).
 _ENTRY_AT = tuple(_EVIDENCE_COLS.index("supersedes_id" if f == "supersedes" else f) for f in bundle.ENTRY_FIELDS[1:])
 _intern = sys.intern
+# What follows a date of the canonical form whose date is known good (see Replay._canonical).
+_CANONICAL_LEN = len("2026-01-02T03:04:05.000006+00:00")
+_TIME_OF_DAY = re.compile(r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}\+00:00\Z")
 
 
 @dataclass
@@ -228,6 +234,9 @@ class Replay:
     _evidenced: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # item ref → keys that ever had evidence
     # item ref → its latest frozen bundle: (submission id, digest, frozen at)
     _bundle: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    _days: set[str] = field(default_factory=set)  # dates of canonical times seen (see _canonical)
+    _held: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)  # roles text → (roles, as claimed)
+    _unchecked: set[Any] = field(default_factory=set)  # items that had standing evidence no bundle entry can hold
     applied: int = 0
     signed: int = 0  # signed decisions whose signature replay verified
     unsigned: int = 0  # decisions (approvals, re-openings, events declared signed) without a signature
@@ -237,7 +246,7 @@ class Replay:
     def feed(self, rec: Mapping[str, Any]) -> None:
         seq = rec["seq"] if isinstance(rec.get("seq"), int) else 0
         at = rec.get("recorded_at")
-        if not isinstance(at, str) or not is_canonical(at):
+        if not isinstance(at, str) or not self._canonical(at):
             self._bad(seq, f"its time {at!r} is not canonical UTC (YYYY-MM-DDTHH:MM:SS.ffffff+00:00)")
         elif at < self._last_at:
             self._bad(seq, f"its time {at} is earlier than the record before it ({self._last_at})")
@@ -272,6 +281,16 @@ class Replay:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             self._bad(seq, f"it does not carry what a {event} record needs ({type(err).__name__}: {err})")
 
+    def _canonical(self, at: str) -> bool:
+        """``clock.is_canonical``, parsing each day's date once: a day already seen in a canonical
+        time needs only its time of day checked (digits in range, microseconds, +00:00)."""
+        if at[:10] in self._days and len(at) == _CANONICAL_LEN and _TIME_OF_DAY.match(at, 10):
+            return True
+        if is_canonical(at):
+            self._days.add(at[:10])
+            return True
+        return False
+
     def _bad(self, seq: int, why: str) -> None:
         self.problems.append((seq, why))
 
@@ -281,7 +300,8 @@ class Replay:
         for waiting in self._open.values():
             for challenge in waiting:
                 self.sink.answered((challenge,), UNANSWERED)
-        self._open = {}
+        self._open, self._unchecked = {}, set()
+        self._standing.close()
         self._standing, self._bundle, self._evidenced, self._withdrawn = Standing(), {}, {}, {}
 
     def _made(self, seq: int, table: str, row_id: Any, values: tuple[Any, ...]) -> bool:
@@ -298,22 +318,29 @@ class Replay:
 
     def _roles(self, name: str) -> frozenset[str]:
         user = self.tables["users"].get((name,))
-        return frozenset(r for r in user["roles"].split(",") if r) if user else frozenset()
+        return self._parse_roles(user["roles"])[0] if user else frozenset()
+
+    def _parse_roles(self, text: str) -> tuple[frozenset[str], str]:
+        """A user's roles column as the set of roles and as a record claims them (sorted, joined)."""
+        parsed = self._held.get(text)
+        if parsed is None:
+            held = frozenset(r for r in text.split(",") if r)
+            parsed = self._held[text] = (held, ",".join(sorted(held)))
+        return parsed
 
     def _check_actor(self, seq: int, rec: Mapping[str, Any], allowed: frozenset[str], what: str) -> None:
         actor = rec["actor"]
-        held = self._roles(actor)
-        if (actor,) not in self.tables["users"]:
+        user = self.tables["users"].get((actor,))
+        if user is None:
             self._bad(seq, f"its actor {actor!r} is not a user of the register at this point")
             return
-        if self.tables["users"][(actor,)].get("deactivated_at") is not None:
+        held, claimed = self._parse_roles(user["roles"])
+        if user.get("deactivated_at") is not None:
             self._bad(seq, f"its actor {actor!r} was deactivated at this point and may do nothing")
-        if rec["roles"] != ",".join(sorted(held)):
-            self._bad(seq, f"it claims roles {rec['roles']!r} but {actor} holds {','.join(sorted(held))!r}")
+        if rec["roles"] != claimed:
+            self._bad(seq, f"it claims roles {rec['roles']!r} but {actor} holds {claimed!r}")
         if not held & allowed:
-            self._bad(
-                seq, f"{actor} ({','.join(sorted(held))}) may not {what}: it needs {' or '.join(sorted(allowed))}"
-            )
+            self._bad(seq, f"{actor} ({claimed}) may not {what}: it needs {' or '.join(sorted(allowed))}")
 
     def _check_rules_hash(self, seq: int, rec: Mapping[str, Any], kind: str | None = None) -> None:
         if self._rules is None:
@@ -548,14 +575,21 @@ class Replay:
 
     def _check_bundle(self, seq: int, ref: str, d: dict[str, Any]) -> None:
         """A frozen bundle must be exactly the item's standing evidence at that point, by digest."""
-        mine = self._standing.entries(ref)
-        standing = [_id_of(packed) for packed in mine]
+        unchecked = ref in self._unchecked  # values bundle.entry refuses stood here: let it say which
+        if unchecked:
+            mine = self._standing.entries(ref)
+            standing = [_id_of(packed) for packed in mine]
+        else:  # each record's values were found fit for an entry, and encoded, when it came to stand
+            standing, encoded = self._standing.frozen(ref)
         if [int(i) for i in d["evidence_ids"]] != standing:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
-        fields = bundle.ENTRY_FIELDS
-        entries = (bundle.entry(dict(zip(fields, values, strict=True))) for values in json.loads(_array(mine)))
-        if bundle.digest(entries) != d["bundle"]:
+        if unchecked:
+            fields, held = bundle.ENTRY_FIELDS, json.loads(_array(mine))
+            found = bundle.digest([bundle.entry(dict(zip(fields, values, strict=True))) for values in held])
+        else:
+            found = bundle.digest_encoded(encoded)
+        if found != d["bundle"]:
             self._bad(seq, f"its bundle digest is not the digest of {ref}'s standing evidence at that point")
 
     def _key_add(self, seq: int, at: str, actor: str, d: dict[str, Any]) -> None:
@@ -669,15 +703,11 @@ class Replay:
         key = d["key"]
         if self._matrix.due(ref, key) is _ABSENT:
             self._bad(seq, f"it adds evidence to {ref} row {key!r}, which the matrix does not have")
-        standing = self._standing
         supersedes = d.get("supersedes")
-        if supersedes is not None:
+        if supersedes is not None and not self._supersede(ref, supersedes, key):
             # Only standing evidence can be corrected: the service refuses to supersede a withdrawn
             # record or one already superseded (services/evidence.py).
-            old = standing.get(ref, supersedes) if isinstance(supersedes, int) else None
-            if old is not None and _key_of(old) == key:
-                standing.remove(ref, supersedes)
-            elif self._withdrawn.get(supersedes) == ref:
+            if self._withdrawn.get(supersedes) == ref:
                 self._bad(seq, f"it supersedes evidence {supersedes}, which was withdrawn")
             else:
                 self._bad(
@@ -693,10 +723,25 @@ class Replay:
         if self._made(seq, "evidence", ev_id, values):
             self._stand(ref, ev_id, values)
 
+    def _supersede(self, ref: Any, ev_id: Any, key: Any) -> bool:
+        """Whether evidence ``ev_id`` stood for ``ref``'s row ``key``: it no longer does."""
+        if not isinstance(ev_id, int):
+            return False
+        if self._standing.remove(ref, ev_id, _pack(key).encode("utf-8")):
+            return True  # its packed values start with its id and this key, as JSON
+        old = self._standing.get(ref, ev_id)  # or with a key equal to this one, written otherwise (1.0 for 1)
+        return old is not None and _key_of(old) == key and self._standing.remove(ref, ev_id)
+
     def _stand(self, ref: Any, ev_id: int, values: tuple[Any, ...]) -> None:
         """Evidence ``ev_id`` of ``ref`` (an evidence row's values in TABLES' columns) stands, until
         superseded or withdrawn."""
-        self._standing.add(ref, _pack([ev_id, *(values[n] for n in _ENTRY_AT)]).encode("utf-8"))
+        entry = [ev_id, *(values[n] for n in _ENTRY_AT)]
+        if bundle.fits(entry):
+            encoded = bundle.encoded(dict(zip(bundle.ENTRY_FIELDS, entry, strict=True)))
+        else:
+            self._unchecked.add(ref)
+            encoded = b""
+        self._standing.add(ref, _pack(entry).encode("utf-8"), encoded)
         key, evidenced = values[1], self._evidenced.get(ref, ())
         if key not in evidenced:
             self._evidenced[ref] = (*evidenced, _shared(key))
@@ -844,7 +889,8 @@ class Replay:
             elif name not in STREAMED:
                 self.tables[name] = dict(rows)
         self._open, self._withdrawn, self._bundle, self._evidenced = {}, {}, {}, {}
-        self._standing = Standing()
+        self._standing.close()
+        self._standing, self._unchecked = Standing(), set()
         for name in STREAMED:
             cols = TABLES[name][1]
             for key, row in taken[name]:
@@ -934,14 +980,14 @@ _ABSENT: Any = object()  # no such matrix row
 class Matrix:
     """The matrix rows replay keeps: for the walk, each item's {key: present_by}; for the final
     comparison only, each item's rows' description and owner, packed as one compressed JSON array of
-    ``[key, description, owner, n]`` (n: the order rows were made in, which ``rows()`` keeps).
-    A board's fifty thousand rows are thus tens of thousands of objects, not hundreds."""
+    ``[key, description, owner, n]`` (n: the order rows were made in, which ``rows()`` keeps), in a
+    private scratch SQLite file. A board's fifty thousand rows are thus tens of thousands of objects, not hundreds."""
 
     __slots__ = ("_due", "_made", "_rest")
 
     def __init__(self) -> None:
         self._due: dict[Any, dict[Any, Any]] = {}
-        self._rest: dict[Any, bytes] = {}
+        self._rest = _Blobs()  # read only at the end, and when rows are added or removed
         self._made = 0
 
     def due(self, ref: Any, key: Any) -> Any:
@@ -972,7 +1018,7 @@ class Matrix:
                 else:
                     self._made += 1
                     rest[key] = [description, owner, self._made]
-            self._rest[ref] = _deflate(rest)
+            self._rest.put(ref, _deflate(rest))
 
     def move(self, ref: Any, key: Any, present_by: Any) -> None:
         self._due[ref][key] = _shared(present_by)
@@ -981,7 +1027,7 @@ class Matrix:
         del self._due[ref][key]
         rest = self._unpack(ref)
         del rest[key]
-        self._rest[ref] = _deflate(rest)
+        self._rest.put(ref, _deflate(rest))
 
     def _unpack(self, ref: Any) -> dict[Any, list[Any]]:
         packed = self._rest.get(ref)
@@ -1057,39 +1103,132 @@ class ItemRow:
 
 
 class Standing:
-    """Each item's standing evidence, in id order: one bytes object an item, its records' bundle
-    entry values packed as JSON arrays (``[id,key,...]``) one a line. A board's fifty thousand
-    standing records are thus a few tens of thousands of objects, not a million."""
+    """Each item's standing evidence, in id order: its records' bundle entry values packed as
+    JSON arrays (``[id,key,...]``).
 
-    __slots__ = ("_of",)
+    They are the bulk of what replay holds of a board (some 190 bytes a record), so they are kept,
+    one row a record, in a private scratch SQLite database, made on the first record and deleted
+    when closed (or when the process ends): memory stays the same whatever the size of the board.
+    A record is written once when it comes to stand and deleted when superseded or withdrawn; an
+    item's are read back only when a bundle is frozen. (A forged record whose item is not named
+    by text keeps its evidence in memory, where any value can be a key.)"""
+
+    __slots__ = ("_db", "_other")
 
     def __init__(self) -> None:
-        self._of: dict[Any, bytes] = {}
+        self._db: sqlite3.Connection | None = None
+        self._other: dict[Any, bytes] = {}  # ref that is not text → its records, one a line
+
+    def close(self) -> None:
+        """Let go of every record and delete the scratch file."""
+        if self._db is not None:
+            self._db.close()
+        self._db, self._other = None, {}
 
     def entries(self, ref: Any) -> list[bytes]:
-        held = self._of.get(ref)
-        return held.split(b"\n") if held else []
+        if type(ref) is not str:
+            held = self._other.get(ref)
+            return held.split(b"\n") if held else []
+        if self._db is None:
+            return []
+        return [row[0] for row in self._db.execute(_ENTRIES, (ref,))]
 
-    def add(self, ref: Any, packed: bytes) -> None:
-        """A record that stands from now on: its id is above every standing one (ids only grow)."""
-        held = self._of.get(ref)
-        self._of[ref] = held + b"\n" + packed if held else packed
+    def frozen(self, ref: Any) -> tuple[list[int], list[bytes]]:
+        """The ids of ``ref``'s standing records, in id order, and their bundle entries as
+        ``bundle.encoded`` makes them (given to ``add``)."""
+        if type(ref) is not str:
+            fields, held = bundle.ENTRY_FIELDS, self.entries(ref)
+            encoded = [bundle.encoded(dict(zip(fields, json.loads(p), strict=True))) for p in held]
+            return [_id_of(packed) for packed in held], encoded
+        rows = self._db.execute(_FROZEN, (ref,)).fetchall() if self._db is not None else []
+        return [int(head[1:-1]) for head, _ in rows], [entry for _, entry in rows]
+
+    def add(self, ref: Any, packed: bytes, encoded: bytes = b"") -> None:
+        """A record that stands from now on: its id is above every standing one (ids only grow);
+        ``encoded``, its bundle entry, where its values fit one."""
+        if type(ref) is not str:
+            held = self._other.get(ref)
+            self._other[ref] = held + b"\n" + packed if held else packed
+            return
+        db = self._db
+        if db is None:
+            db = self._db = _scratch(
+                "CREATE TABLE standing (ref TEXT NOT NULL, head BLOB NOT NULL, packed BLOB NOT NULL, entry BLOB)",
+                "CREATE INDEX standing_by_record ON standing (ref, head)",
+            )
+        head = packed[: packed.index(b",") + 1]  # b"[id,": the record's id, as written
+        db.execute("INSERT INTO standing VALUES (?, ?, ?, ?)", (ref, head, packed, encoded))
 
     def get(self, ref: Any, ev_id: int) -> bytes | None:
         prefix = b"[%d," % ev_id
         return next((packed for packed in self.entries(ref) if packed.startswith(prefix)), None)
 
-    def remove(self, ref: Any, ev_id: Any) -> bool:
-        """Whether ``ev_id`` stood for ``ref`` (it no longer does)."""
+    def remove(self, ref: Any, ev_id: Any, key: bytes = b"") -> bool:
+        """Whether ``ev_id`` stood for ``ref`` (it no longer does); given ``key`` (its packed JSON),
+        only if it stood for that matrix row."""
         if not isinstance(ev_id, int):
             return False
-        prefix = b"[%d," % ev_id
+        head = b"[%d," % ev_id
+        if type(ref) is str:
+            if self._db is None:
+                return False
+            if not key:
+                return self._db.execute(_REMOVE, (ref, head)).rowcount > 0
+            # the key follows the id: the records of the id whose packed values go on with the key
+            lead = head + key + b","
+            return self._db.execute(_REMOVE_KEYED, (ref, head, lead, lead + b"\xff")).rowcount > 0
+        prefix = head + key + b"," if key else head
         entries = self.entries(ref)
         kept = [packed for packed in entries if not packed.startswith(prefix)]
         if len(kept) == len(entries):
             return False
         if kept:
-            self._of[ref] = b"\n".join(kept)
+            self._other[ref] = b"\n".join(kept)
         else:
-            del self._of[ref]
+            del self._other[ref]
         return True
+
+
+# In insertion order, which is id order (ids only grow).
+_ENTRIES = "SELECT packed FROM standing WHERE ref = ? ORDER BY rowid"
+_FROZEN = "SELECT head, entry FROM standing WHERE ref = ? ORDER BY rowid"
+_REMOVE = "DELETE FROM standing WHERE ref = ? AND head = ?"
+_REMOVE_KEYED = "DELETE FROM standing WHERE ref = ? AND head = ? AND packed >= ? AND packed < ?"
+
+
+class _Blobs:
+    """A bytes value for each item ref, kept in a private scratch SQLite file (a forged record's
+    ref that is not text, in memory, where any value can be a key)."""
+
+    __slots__ = ("_db", "_other")
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = None
+        self._other: dict[Any, bytes] = {}
+
+    def get(self, ref: Any) -> bytes | None:
+        if type(ref) is not str:
+            return self._other.get(ref)
+        row = self._db.execute("SELECT value FROM blobs WHERE ref = ?", (ref,)).fetchone() if self._db else None
+        return row[0] if row is not None else None
+
+    def put(self, ref: Any, value: bytes) -> None:
+        if type(ref) is not str:
+            self._other[ref] = value
+            return
+        if self._db is None:
+            self._db = _scratch("CREATE TABLE blobs (ref TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+        self._db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?)", (ref, value))
+
+
+def _scratch(*schema: str) -> sqlite3.Connection:
+    """A private scratch database: SQLite's own temporary file, deleted when it is closed (or
+    dropped), with a small page cache (the rest of its pages on disk) and no journal."""
+    db = sqlite3.connect("", isolation_level=None)
+    db.execute("PRAGMA cache_size = -2048")
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    for sql in schema:
+        db.execute(sql)
+    db.execute("BEGIN")  # one transaction for the walk: nothing is ever committed to keep
+    return db

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from signoff.domain import bundle
 from signoff.engine.replay import _ABSENT, Matrix, Standing
 
 
@@ -55,3 +56,25 @@ def test_standing_evidence_keeps_id_order_and_removes_by_id_only_for_its_item() 
     assert s.remove("A", 3) and not s.remove("A", 3)
     assert s.entries("A") == [b'[12,"key-12"]', b'[31,"key-31"]']
     assert s.remove("B", 5) and s.entries("B") == []
+
+
+@pytest.mark.parametrize("ref", ["A", 7], ids=["text ref, in the scratch file", "forged number ref, in memory"])
+def test_standing_evidence_is_removed_for_its_row_only_when_a_key_is_given(ref: object) -> None:
+    s = Standing()
+    for ev_id, key in ((4, "k1"), (9, "k2"), (40, "k1")):
+        s.add(ref, json.dumps([ev_id, key, "file"], separators=(",", ":")).encode())
+    assert not s.remove(ref, 4, b'"k2"') and not s.remove(ref, 4, b'"k"')
+    assert s.remove(ref, 4, b'"k1"') and not s.remove(ref, 4, b'"k1"')
+    assert s.remove(ref, 40) and s.entries(ref) == [b'[9,"k2","file"]']
+    s.close()
+    assert s.entries(ref) == []
+
+
+def test_a_bundle_digested_from_its_encoded_entries_is_the_bundle_digest() -> None:
+    entries = [
+        bundle.entry({f: None for f in bundle.ENTRY_FIELDS} | {"id": 3, "key": "k", "kind": "note", "sha256": "ab"}),
+        bundle.entry({f: None for f in bundle.ENTRY_FIELDS} | {"id": 8, "key": "é", "file_size": 12, "dated": "x"}),
+    ]
+    assert bundle.digest_encoded([bundle.encoded(e) for e in entries]) == bundle.digest(entries)
+    assert bundle.digest_encoded([]) == bundle.digest([])
+    assert bundle.digest_encoded([bundle.encoded(entries[0])]) != bundle.digest(entries)
