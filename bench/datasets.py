@@ -46,9 +46,14 @@ def signoff_cmd(*args: str, db: Path | None = None, actor: str | None = None, sh
     return cmd + list(args)
 
 
-def init_register(db: Path, workflows: Path | None = None, shift_days: int = 0) -> None:
+def remove_db(path: Path) -> None:
+    """A register file and the -wal and -shm files SQLite may have left beside it."""
     for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def init_register(db: Path, workflows: Path | None = None, shift_days: int = 0) -> None:
+    remove_db(db)
     pinned = ["--workflows", str(workflows)] if workflows is not None else []
     subprocess.run(
         signoff_cmd("init", "--secretary", SECRETARY, *pinned, db=db, shift_days=shift_days),

@@ -246,19 +246,24 @@ def run(
     def fresh_scratch(_n: int) -> None:
         datasets.init_register(scratch)
 
-    growth["bulk.matrix_import"] = []
-    for count in sizes.growth:
-        log(f"bulk: matrix import of {count:,} items")
-        csv_n = datasets.write_matrix_csv(work / f"matrix-{count}.csv", count, sizes.rows_per_item)
+    def import_matrix(sheet: Path, count: int, growth_case: str) -> Measure:
+        """`matrix import` of a sheet into a fresh register, run by run; its growth point recorded."""
         imp = measure(
-            always([*so, "--db", str(scratch), "--as", "sec", "matrix", "import", str(csv_n)]),
+            always([*so, "--db", str(scratch), "--as", "sec", "matrix", "import", str(sheet)]),
             runs=sizes.import_runs if count <= sizes.items else 1,
             warmup=0,
             before=fresh_scratch,
         )
         point = _per_item(imp, count, f"item ({sizes.rows_per_item} rows)")
         point["us_per_row"] = round(imp.median_s / (count * sizes.rows_per_item) * 1e6, 3)
-        growth["bulk.matrix_import"].append(point)
+        growth[growth_case].append(point)
+        return imp
+
+    growth["bulk.matrix_import"] = []
+    for count in sizes.growth:
+        log(f"bulk: matrix import of {count:,} items")
+        csv_n = datasets.write_matrix_csv(work / f"matrix-{count}.csv", count, sizes.rows_per_item)
+        imp = import_matrix(csv_n, count, "bulk.matrix_import")
         if count == sizes.items:
             results.append(
                 case(
@@ -286,8 +291,7 @@ def run(
         target = work / f"evidence-{count}.db"
 
         def fresh_copy(_n: int, base: Path = base, target: Path = target) -> None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(target) + suffix).unlink(missing_ok=True)
+            datasets.remove_db(target)
             with sqlite3.connect(base) as src, sqlite3.connect(target) as dst:
                 src.backup(dst)
 
@@ -299,8 +303,7 @@ def run(
         )
         growth["bulk.evidence_import"].append(_per_item(ev, count, "record"))
         for path in (sheet, base, target):
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+            datasets.remove_db(path)
 
     # ---- bulk: matrix import of an Excel workbook, at every size (growth and memory only) -------
     # Saved by openpyxl's write-only mode, so its sheet has no <dimension>: the reader cannot learn
@@ -311,15 +314,7 @@ def run(
         t = time.perf_counter()
         xlsx = datasets.write_matrix_xlsx(work / f"matrix-{count}.xlsx", count, sizes.rows_per_item)
         built[f"matrix_xlsx_{count}_s"] = round(time.perf_counter() - t, 1)
-        imp = measure(
-            always([*so, "--db", str(scratch), "--as", "sec", "matrix", "import", str(xlsx)]),
-            runs=sizes.import_runs if count <= sizes.items else 1,
-            warmup=0,
-            before=fresh_scratch,
-        )
-        point = _per_item(imp, count, f"item ({sizes.rows_per_item} rows)")
-        point["us_per_row"] = round(imp.median_s / (count * sizes.rows_per_item) * 1e6, 3)
-        growth["bulk.matrix_import_xlsx"].append(point)
+        import_matrix(xlsx, count, "bulk.matrix_import_xlsx")
         xlsx.unlink()
 
     # ---- the write register: matrix import, evidence and a spread of states -------------------
