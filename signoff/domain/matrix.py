@@ -198,8 +198,6 @@ class Validator:
         self.header, self.source, self.seen, self.kinds = header, source, seen, kinds
         self.problems: list[str] = []
         self.items = 0
-        self.rows = 0
-        self.kinds_used: set[str] = set()
         self._ref: str | None = None  # the ref of the item whose head and keys are cached
         self._head: ItemHead | None = None
         self._keys: set[str] = set()
@@ -309,9 +307,7 @@ class Validator:
             item = ItemHead(ref, kind, title, due, item_owner, line, item_columns)
             self._ref, self._head, self._keys = raw_ref, item, set()
             self.items += 1
-            self.kinds_used.add(kind)
         self._keys.add(key)
-        self.rows += 1
         # present_by's cell is exactly its date's ISO text: strict_date takes nothing else
         self.seen.accept(item, new, line, key, description, present_by, present_cell, evidence_owner)
 
