@@ -144,9 +144,7 @@ def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -
 
 def write_blocks(blocks: Iterable[str]) -> None:
     """Text already made (``tsv_line``s, say) to stdout as it comes, block by block."""
-    write = sys.stdout.write
-    for block in blocks:
-        write(block)
+    sys.stdout.writelines(blocks)  # reads the blocks lazily: one write each, as they come
 
 
 def table(

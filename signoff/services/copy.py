@@ -246,17 +246,9 @@ def _check_existing(conn: Any, dst: location.Target, present: list[str]) -> None
 
 def _insert_rows(conn: Any, table: Table, rows: Iterator[Sequence[Any]]) -> int:
     """Stream ``rows`` into a SQLite ``table`` with one prepared INSERT, inside the copy's transaction."""
-    count = 0
-
-    def counted() -> Iterator[Sequence[Any]]:
-        nonlocal count
-        for row in rows:
-            count += 1
-            yield row
-
     columns = ", ".join(f'"{c}"' for c in table.columns)
     marks = ", ".join("?" for _ in table.columns)
-    conn.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', counted())
+    count: int = conn.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows).rowcount
     return count
 
 

@@ -274,7 +274,7 @@ def import_evidence(db_path: DbRef, actor_name: str, path: Path) -> ImportResult
     def body(uow: UnitOfWork, actor: Actor) -> ImportResult:
         require_role(actor, REGISTER_ACTIONS["evidence.add"], "evidence import")
         register = _Register(uow)
-        limit: int | None = None
+        limit = max_evidence_bytes(uow)
         problems: list[str] = []
         for batch in _batches(_rows(path)):
             register.load(batch, with_keys=True)
@@ -288,12 +288,9 @@ def import_evidence(db_path: DbRef, actor_name: str, path: Path) -> ImportResult
                         f"line {line}: {e.ref} has no evidence matrix row {e.key!r} (see 'signoff matrix show {e.ref}')"
                     )
                     continue
-                if e.file is not None:
-                    if limit is None:
-                        limit = max_evidence_bytes(uow)
-                    too_big = size_problem(uow, e, limit)
-                    if too_big:
-                        problems.append(f"line {line}: {too_big.rstrip('.')}")
+                too_big = size_problem(uow, e, limit)
+                if too_big:
+                    problems.append(f"line {line}: {too_big.rstrip('.')}")
         if problems:
             raise rejected(path.name, problems)
         records = 0
