@@ -301,8 +301,8 @@ class Replay:
             for challenge in waiting:
                 self.sink.answered((challenge,), UNANSWERED)
         self._open, self._unchecked = {}, set()
-        self._standing.close()
-        self._standing, self._bundle, self._evidenced, self._withdrawn = Standing(), {}, {}, {}
+        self._standing.close()  # emptied, and usable again
+        self._bundle, self._evidenced, self._withdrawn = {}, {}, {}
 
     def _made(self, seq: int, table: str, row_id: Any, values: tuple[Any, ...]) -> bool:
         """Hand a new row to the sink. Ids only grow, as the store allots them under the chain's
@@ -585,7 +585,7 @@ class Replay:
             self._bad(seq, f"it freezes evidence {d['evidence_ids']}, but {ref}'s standing evidence is {standing}")
             return
         if unchecked:
-            fields, held = bundle.ENTRY_FIELDS, json.loads(_array(mine))
+            fields, held = bundle.ENTRY_FIELDS, [json.loads(packed) for packed in mine]
             found = bundle.digest([bundle.entry(dict(zip(fields, values, strict=True))) for values in held])
         else:
             found = bundle.digest_encoded(encoded)
@@ -890,7 +890,7 @@ class Replay:
                 self.tables[name] = dict(rows)
         self._open, self._withdrawn, self._bundle, self._evidenced = {}, {}, {}, {}
         self._standing.close()
-        self._standing, self._unchecked = Standing(), set()
+        self._unchecked = set()
         for name in STREAMED:
             cols = TABLES[name][1]
             for key, row in taken[name]:
@@ -950,8 +950,9 @@ class Replay:
         if isinstance(rows, Matrix):
             self.tables[name] = Matrix()
             return rows.taker()
+        taken = self.rows_of(name)
         self.tables[name] = {}
-        return {key: tuple(row[c] for c in TABLES[name][1]) for key, row in rows.items()}
+        return taken
 
 
 def _shared(value: Any) -> Any:
@@ -967,11 +968,6 @@ def _key_of(packed: bytes) -> Any:
 def _id_of(packed: bytes) -> int:
     """The id of a standing evidence record (the first of its packed values, an integer)."""
     return int(packed[1 : packed.index(b",")])
-
-
-def _array(packed: list[bytes]) -> bytes:
-    """Packed records as one JSON array of them."""
-    return b"[" + b",".join(packed) + b"]"
 
 
 _ABSENT: Any = object()  # no such matrix row

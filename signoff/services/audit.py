@@ -85,10 +85,10 @@ def export(
         line = _sql_line(fmt)
         if r.dialect != "sqlite" or not _renders_alike(r, fmt, line):
             return _export_python(r, out, fmt, where, params, advance)
+        assert isinstance(r, SqliteReader)
         write = _byte_writer(out)
         if fmt == "csv":
             write((",".join(chain.EXPORT_FIELDS) + "\n").encode())
-            assert isinstance(r, SqliteReader)
             if _plain_path_alike(r, line):
                 count = _export_csv_plain(r, write, line, where, params, advance)
                 if count:
@@ -97,7 +97,6 @@ def export(
         sep = b",\n" if fmt == "json" else b"\n"
         if fmt == "json":
             write(b"[\n")
-        assert isinstance(r, SqliteReader)
         for batch in _sized_batches(r, f"SELECT {line} FROM audit{where} ORDER BY seq", params):
             if count:
                 write(sep)
